@@ -1,0 +1,98 @@
+"""Every error a person can see, in one place: what happened, whether to retry, whom to tell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blocks.help import render_usage
+from blocks.message import Message
+from blocks.mrkdwn import actions, button, clean, context, section
+from bot.errors import (
+    AccessDenied,
+    CapillaryAuthError,
+    CapillaryBadResponse,
+    CapillaryError,
+    CapillaryForbidden,
+    CapillaryReportedError,
+    CapillaryUnavailable,
+    CouponsBotError,
+    CustomerNotFound,
+    InvalidCommand,
+    InvalidCustomerId,
+    InvalidViewState,
+)
+
+ACTION_RETRY = "coupons_retry"
+
+
+@dataclass(frozen=True)
+class ErrorText:
+    title: str
+    advice: str
+    retry: bool = False
+
+
+def describe_error(error: CouponsBotError, *, customer_id: int | None, contact: str) -> ErrorText:
+    who = f"customer {customer_id}" if customer_id is not None else "this customer"
+    tell = clean(contact, 80)
+    match error:
+        case InvalidViewState():
+            return ErrorText("This message is out of date.", "Please run `/coupons <customer ID>` again.")
+        case AccessDenied():
+            return ErrorText("You can't look up customers' coupons with this bot.", f"Ask {tell} for access.")
+        case InvalidCustomerId():
+            return ErrorText(
+                f"Capillary says {who} is not a valid customer ID.",
+                "Check the number on the customer's loyalty profile and try again.",
+            )
+        case CustomerNotFound():
+            return ErrorText(
+                f"Capillary has no customer with ID {customer_id}."
+                if customer_id
+                else "Capillary has no such customer.",
+                "Check the ID on the customer's loyalty profile. Nothing is wrong with the bot.",
+            )
+        case CapillaryAuthError():
+            return ErrorText(
+                "Capillary refused the bot's credentials.",
+                f"You can't fix this from here: tell {tell} that the bot's Capillary login needs updating.",
+            )
+        case CapillaryForbidden():
+            return ErrorText(
+                f"The bot's Capillary account may not see {who}'s coupons.",
+                f"Tell {tell}: the bot's Capillary user needs access to this customer's org.",
+            )
+        case CapillaryUnavailable():
+            return ErrorText(
+                f"Capillary isn't answering right now ({clean(error, 120)}).",
+                f"Try again in a minute. If it keeps happening, tell {tell}.",
+                retry=True,
+            )
+        case CapillaryBadResponse():
+            return ErrorText(
+                f"{clean(error, 120)}, so the bot can't show {who}'s coupons.",
+                f"Try again in a minute. If it keeps happening, tell {tell}.",
+                retry=True,
+            )
+        case CapillaryReportedError():
+            code = f" (code {clean(error.code, 20)})" if error.code is not None else ""
+            return ErrorText(
+                f"Capillary returned an error for {who}: {clean(error, 200)}{code}.",
+                f"Try again; if it keeps happening, tell {tell}.",
+                retry=True,
+            )
+        case CapillaryError():
+            return ErrorText(f"Capillary lookup failed: {clean(error, 200)}.", f"Tell {tell}.", retry=True)
+    return ErrorText("Something went wrong.", f"Try again; if it keeps happening, tell {tell}.", retry=True)
+
+
+def render_error(
+    error: CouponsBotError, *, customer_id: int | None, contact: str, retry_value: str | None = None
+) -> Message:
+    if isinstance(error, InvalidCommand):
+        return render_usage(clean(error, 300))
+    text = describe_error(error, customer_id=customer_id, contact=contact)
+    blocks = [section(f":warning: *{text.title}*"), context(text.advice)]
+    if text.retry and retry_value:
+        blocks.append(actions(button("Try again", ACTION_RETRY, retry_value), block_id="retry"))
+    return Message(f"{text.title} {text.advice}", blocks, ok=False)

@@ -1,0 +1,32 @@
+"""Slack's limits on what a message or view may hold, and a way to measure a rendered one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
+MAX_BUTTON_VALUE = 2000
+# Slack rejects bigger messages with `msg_blocks_too_long`; the exact figure is undocumented.
+MAX_MESSAGE_TEXT = 10_000
+
+
+def text_length(blocks: Iterable[dict[str, Any]]) -> int:
+    """Characters of every text object in the blocks: the measure `MAX_MESSAGE_TEXT` is about."""
+    return sum(_text_chars(block) for block in blocks)
+
+
+def _text_chars(node: Any) -> int:
+    if isinstance(node, dict):
+        own = len(node["text"]) if isinstance(node.get("text"), str) else 0
+        return own + sum(_text_chars(v) for k, v in node.items() if k != "value")
+    if isinstance(node, list):
+        return sum(_text_chars(v) for v in node)
+    return 0
+
+
+def fits_message(blocks: list[dict[str, Any]]) -> bool:
+    return len(blocks) <= MAX_MESSAGE_BLOCKS and text_length(blocks) <= MAX_MESSAGE_TEXT

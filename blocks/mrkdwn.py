@@ -1,0 +1,64 @@
+"""The one escape for mrkdwn, and the small pieces of text every renderer shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+Block = dict[str, Any]
+
+
+def escape(text: object) -> str:
+    """Make any string safe inside mrkdwn: `<!channel>`, `<@U1>` and links from data render as plain text."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def clean(text: object, limit: int = 80) -> str:
+    """Data for mrkdwn: one line, bounded, escaped (truncated first, so an entity is never cut in half)."""
+    return escape(truncate(" ".join(str(text).split()), limit))
+
+
+def code(text: object, limit: int = 60) -> str:
+    """Inline code. A backtick inside would end the code span early, so it is swapped for a look-alike."""
+    return f"`{clean(str(text).replace('`', 'ˋ'), limit)}`" if str(text).strip() else "_(no code)_"
+
+
+def date_token(when: datetime, token: str = "{date_short_pretty}") -> str:  # noqa: S107
+    """A Slack date token: every viewer sees the date in their own time zone; the fallback is the org's date."""
+    fallback = when.strftime("%Y-%m-%d %H:%M") if "time" in token else when.strftime("%Y-%m-%d")
+    return f"<!date^{int(when.timestamp())}^{token}|{escape(fallback)}>"
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not auto-link or auto-mention anything in text that came from data.
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": mrkdwn(truncate(text, 3000))}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(truncate(t, 3000)) for t in texts[:10]]}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements[:25])}
+    if block_id:
+        block["block_id"] = block_id
+    return block

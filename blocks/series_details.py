@@ -1,0 +1,122 @@
+"""A coupon series' terms in plain words, with Capillary's sentinels translated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from blocks.discount import describe_discount, number
+from blocks.mrkdwn import Block, clean, date_token, section
+from bot.capillary.models import CouponSeries, Discount, DiscountType, parse_json_list
+
+NO_MAXIMUM_BILL = 9007199254740991  # JavaScript's MAX_SAFE_INTEGER: Capillary's "no maximum"
+_UNLIMITED = "no limit"
+
+
+def _limit(value: int | None) -> str:
+    if value is None:
+        return "not set"
+    return _UNLIMITED if value < 0 else str(value)
+
+
+def _stores(raw: str | None) -> str:
+    ids = parse_json_list(raw)
+    if not isinstance(ids, list) or not ids or -1 in ids or "-1" in ids:
+        return "all stores"
+    shown = ", ".join(clean(i, 20) for i in ids[:10])
+    return f"stores {shown}" + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
+def _listed(items: list[object] | None) -> str:
+    if not items:
+        return "all"
+    names = [clean((i.get("name") or i.get("code") or i.get("id")) if isinstance(i, dict) else i, 30) for i in items]
+    return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+
+
+def _range(raw: str | None) -> str:
+    value = parse_json_list(raw)
+    if not isinstance(value, dict):
+        return "any day, any hour"
+    parts = []
+    for key, label in (("dom", "days of month"), ("dow", "days of week"), ("hours", "hours")):
+        items = value.get(key)
+        values = [str(i) for i in items] if isinstance(items, list) else []
+        if values and "-1" not in values:  # ["-1"] means any
+            parts.append(f"{label} {', '.join(clean(v, 5) for v in values[:31])}")
+    return "; ".join(parts) if parts else "any day, any hour"
+
+
+def _date(when: datetime | None, *, none: str) -> str:
+    if when is None or when.year <= 1970:
+        return none
+    return date_token(when)
+
+
+def _bill(series: CouponSeries) -> str:
+    low = series.min_bill_amount
+    high = series.max_bill_amount
+    minimum = "none" if not low or low <= 0 else number(low)
+    maximum = "no maximum" if high is None or high < 0 or high >= NO_MAXIMUM_BILL else number(high)
+    return f"minimum {minimum} · maximum {maximum}"
+
+
+def series_detail_lines(series: CouponSeries) -> list[tuple[str, str]]:
+    """(label, mrkdwn) pairs; every value taken from Capillary is escaped here."""
+    kind = (series.discount_type or "").upper()
+    discount = describe_discount(
+        Discount(
+            kind=DiscountType(kind) if kind in {"ABS", "PERC"} else None,
+            value=series.discount_value,
+            cap=series.discount_upto if series.discount_upto and series.discount_upto > 0 else None,
+        )
+        if series.discount_value is not None
+        else None
+    )
+    if discount and series.discount_upto is not None and series.discount_upto <= 0:
+        discount += ", no cap"
+    if discount and series.discount_on:
+        discount += f" (on {clean(series.discount_on.lower(), 20)})"
+    days = series.valid_days_from_creation
+    lines = [
+        ("About", clean(series.description or "—", 300)),
+        ("Terms", clean(series.terms_and_conditions or "—", 500)),
+        ("Discount", discount or "not given"),
+        ("Bill", _bill(series)),
+        (
+            "Validity",
+            f"series valid till {_date(series.valid_till_date, none='no end date')} · redeemable from "
+            f"{_date(series.redemption_valid_from, none='no start date')} · "
+            + (f"coupons valid {days} days after issue" if days and days > 0 else "no per-coupon validity"),
+        ),
+        (
+            "Limits",
+            f"redemptions per coupon {_limit(series.redemption_per_coupon_max_limit)} · per user "
+            f"{_limit(series.max_redemptions_in_series_per_user)} · days between redemptions "
+            f"{_limit(series.min_days_between_redemption)} · vouchers per user {_limit(series.max_vouchers_per_user)}",
+        ),
+        (
+            "Where",
+            f"{_stores(series.redeem_at_store or series.store_ids_json)} · brands {_listed(series.brands)} · "
+            f"products {_listed(series.products)} · categories {_listed(series.categories)} · "
+            f"{_range(series.redemption_range)}",
+        ),
+        (
+            "Codes",
+            f"series code {clean(series.series_code or '—', 40)} · "
+            f"discount code {clean(series.discount_code or '—', 40)}",
+        ),
+        (
+            "Series totals",
+            f"{_count(series.num_issued)} issued · {_count(series.num_redeemed)} redeemed",
+        ),
+    ]
+    return lines
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None or value < 0 else f"{value:,}"
+
+
+def render_series_details(series: CouponSeries, name: str) -> Block:
+    body = "\n".join(f"*{label}:* {text}" for label, text in series_detail_lines(series))
+    return section(f":mag: *{clean(name or series.id, 80)}* — series {series.id}\n{body}")

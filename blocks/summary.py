@@ -1,0 +1,174 @@
+"""`render_summary`: a customer's coupons as one Block Kit message that always fits Slack's limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from blocks.discount import describe_discount
+from blocks.limits import fits_message
+from blocks.message import Message
+from blocks.mrkdwn import Block, actions, button, clean, code, context, date_token, plain, section
+from blocks.series_details import render_series_details
+from bot.capillary.models import CodeCase, Coupon
+from bot.coupon_state import STATE_ORDER, CouponState, uses_label
+from bot.coupon_summary import CouponGroup, CouponSummary
+from bot.view_state import Surface, ViewState
+
+GROUP_TITLES = {
+    CouponState.ACTIVE: ":large_green_circle: *Active*",
+    CouponState.UPCOMING: ":hourglass_flowing_sand: *Upcoming*",
+    CouponState.REDEEMED: ":white_check_mark: *Redeemed*",
+    CouponState.EXPIRED: ":no_entry_sign: *Expired*",
+}
+CASE_NAMES = {CodeCase.LOWER: "lower case", CodeCase.UPPER: "upper case", CodeCase.AS_IT_IS: "as created"}
+ACTION_TOGGLE_SERIES = "coupons_toggle_series"
+ACTION_PAGE = "coupons_page"
+ACTION_REFRESH = "coupons_refresh"
+ACTION_SHARE = "coupons_share"
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,32}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    """How to draw: `encode` turns a view into a button value; without it the message has no buttons."""
+
+    encode: Callable[[ViewState], str] | None = None
+    page_size: int = 5
+    shared_by: str | None = None
+
+
+def counts_line(summary: CouponSummary) -> str:
+    return " · ".join(f"{len(summary.group(state).coupons)} {state.value}" for state in STATE_ORDER)
+
+
+def coupon_text(coupon: Coupon, state: CouponState) -> str:
+    parts = [describe_discount(coupon.discount)]
+    if state is CouponState.ACTIVE:
+        expires = coupon.expires_at
+        parts.append(f"valid till {date_token(expires)}" if expires else "no expiry date")
+    elif state is CouponState.UPCOMING:
+        starts, expires = coupon.starts_at, coupon.expires_at
+        parts.append(f"starts {date_token(starts)}" if starts else None)
+        parts.append(f"valid till {date_token(expires)}" if expires else None)
+    elif state is CouponState.REDEEMED:
+        last = coupon.last_redemption
+        when = last.redeemed_when if last else None
+        where = last.redeemed_at.label if last and last.redeemed_at else ""
+        redeemed = "redeemed" + (f" {date_token(when)}" if when else "") + (f" at {clean(where, 60)}" if where else "")
+        parts.append(redeemed)
+    else:
+        expires = coupon.expires_at
+        parts.append(f"expired {date_token(expires)}" if expires else "expired")
+    if state in (CouponState.ACTIVE, CouponState.UPCOMING):
+        parts.append(uses_label(coupon))
+    elif coupon.times_redeemed > (1 if state is CouponState.REDEEMED else 0):
+        # Uses left mean nothing on a coupon that can no longer be used; how often it was used still does.
+        parts.append(f"used {coupon.times_redeemed}×")
+    name = clean(coupon.display_series_name, 80)
+    first_line = f"{code(coupon.code)}" + (f" · *{name}*" if name else "")
+    return first_line + "\n" + " · ".join(p for p in parts if p)
+
+
+def _page_start(view: ViewState, group: CouponGroup, page_size: int) -> int:
+    # The data may have changed since the button was drawn: keep the offset inside the group.
+    offset = view.offset(group.state)
+    if offset >= len(group.coupons):
+        offset = max(0, len(group.coupons) - page_size)
+    return offset
+
+
+def _group_blocks(
+    group: CouponGroup,
+    view: ViewState,
+    options: SummaryOptions,
+    page_size: int,
+    with_details: bool,
+    detailed: set[int],
+) -> list[Block]:
+    start = _page_start(view, group, page_size)
+    page = group.coupons[start : start + page_size]
+    total = len(group.coupons)
+    title = f"{GROUP_TITLES[group.state]} · {total}"
+    if total > len(page):
+        title += f" · showing {start + 1}–{start + len(page)}"
+    blocks = [section(title)]
+    for index, coupon in enumerate(page):
+        block = section(coupon_text(coupon, group.state))
+        series_id = coupon.series.id if coupon.series else None
+        if options.encode and series_id is not None:
+            expanded = series_id in view.expanded
+            block["accessory"] = button(
+                "Hide details" if expanded else "Series details",
+                f"{ACTION_TOGGLE_SERIES}:{group.state.value}:{index}",
+                options.encode(view.toggled(series_id)),
+            )
+        blocks.append(block)
+        if with_details and series_id in view.expanded and series_id not in detailed and coupon.series:
+            detailed.add(series_id)
+            blocks.append(render_series_details(coupon.series, coupon.display_series_name))
+    if options.encode and total > len(page):
+        paging = []
+        if start > 0:
+            paging.append(
+                button(
+                    "◀ Previous",
+                    f"{ACTION_PAGE}:{group.state.value}:prev",
+                    options.encode(view.with_offset(group.state, max(0, start - page_size))),
+                )
+            )
+        if start + len(page) < total:
+            paging.append(
+                button(
+                    "Next ▶",
+                    f"{ACTION_PAGE}:{group.state.value}:next",
+                    options.encode(view.with_offset(group.state, start + len(page))),
+                )
+            )
+        blocks.append(actions(*paging, block_id=f"page_{group.state.value}"))
+    return blocks
+
+
+def _build(
+    summary: CouponSummary, view: ViewState, options: SummaryOptions, page_size: int, details: bool
+) -> list[Block]:
+    notes = [
+        f"Fetched {date_token(summary.fetched_at, '{date_short_pretty} at {time}')}",
+        f"codes in {CASE_NAMES[summary.case]}",
+    ]
+    if summary.demo:
+        notes.append(":test_tube: *Demo data*, not a real customer")
+    if options.shared_by and _SLACK_ID.fullmatch(options.shared_by):
+        notes.append(f"shared by <@{options.shared_by}>")
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(f"Coupons · customer {summary.customer_id}", 150)},
+        section(
+            " · ".join(f"*{len(summary.group(s).coupons)}* {s.value}" for s in STATE_ORDER)
+            if summary.total
+            else "This customer has no coupons."
+        ),
+        context(" · ".join(notes)),
+    ]
+    detailed: set[int] = set()
+    for group in summary.groups:
+        if group.coupons:
+            blocks.extend(_group_blocks(group, view, options, page_size, details, detailed))
+    if options.encode:
+        footer = [button("Refresh", ACTION_REFRESH, options.encode(view))]
+        if view.surface is Surface.EPHEMERAL:
+            footer.append(button("Share with channel", ACTION_SHARE, options.encode(view)))
+        blocks.append(actions(*footer, block_id="footer"))
+    return blocks
+
+
+def render_summary(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> Message:
+    """The largest page (up to `options.page_size`) and the expanded details that fit Slack's limits."""
+    text = f"Coupons for customer {summary.customer_id}: {counts_line(summary)}"
+    for details in (True, False):
+        for page_size in range(max(1, options.page_size), 0, -1):
+            blocks = _build(summary, view, options, page_size, details)
+            if fits_message(blocks):
+                return Message(text, blocks)
+    # Every text is bounded, so one coupon per group always fits; this is only a last resort.
+    return Message(text, blocks[:50])

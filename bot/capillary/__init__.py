@@ -1,0 +1,1 @@
+"""Talking to Capillary's loyalty API: the HTTP client, its authentication, and the response models."""

@@ -1,0 +1,71 @@
+"""Capillary authentication as httpx `Auth` flows: Basic (with the MD5 twist) and OAuth tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+import httpx
+
+OAUTH_HEADER = "X-CAP-API-OAUTH-TOKEN"
+# Capillary has documented both for an expired token.
+TOKEN_REJECTED_STATUSES = frozenset({401, 498})
+
+
+def basic_authorization(username: str, password: str) -> str:
+    """`Basic base64(username:md5_hex(password))`, as Capillary documents it."""
+    digest = hashlib.md5(password.encode(), usedforsecurity=False).hexdigest()
+    return "Basic " + base64.b64encode(f"{username}:{digest}".encode()).decode("ascii")
+
+
+class CapillaryBasicAuth(httpx.Auth):
+    def __init__(self, username: str, password: str) -> None:
+        self._header = basic_authorization(username, password)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+
+@dataclass(frozen=True)
+class OAuthToken:
+    value: str
+    ttl_seconds: float
+
+
+class CapillaryOAuth(httpx.Auth):
+    """Sends a cached token; regenerates it shortly before it expires, and once when Capillary rejects it.
+
+    `generate` makes the token request (see `CapillaryClient`). One thread generates at a time; the
+    others wait for its token instead of asking Capillary again.
+    """
+
+    def __init__(self, generate: Callable[[], OAuthToken], *, monotonic: Callable[[], float] = time.monotonic):
+        self._generate = generate
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = 0.0
+
+    def token(self, *, replacing: str | None = None) -> str:
+        with self._lock:
+            stale = self._token is None or self._monotonic() >= self._renew_at
+            if stale or (replacing is not None and self._token == replacing):
+                fresh = self._generate()
+                # Renew a little early: a token that expires in flight costs a retry.
+                margin = min(30.0, fresh.ttl_seconds / 5)
+                self._token, self._renew_at = fresh.value, self._monotonic() + fresh.ttl_seconds - margin
+            assert self._token is not None
+            return self._token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.token()
+        request.headers[OAUTH_HEADER] = token
+        response = yield request
+        if response.status_code in TOKEN_REJECTED_STATUSES:
+            request.headers[OAUTH_HEADER] = self.token(replacing=token)
+            yield request

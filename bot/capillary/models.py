@@ -1,0 +1,241 @@
+"""Pydantic models of `GET /v2/customers/{id}/coupons`, parsed straight from the response bytes.
+
+Only the fields the bot shows are declared; everything else in the (large) payload is ignored. Fields
+that Capillary may leave out or send as null are optional. The traps listed in the reference notes are
+handled here or in `bot.coupon_state`, never in the renderers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator
+from pydantic.alias_generators import to_camel
+
+
+def _assume_utc(value: datetime) -> datetime:
+    # A timestamp without an offset cannot be compared with "now"; Capillary's are UTC when unlabelled.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _lenient_timestamp(value: Any, handler: Any) -> datetime | None:
+    # Redemption entries are documented loosely; an odd date there must not sink the whole lookup.
+    try:
+        return handler(value)
+    except ValueError:
+        return None
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_blank_to_none), AfterValidator(_assume_utc)]
+LenientTimestamp = Annotated[
+    datetime | None, WrapValidator(_lenient_timestamp), AfterValidator(lambda v: None if v is None else _assume_utc(v))
+]
+
+
+class CodeCase(StrEnum):
+    """The `coupon_code_case` query parameter."""
+
+    LOWER = "LOWER"
+    UPPER = "UPPER"
+    AS_IT_IS = "AS_IT_IS"
+
+
+class DiscountType(StrEnum):
+    ABSOLUTE = "ABS"
+    PERCENT = "PERC"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+
+class Location(_Model):
+    """A store or other org unit (`issuedAt`, `redemptionInfo[].redeemedAt`)."""
+
+    id: int | None = None
+    code: str | None = None
+    name: str | None = None
+    description: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.description or self.code or (str(self.id) if self.id is not None else "")
+
+
+class Redemption(_Model):
+    """One entry of `redemptionInfo` / `reversedRedemptionInfo`; both documented namings are accepted."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="allow")
+
+    id: int | str | None = None
+    date: LenientTimestamp = None
+    date_iso: LenientTimestamp = Field(default=None, alias="dateISO")
+    redeemed_on: LenientTimestamp = None
+    redeemed_on_iso: LenientTimestamp = Field(default=None, alias="redeemedOnISO")
+    reversed_on: LenientTimestamp = None
+    transaction_number: str | int | None = None
+    redeemed_at: Location | None = None
+
+    @property
+    def redeemed_when(self) -> datetime | None:
+        return self.date_iso or self.redeemed_on_iso or self.date or self.redeemed_on
+
+
+class CouponSeries(_Model):
+    """The series object embedded in every coupon. Sentinels (-1, "[-1]", 1970) are kept as sent."""
+
+    id: int
+    description: str | None = None
+    discount_code: str | None = None
+    series_code: str | None = None
+    valid_till_date: Timestamp | None = None
+    valid_days_from_creation: int | None = None
+    max_create: int | None = None
+    max_redeem: int | None = None
+    num_issued: int | None = None
+    num_redeemed: int | None = None
+    store_ids_json: str | None = None
+    redeem_at_store: str | None = None
+    redemption_range: str | None = None
+    max_vouchers_per_user: int | None = None
+    max_redemptions_in_series_per_user: int | None = None
+    min_days_between_redemption: int | None = None
+    redemption_per_coupon_max_limit: int | None = None
+    discount_upto: float | None = None
+    discount_value: float | None = None
+    discount_type: str | None = None
+    discount_on: str | None = None
+    min_bill_amount: float | None = None
+    max_bill_amount: float | None = None
+    redemption_valid_from: Timestamp | None = None
+    brands: list[Any] | None = None
+    products: list[Any] | None = None
+    categories: list[Any] | None = None
+    terms_and_conditions: str | None = None
+    is_multiple_use_allowed: bool | None = None
+    is_valid_with_discounted_item: bool | None = None
+    tag: str | None = None
+
+
+class Coupon(_Model):
+    """One customer coupon. `is_redeemed` means *redeemed at least once*, not used up."""
+
+    id: int
+    series_id: int | None = None
+    series: CouponSeries | None = None
+    series_name: str | None = None
+    code: str = ""
+    description: str | None = None
+    valid_till: Timestamp | None = None
+    valid_till_iso: Timestamp | None = Field(default=None, alias="validTillISO")
+    active_from: Timestamp | None = None
+    active_from_iso: Timestamp | None = Field(default=None, alias="activeFromISO")
+    issued_on: Timestamp | None = None
+    issued_on_iso: Timestamp | None = Field(default=None, alias="issuedOnISO")
+    is_redeemed: bool | None = None
+    redeemed: bool | None = None
+    redemptions_left: int | None = None
+    coupon_discount_type: str | None = None
+    discount_value: float | None = None
+    discount_value_as_double: float | None = None
+    discount_upto: float | None = None
+    issued_at: Location | None = None
+    redemption_info: list[Redemption] | None = None
+    reversed_redemption_info: list[Redemption] | None = None
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.valid_till_iso or self.valid_till
+
+    @property
+    def starts_at(self) -> datetime | None:
+        return self.active_from_iso or self.active_from
+
+    @property
+    def was_redeemed(self) -> bool:
+        return bool(self.is_redeemed or self.redeemed or self.redemption_info)
+
+    @property
+    def times_redeemed(self) -> int:
+        """Redemptions that stand: recorded ones minus reversed ones (never below the redeemed flag)."""
+        standing = len(self.redemption_info or ()) - len(self.reversed_redemption_info or ())
+        return max(standing, 1 if (self.is_redeemed or self.redeemed) else 0)
+
+    @property
+    def last_redemption(self) -> Redemption | None:
+        entries = [r for r in self.redemption_info or () if r.redeemed_when is not None]
+        if entries:
+            return max(entries, key=lambda r: r.redeemed_when or datetime.min.replace(tzinfo=UTC))
+        return (self.redemption_info or [None])[-1]
+
+    @property
+    def discount(self) -> Discount | None:
+        value = self.discount_value_as_double if self.discount_value_as_double is not None else self.discount_value
+        if value is None:
+            return None
+        # The coupon-level `discountType` is a deprecated boolean; the series carries the string form.
+        raw_type = self.coupon_discount_type or (self.series.discount_type if self.series else None)
+        try:
+            kind = DiscountType((raw_type or "").upper())
+        except ValueError:
+            kind = None
+        cap = self.discount_upto if self.discount_upto is not None else None
+        return Discount(kind=kind, value=value, cap=cap if cap and cap > 0 else None)
+
+    @property
+    def display_series_name(self) -> str:
+        if self.series_name:
+            return self.series_name
+        if self.series and self.series.description:
+            return self.series.description
+        return self.description or ""
+
+
+class Discount(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: DiscountType | None
+    value: float
+    cap: float | None = None
+
+
+class ApiError(_Model):
+    """An entry of the envelope's `errors`."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="allow")
+
+    code: int | str | None = None
+    message: str | None = None
+
+
+def _errors_as_objects(value: Any) -> Any:
+    # Some Capillary errors arrive as bare strings; keep their text.
+    if isinstance(value, list):
+        return [{"message": item} if isinstance(item, str) else item for item in value]
+    return value
+
+
+class CouponsResponse(_Model):
+    """The envelope: `{"entity": [...], "warnings": [], "errors": [], "success": true}`."""
+
+    entity: list[Coupon] | None = None
+    errors: Annotated[list[ApiError] | None, BeforeValidator(_errors_as_objects)] = None
+    success: bool | None = None
+
+
+def parse_json_list(raw: str | None) -> list[Any] | dict[str, Any] | None:
+    """Read one of the series' JSON-in-a-string fields (`storeIdsJson`, `redemptionRange`, ...)."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, list | dict) else None

@@ -1,0 +1,76 @@
+"""What a coupon is right now: the one place that decides active / upcoming / redeemed / expired.
+
+Capillary has no lifecycle field (`status` and `couponStatus` describe the API call), so the state is
+worked out from `validTill`, `activeFrom`, the redeemed flags and `redemptionsLeft`. The checks run in an
+order that can only err towards "not usable": a used-up coupon is never active or upcoming, and a coupon
+past its end is never active or upcoming.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from bot.capillary.models import Coupon
+
+Clock = Callable[[], datetime]
+
+UNLIMITED = -1
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class CouponState(StrEnum):
+    ACTIVE = "active"
+    UPCOMING = "upcoming"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+
+
+# The order groups appear in, in the counts line and in the message.
+STATE_ORDER = (CouponState.ACTIVE, CouponState.UPCOMING, CouponState.REDEEMED, CouponState.EXPIRED)
+
+
+def is_used_up(coupon: Coupon) -> bool:
+    """No use left: `redemptionsLeft` is 0, or the coupon was redeemed and Capillary gives no count."""
+    if coupon.redemptions_left == 0:
+        return True
+    return coupon.was_redeemed and coupon.redemptions_left is None
+
+
+def classify(coupon: Coupon, now: datetime) -> CouponState:
+    if is_used_up(coupon):
+        return CouponState.REDEEMED
+    expires_at = coupon.expires_at
+    if expires_at is not None and now > expires_at:
+        return CouponState.EXPIRED
+    starts_at = coupon.starts_at
+    if starts_at is not None and now < starts_at:
+        return CouponState.UPCOMING
+    return CouponState.ACTIVE
+
+
+def uses_label(coupon: Coupon) -> str | None:
+    """ "used 2×, 3 left", "unlimited uses", "1 use left"; None when Capillary gives nothing to say."""
+    left = coupon.redemptions_left
+    if left is None or left < UNLIMITED:
+        remaining = None
+    elif left == UNLIMITED:
+        remaining = "unlimited"
+    else:
+        remaining = f"{left} left"
+    used = coupon.times_redeemed
+    if used and remaining:
+        return f"used {used}×, {remaining}"
+    if used:
+        return f"used {used}×"
+    if remaining == "unlimited":
+        return "unlimited uses"
+    if left == 1:
+        return "1 use left"
+    if remaining:
+        return f"{left} uses left"
+    return None

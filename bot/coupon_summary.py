@@ -1,0 +1,80 @@
+"""A customer's coupons, fetched once, grouped by state for one moment in time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.capillary.models import CodeCase, Coupon, CouponSeries
+from bot.coupon_state import STATE_ORDER, CouponState, classify
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+_FAR_PAST = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CustomerCoupons:
+    """What one successful lookup returned; this, not raw bytes, is what the cache keeps."""
+
+    customer_id: int
+    case: CodeCase
+    coupons: tuple[Coupon, ...]
+    fetched_at: datetime
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class CouponGroup:
+    state: CouponState
+    coupons: tuple[Coupon, ...]
+
+
+@dataclass(frozen=True)
+class CouponSummary:
+    customer_id: int
+    case: CodeCase
+    fetched_at: datetime
+    groups: tuple[CouponGroup, ...]
+    series: dict[int, CouponSeries] = field(default_factory=dict)
+    demo: bool = False
+
+    def group(self, state: CouponState) -> CouponGroup:
+        return next(g for g in self.groups if g.state is state)
+
+    @property
+    def total(self) -> int:
+        return sum(len(g.coupons) for g in self.groups)
+
+
+def _sort_key(state: CouponState, coupon: Coupon) -> tuple[object, ...]:
+    # Ties are broken by coupon id so a page always shows the same coupons.
+    if state is CouponState.ACTIVE:
+        return (coupon.expires_at or _FAR_FUTURE, coupon.id)
+    if state is CouponState.UPCOMING:
+        return (coupon.starts_at or _FAR_FUTURE, coupon.id)
+    if state is CouponState.REDEEMED:
+        last = coupon.last_redemption
+        when = last.redeemed_when if last else None
+        return (-(when or _FAR_PAST).timestamp(), coupon.id)
+    return (-(coupon.expires_at or _FAR_PAST).timestamp(), coupon.id)
+
+
+def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
+    buckets: dict[CouponState, list[Coupon]] = {state: [] for state in STATE_ORDER}
+    series: dict[int, CouponSeries] = {}
+    for coupon in coupons.coupons:
+        buckets[classify(coupon, now)].append(coupon)
+        if coupon.series is not None:
+            series.setdefault(coupon.series.id, coupon.series)
+    groups = tuple(
+        CouponGroup(state, tuple(sorted(buckets[state], key=lambda c, s=state: _sort_key(s, c))))
+        for state in STATE_ORDER
+    )
+    return CouponSummary(
+        customer_id=coupons.customer_id,
+        case=coupons.case,
+        fetched_at=coupons.fetched_at,
+        groups=groups,
+        series=series,
+        demo=coupons.demo,
+    )

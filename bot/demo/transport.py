@@ -1,0 +1,35 @@
+"""An httpx transport that answers `GET /v2/customers/{id}/coupons` from the demo customers.
+
+Plugged into the real `CapillaryClient`, so a demo lookup runs the exact pipeline a real one does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from bot.capillary.models import CodeCase
+from bot.coupon_state import Clock, system_clock
+from bot.demo.customers import DemoError, demo_answer
+
+DEMO_BASE_URL = "https://demo.capillary.invalid/"
+_PATH = re.compile(r"/v2/customers/([0-9]+)/coupons")
+
+
+def demo_transport(clock: Clock = system_clock) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        match = _PATH.fullmatch(request.url.path)
+        if request.method != "GET" or match is None:
+            return httpx.Response(404, json={"errors": [{"code": 404, "message": "not found"}]})
+        raw_case = request.url.params.get("coupon_code_case", "UPPER").upper()
+        case = CodeCase(raw_case) if raw_case in CodeCase.__members__.values() else CodeCase.UPPER
+        answer = demo_answer(int(match[1]), case, clock())
+        if isinstance(answer, DemoError):
+            return httpx.Response(
+                answer.status, content=answer.body.encode(), headers={"content-type": answer.content_type}
+            )
+        return httpx.Response(200, content=json.dumps(answer).encode(), headers={"content-type": "application/json"})
+
+    return httpx.MockTransport(handle)

@@ -1,0 +1,53 @@
+"""Getting a rendered message to the user, with the fallbacks Slack's response URLs need."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from blocks.message import Message
+
+logger = logging.getLogger(__name__)
+
+
+def _sent(respond: Respond, message: Message, **options: Any) -> bool:
+    try:
+        response = respond(text=message.text, blocks=message.blocks, **options)
+    except Exception:
+        logger.warning("response_url request failed", exc_info=True)
+        return False
+    if response.status_code != 200:
+        # Slack answers 404 once a response_url has expired (30 minutes) or been used 5 times.
+        logger.warning("response_url refused the message: HTTP %s %s", response.status_code, response.body[:100])
+        return False
+    return True
+
+
+def respond_privately(respond: Respond, message: Message) -> bool:
+    return _sent(respond, message, response_type="ephemeral")
+
+
+def share_in_channel(respond: Respond, message: Message) -> bool:
+    return _sent(respond, message, response_type="in_channel", replace_original=False)
+
+
+def replace_clicked_message(
+    respond: Respond, client: WebClient, body: dict[str, Any], message: Message, *, replace: bool = True
+) -> None:
+    """Redraw the message whose button was clicked; if its response_url is spent, answer another way."""
+    if replace and _sent(respond, message, replace_original=True):
+        return
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    user = (body.get("user") or {}).get("id")
+    original = body.get("message") or {}
+    try:
+        if replace and original.get("ts") and channel:
+            client.chat_update(channel=channel, ts=original["ts"], text=message.text, blocks=message.blocks)
+        elif channel and user:
+            client.chat_postEphemeral(channel=channel, user=user, text=message.text, blocks=message.blocks)
+    except SlackApiError as error:
+        logger.warning("fallback delivery failed: %s", error.response.get("error"))

@@ -1,0 +1,103 @@
+"""`LookupAnswerer`: the path every entry point shares — look up, classify, render, write the audit line."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from blocks.errors import render_error
+from blocks.help import render_usage
+from blocks.message import Message
+from blocks.summary import SummaryOptions, render_summary
+from bot.audit_log import Requester, outcome_of, write_audit
+from bot.command_text import HelpRequest, parse_command_text
+from bot.coupon_service import CouponService
+from bot.coupon_state import Clock, system_clock
+from bot.coupon_summary import summarize
+from bot.errors import CouponsBotError
+from bot.view_state import Surface, ViewState, ViewStateCodec
+
+
+class LookupAnswerer:
+    def __init__(
+        self,
+        service: CouponService,
+        codec: ViewStateCodec,
+        *,
+        page_size: int = 5,
+        contact: str = "your Slack admin",
+        clock: Clock = system_clock,
+        connection_label: str = "",
+    ) -> None:
+        self.service = service
+        self.connection_label = connection_label
+        self.codec = codec
+        self.page_size = page_size
+        self.contact = contact
+        self._clock = clock
+
+    def answer_text(
+        self, text: str | None, requester: Requester, *, surface: Surface, action: str, command: str = "/coupons"
+    ) -> Message:
+        """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
+        try:
+            request = parse_command_text(text)
+        except CouponsBotError as error:
+            write_audit(requester, action=action, outcome=outcome_of(error))
+            return render_usage(str(error), command=command)
+        if isinstance(request, HelpRequest):
+            return render_usage(command=command)
+        view = ViewState(request.customer_id, request.case, surface=surface)
+        return self.answer(view, requester, action=action)
+
+    def answer_click(
+        self, value: object, requester: Requester, *, action: str, refresh: bool = False, shared_by: str | None = None
+    ) -> tuple[ViewState | None, Message]:
+        try:
+            view = self.codec.decode(value)
+        except CouponsBotError as error:
+            write_audit(requester, action=action, outcome=outcome_of(error))
+            return None, self.refusal(error)
+        return view, self.answer(view, requester, action=action, refresh=refresh, shared_by=shared_by)
+
+    def answer(
+        self, view: ViewState, requester: Requester, *, action: str, refresh: bool = False, shared_by: str | None = None
+    ) -> Message:
+        started = time.monotonic()
+        audit = {"action": action, "customer_id": view.customer_id, "case": view.case.value}
+        try:
+            outcome = self.service.lookup(view.customer_id, view.case, refresh=refresh)
+        except CouponsBotError as error:
+            write_audit(
+                requester,
+                outcome=outcome_of(error),
+                attempts=getattr(error, "attempts", None),
+                duration_ms=_ms_since(started),
+                **audit,
+            )
+            retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None
+            return render_error(error, customer_id=view.customer_id, contact=self.contact, retry_value=retry)
+        summary = summarize(outcome.coupons, self._clock())
+        # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
+        options = SummaryOptions(
+            encode=None if shared_by else self.codec.encode, page_size=self.page_size, shared_by=shared_by
+        )
+        message = render_summary(summary, view, options)
+        write_audit(
+            requester,
+            outcome="ok",
+            counts={group.state.value: len(group.coupons) for group in summary.groups},
+            cache="hit" if outcome.cache_hit else "miss",
+            attempts=outcome.attempts,
+            upstream_ms=outcome.upstream_ms,
+            duration_ms=_ms_since(started),
+            **audit,
+        )
+        return message
+
+    def refusal(self, error: CouponsBotError) -> Message:
+        return render_error(error, customer_id=None, contact=self.contact)
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

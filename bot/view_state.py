@@ -1,0 +1,110 @@
+"""The state a button needs to redraw its message, carried in the button's `value`.
+
+A click on an ephemeral message brings no copy of the message, and the in-process cache may be empty
+(restart, another worker), so everything needed to redraw travels here: customer, code case, where each
+group is paged to, which series are expanded, and where the message lives. The value is versioned and
+signed with the signing secret, so a tampered or stale one is refused before anything is looked up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from bot.capillary.models import CodeCase
+from bot.coupon_state import STATE_ORDER, CouponState
+from bot.errors import InvalidViewState
+
+VERSION = "1"
+MAX_EXPANDED = 3
+MAX_OFFSET = 100_000
+MAX_ID = 2**63 - 1
+_CASES = {"l": CodeCase.LOWER, "u": CodeCase.UPPER, "a": CodeCase.AS_IT_IS}
+_CASE_LETTERS = {case: letter for letter, case in _CASES.items()}
+_PATTERN = re.compile(
+    r"(?P<version>[0-9]+)\.(?P<customer>[0-9]{1,19})\.(?P<case>[lua])\.(?P<offsets>[0-9]{1,6}(?:-[0-9]{1,6}){3})"
+    r"\.(?P<expanded>(?:[0-9]{1,19}(?:-[0-9]{1,19}){0,2})?)\.(?P<surface>[em])\.(?P<mac>[0-9a-f]{16})",
+    re.ASCII,
+)
+
+
+class Surface(StrEnum):
+    """Where the message lives: a private (ephemeral) answer, or a normal message in a DM."""
+
+    EPHEMERAL = "e"
+    MESSAGE = "m"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    customer_id: int
+    case: CodeCase = CodeCase.UPPER
+    offsets: tuple[int, int, int, int] = (0, 0, 0, 0)
+    expanded: tuple[int, ...] = ()
+    surface: Surface = Surface.EPHEMERAL
+
+    def offset(self, state: CouponState) -> int:
+        return self.offsets[STATE_ORDER.index(state)]
+
+    def with_offset(self, state: CouponState, offset: int) -> ViewState:
+        offsets = list(self.offsets)
+        offsets[STATE_ORDER.index(state)] = max(0, min(offset, MAX_OFFSET))
+        return replace(self, offsets=(offsets[0], offsets[1], offsets[2], offsets[3]))
+
+    def toggled(self, series_id: int) -> ViewState:
+        """Expand a series (dropping the oldest beyond the limit), or collapse it if it is expanded."""
+        if series_id in self.expanded:
+            return replace(self, expanded=tuple(s for s in self.expanded if s != series_id))
+        return replace(self, expanded=(*self.expanded, series_id)[-MAX_EXPANDED:])
+
+
+class ViewStateCodec:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"coupons-bot view state\0" + secret.encode()).digest()
+
+    def _mac(self, payload: str) -> str:
+        return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:16]
+
+    def encode(self, view: ViewState) -> str:
+        payload = ".".join(
+            (
+                VERSION,
+                str(view.customer_id),
+                _CASE_LETTERS[view.case],
+                "-".join(str(o) for o in view.offsets),
+                "-".join(str(s) for s in view.expanded),
+                view.surface.value,
+            )
+        )
+        return f"{payload}.{self._mac(payload)}"
+
+    def decode(self, value: object) -> ViewState:
+        if not isinstance(value, str) or len(value) > 200:
+            raise InvalidViewState("not a button value of this bot")
+        match = _PATTERN.fullmatch(value)
+        if match is None:
+            raise InvalidViewState("malformed button value")
+        if match["version"] != VERSION:
+            raise InvalidViewState("button from another version of the bot")
+        payload, mac = value.rsplit(".", 1)
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise InvalidViewState("button value was altered")
+        customer_id = int(match["customer"])
+        offsets = tuple(int(o) for o in match["offsets"].split("-"))
+        expanded = tuple(int(s) for s in match["expanded"].split("-")) if match["expanded"] else ()
+        if (
+            not 0 < customer_id <= MAX_ID
+            or any(o > MAX_OFFSET for o in offsets)
+            or any(not 0 <= s <= MAX_ID for s in expanded)
+        ):
+            raise InvalidViewState("button value out of range")
+        return ViewState(
+            customer_id=customer_id,
+            case=_CASES[match["case"]],
+            offsets=(offsets[0], offsets[1], offsets[2], offsets[3]),
+            expanded=expanded,
+            surface=Surface(match["surface"]),
+        )

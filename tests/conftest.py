@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.capillary.models import Coupon
+from bot.settings import Settings
+from bot.wiring import build_answerer, create_app
+from tests.support.loopback import LoopbackServer, Recorded, Reply
+from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+
+DATA = Path(__file__).resolve().parent.parent / "bot" / "demo" / "data"
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+
+
+def sample_bytes(name: str = "lower") -> bytes:
+    return (DATA / f"sample-response-{name}-case.json").read_bytes()
+
+
+def coupon_json(**overrides: Any) -> dict[str, Any]:
+    """A coupon from the lower-case sample, with fields replaced."""
+    coupon = copy.deepcopy(json.loads(sample_bytes())["entity"][0])
+    coupon.update(overrides)
+    return coupon
+
+
+def make_coupon(**overrides: Any) -> Coupon:
+    return Coupon.model_validate(coupon_json(**overrides))
+
+
+def envelope(coupons: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"entity": coupons, "warnings": [], "errors": [], "success": True}
+
+
+class CapillaryStandIn:
+    """A loopback Capillary: `answers[customer_id]` is a Reply, or a list of Replies given in turn."""
+
+    def __init__(self) -> None:
+        self.answers: dict[int, Reply | list[Reply]] = {}
+        self.server = LoopbackServer(self._route)
+
+    def _route(self, request: Recorded) -> Reply:
+        match = re.fullmatch(r"/v2/customers/([0-9]+)/coupons", request.path)
+        if not match:
+            return Reply(404, {"errors": [{"code": 404, "message": "no such path"}]})
+        answer = self.answers.get(int(match[1]), Reply(404, {"errors": [{"code": 8015, "message": "not found"}]}))
+        if isinstance(answer, list):
+            return answer.pop(0) if len(answer) > 1 else answer[0]
+        return answer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def coupon_calls(self) -> list[Recorded]:
+        return self.server.matching("/v2/customers/")
+
+
+@pytest.fixture
+def capillary() -> Iterator[CapillaryStandIn]:
+    stand_in = CapillaryStandIn()
+    stand_in.answers[565032176] = Reply(body=sample_bytes("lower"), headers={"Content-Type": "application/json"})
+    yield stand_in
+    stand_in.server.close()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+def bot_env(slack: FakeSlack, capillary: CapillaryStandIn, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "CAPILLARY_BASE_URL": capillary.url,
+        "CAPILLARY_USERNAME": "store.server",
+        "CAPILLARY_PASSWORD": "server123",
+        "COUPONS_UPSTREAM_DEADLINE_SECONDS": "4",
+        "COUPONS_READ_TIMEOUT_SECONDS": "3",
+        **extra,
+    }
+
+
+@pytest.fixture
+def make_app(slack: FakeSlack, capillary: CapillaryStandIn) -> Callable[..., Any]:
+    """Build the real app (settings → client → answerer → Bolt) against the loopback servers."""
+
+    def build(clock: Callable[[], datetime] = lambda: NOW, **env: str) -> Any:
+        settings = Settings.from_env(bot_env(slack, capillary, **env))
+        answerer = build_answerer(settings, use_demo=settings.demo, clock=clock)
+        return create_app(settings, answerer), answerer
+
+    return build

@@ -1,0 +1,123 @@
+"""Real HTTP servers on 127.0.0.1 (port 0) for tests: a Capillary stand-in, a fake Slack Web API, and a
+recorder for what the bot posts to `response_url`s."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in urllib.parse.parse_qs(self.body.decode()).items()}
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | str | dict[str, Any] | list[Any] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Route = Callable[[Recorded], Reply]
+
+
+class LoopbackServer:
+    """A threaded HTTP server whose answers come from `route`; every request is recorded."""
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self.requests: list[Recorded] = []
+        self._changed = threading.Condition()
+        self._closing = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                parsed = urllib.parse.urlsplit(self.path)
+                request = Recorded(
+                    self.command,
+                    parsed.path,
+                    urllib.parse.parse_qs(parsed.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
+                with server._changed:
+                    server.requests.append(request)
+                    server._changed.notify_all()
+                reply = server.route(request)
+                if reply.delay:
+                    # A "hang" ends when the test ends, so no thread outlives the suite.
+                    server._closing.wait(reply.delay)
+                body = reply.body
+                if isinstance(body, dict | list):
+                    body = json.dumps(body).encode()
+                    reply.headers.setdefault("Content-Type", "application/json")
+                elif isinstance(body, str):
+                    body = body.encode()
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def wait_for(self, count: int, *, path_prefix: str = "", timeout: float = 10.0) -> list[Recorded]:
+        """Block until `count` requests under `path_prefix` have arrived; fail the test if they don't."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [r for r in self.requests if r.path.startswith(path_prefix)]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"expected {count} requests to {path_prefix!r}, got {len(found)}")
+                self._changed.wait(remaining)
+
+    def matching(self, path_prefix: str) -> list[Recorded]:
+        with self._changed:
+            return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def close(self) -> None:
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,188 @@
+"""Slack's side, the way Bolt's own tests do it: signed requests, a fake Web API, a response_url recorder."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from tests.support.loopback import LoopbackServer, Recorded, Reply
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-bot-token-000000000000"
+BOT_USER = "UBOT0001"
+TEAM = "T0TEAM01"
+
+
+class FakeSlack:
+    """Web API methods under /api/, response URLs under /response/<name>."""
+
+    def __init__(self) -> None:
+        self.usergroups: dict[str, list[str]] = {}
+        self.expired_response_urls: set[str] = set()
+        self.server = LoopbackServer(self._route)
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url + "api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return self.server.url + f"response/{name}"
+
+    def _route(self, request: Recorded) -> Reply:
+        if request.path.startswith("/response/"):
+            if request.path.removeprefix("/response/") in self.expired_response_urls:
+                return Reply(404, "expired_url")
+            return Reply(200, "ok")
+        method = request.path.removeprefix("/api/")
+        if method == "auth.test":
+            return Reply(body={"ok": True, "user_id": BOT_USER, "bot_id": "BBOT0001", "team_id": TEAM})
+        if method == "usergroups.users.list":
+            group = self.params(request).get("usergroup", "")
+            if group not in self.usergroups:
+                return Reply(body={"ok": False, "error": "no_such_subteam"})
+            return Reply(body={"ok": True, "users": self.usergroups[group]})
+        if method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}:
+            return Reply(body={"ok": True, "ts": "1700000000.000100", "message_ts": "1700000000.000100"})
+        return Reply(body={"ok": True})
+
+    @staticmethod
+    def params(request: Recorded) -> dict[str, Any]:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return request.json()
+        return {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode()).items()}
+
+    def api_calls(self, method: str) -> list[dict[str, Any]]:
+        return [self.params(r) for r in self.server.matching(f"/api/{method}")]
+
+    def wait_api(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        return [self.params(r) for r in self.server.wait_for(count, path_prefix=f"/api/{method}", timeout=timeout)]
+
+    def responses(self, name: str = "r1") -> list[dict[str, Any]]:
+        return [r.json() for r in self.server.matching(f"/response/{name}")]
+
+    def wait_responses(self, count: int = 1, name: str = "r1", timeout: float = 10.0) -> list[dict[str, Any]]:
+        return [r.json() for r in self.server.wait_for(count, path_prefix=f"/response/{name}", timeout=timeout)]
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def signed_headers(
+    body: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, list[str]]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "content-type": [content_type],
+        "x-slack-request-timestamp": [ts],
+        "x-slack-signature": [signature],
+    }
+
+
+def command_body(
+    text: str, *, user: str = "U0AGENT1", channel: str = "C0SUPPORT", response_url: str, channel_name: str = "support"
+) -> str:
+    return urllib.parse.urlencode(
+        {
+            "token": "legacy",
+            "team_id": TEAM,
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": channel_name,
+            "user_id": user,
+            "user_name": "agent",
+            "command": "/coupons",
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
+def send_command(app: App, text: str, **options: Any) -> BoltResponse:
+    body = command_body(text, **options)
+    return app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+
+
+def block_actions_payload(
+    action: dict[str, Any],
+    *,
+    user: str = "U0AGENT1",
+    channel: str = "C0SUPPORT",
+    response_url: str,
+    message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Shaped like Slack's payload for a click; on an ephemeral message there is no `message`."""
+    container: dict[str, Any] = {
+        "type": "message",
+        "channel_id": channel,
+        "is_ephemeral": message is None,
+        "message_ts": "1700000000.000100",
+    }
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "agent", "team_id": TEAM},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "container": container,
+        "trigger_id": "1.2.3",
+        "team": {"id": TEAM, "domain": "acme"},
+        "channel": {"id": channel, "name": "support"},
+        "response_url": response_url,
+        "actions": [{"block_id": "b1", "type": "button", "action_ts": "1700000001.0", **action}],
+    }
+    if message is not None:
+        payload["message"] = message
+    return payload
+
+
+def send_action(app: App, payload: dict[str, Any]) -> BoltResponse:
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    return app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+
+
+def send_event(
+    app: App,
+    event: dict[str, Any],
+    *,
+    event_id: str = "Ev001",
+    retry_num: int | None = None,
+    retry_reason: str | None = None,
+) -> BoltResponse:
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "team_id": TEAM,
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event": event,
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+        }
+    )
+    headers = signed_headers(body, content_type="application/json")
+    if retry_num is not None:
+        headers["x-slack-retry-num"] = [str(retry_num)]
+        headers["x-slack-retry-reason"] = [retry_reason or "http_error"]
+    return app.dispatch(BoltRequest(body=body, headers=headers))
+
+
+def find_button(blocks: list[dict[str, Any]], text: str) -> dict[str, Any]:
+    for block in blocks:
+        elements = block.get("elements", []) if block["type"] == "actions" else [block.get("accessory") or {}]
+        for element in elements:
+            if element.get("type") == "button" and element["text"]["text"] == text:
+                return element
+    raise AssertionError(f"no button {text!r}")

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_CANDIDATES = [
+    ROOT.parent / "shared" / "reference" / "slack-app-manifest.schema.1.0.0.json",
+    ROOT / "tests" / "data" / "slack-app-manifest.schema.1.0.0.json",
+]
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_manifest_is_valid_against_slacks_schema(manifest: dict) -> None:
+    schema_path = next(p for p in SCHEMA_CANDIDATES if p.exists())
+    schema = json.loads(schema_path.read_text())
+    jsonschema.Draft7Validator(schema).validate(manifest)
+
+
+def test_manifest_declares_what_the_bot_uses(manifest: dict) -> None:
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/coupons" and command["usage_hint"] and command["description"]
+    assert command["url"].endswith("/slack/events")
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "im:history", "app_mentions:read", "usergroups:read"} <= scopes
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"message.im", "app_mention", "app_home_opened"}
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from bot.capillary.models import Coupon, CouponsResponse, DiscountType
+from tests.conftest import coupon_json, make_coupon, sample_bytes
+
+
+def test_default_case_sample_parses() -> None:
+    response = CouponsResponse.model_validate_json(sample_bytes("default"))
+    assert [c.code for c in response.entity or []] == ["ER07BCJ8", "H306ORH2"]
+    first = (response.entity or [])[0]
+    assert first.expires_at == datetime(2020, 5, 18, 23, 59, 59, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    assert first.redemptions_left == -1
+    assert first.discount is not None and first.discount.kind is DiscountType.PERCENT
+    assert first.issued_at is not None and first.issued_at.label == "webstore1"
+    assert first.series is not None and first.series.max_bill_amount == 9007199254740991
+
+
+def test_lower_case_sample_parses() -> None:
+    response = CouponsResponse.model_validate_json(sample_bytes("lower"))
+    coupons = response.entity or []
+    assert len(coupons) == 7
+    assert all(c.code == c.code.lower() for c in coupons)
+    assert coupons[0].discount_value_as_double == 10.0
+    assert coupons[0].display_series_name == "test-lekhana-2"
+    assert response.errors == [] and response.success is True
+
+
+def test_deprecated_boolean_discount_type_is_ignored_for_coupon_discount_type() -> None:
+    coupon = make_coupon(discountType=True, couponDiscountType="PERC", discountValue=15, discountValueAsDouble=None)
+    assert coupon.discount is not None
+    assert coupon.discount.kind is DiscountType.PERCENT and coupon.discount.value == 15
+
+
+def test_discount_cap_only_when_positive() -> None:
+    assert make_coupon(discountUpto=0).discount.cap is None  # type: ignore[union-attr]
+    assert make_coupon(discountUpto=500).discount.cap == 500  # type: ignore[union-attr]
+
+
+def test_iso_timestamps_win_over_the_older_fields() -> None:
+    coupon = make_coupon(
+        validTill="2024-10-31T23:59:59Z",
+        validTillISO="2024-10-31T23:59:59+05:30",
+        activeFrom="2024-10-01T00:00:00Z",
+        activeFromISO="2024-10-01T00:00:00+05:30",
+    )
+    assert coupon.expires_at == datetime(2024, 10, 31, 18, 29, 59, tzinfo=UTC)
+    assert coupon.starts_at == datetime(2024, 9, 30, 18, 30, tzinfo=UTC)
+
+
+def test_a_timestamp_without_offset_is_taken_as_utc() -> None:
+    assert make_coupon(validTill="2024-10-31T23:59:59").expires_at == datetime(2024, 10, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def test_sparse_coupon_with_nulls_and_missing_objects() -> None:
+    coupon = Coupon.model_validate_json(
+        b'{"id": 1, "code": "A", "series": null, "issuedAt": null, "validTill": null, "redemptionsLeft": null,'
+        b' "redemptionInfo": null, "seriesName": null, "couponDiscountType": null, "discountValue": null}'
+    )
+    assert coupon.series is None and coupon.expires_at is None and coupon.discount is None
+    assert coupon.times_redeemed == 0 and coupon.last_redemption is None
+    assert coupon.display_series_name == ""
+
+
+def test_both_redemption_entry_namings_are_read() -> None:
+    coupon = make_coupon(
+        isRedeemed=True,
+        redemptionInfo=[
+            {
+                "id": 7,
+                "date": "2024-10-12T10:00:00Z",
+                "dateISO": "2024-10-12T10:00:00+05:30",
+                "transactionNumber": "12121212",
+                "redeemedAt": {"code": "doc123", "name": "DocStore"},
+            },
+            {"redeemedOnISO": "2024-10-20T09:00:00Z", "somethingNew": {"kept": True}},
+            {"date": "not a date"},
+        ],
+        reversedRedemptionInfo=[{"id": 7, "reversedOn": "2024-10-13T00:00:00Z"}],
+    )
+    entries = coupon.redemption_info or []
+    assert entries[0].redeemed_when == datetime(2024, 10, 12, 4, 30, tzinfo=UTC)
+    assert entries[0].redeemed_at is not None and entries[0].redeemed_at.label == "DocStore"
+    assert entries[1].redeemed_when == datetime(2024, 10, 20, 9, 0, tzinfo=UTC)
+    assert entries[1].model_extra == {"somethingNew": {"kept": True}}
+    assert entries[2].redeemed_when is None
+    assert coupon.last_redemption is entries[1]
+    assert coupon.times_redeemed == 2  # three entries, one reversed
+
+
+def test_a_malformed_validity_date_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValidationError):
+        Coupon.model_validate(coupon_json(validTill="next tuesday"))
+
+
+def test_errors_as_bare_strings_are_kept() -> None:
+    response = CouponsResponse.model_validate_json(b'{"entity": [], "errors": ["busy"]}')
+    assert response.errors is not None and response.errors[0].message == "busy"

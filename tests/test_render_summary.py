@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from blocks.errors import render_error
+from blocks.limits import MAX_MESSAGE_TEXT, text_length
+from blocks.mrkdwn import escape
+from blocks.summary import SummaryOptions, render_summary
+from bot.capillary.models import CodeCase, CouponsResponse
+from bot.coupon_state import CouponState
+from bot.coupon_summary import CustomerCoupons, summarize
+from bot.errors import (
+    CapillaryAuthError,
+    CapillaryBadResponse,
+    CapillaryForbidden,
+    CapillaryReportedError,
+    CapillaryUnavailable,
+    CouponsBotError,
+    CustomerNotFound,
+    InvalidCommand,
+    InvalidCustomerId,
+    InvalidViewState,
+)
+from bot.view_state import Surface, ViewState, ViewStateCodec
+from tests.conftest import NOW, coupon_json, make_coupon, sample_bytes
+from tests.support.blockkit import CONTROL_SEQUENCE, all_texts, assert_valid_message, find_button_texts
+
+CODEC = ViewStateCodec("secret")
+
+
+def render(coupons: list, *, view: ViewState | None = None, case: CodeCase = CodeCase.LOWER, **options: object):
+    summary = summarize(CustomerCoupons(565032176, case, tuple(coupons), NOW), NOW)
+    view = view or ViewState(565032176, case)
+    opts = SummaryOptions(encode=CODEC.encode, **options)  # type: ignore[arg-type]
+    return render_summary(summary, view, opts)
+
+
+def stamp(days: float) -> str:
+    return (NOW + timedelta(days=days)).isoformat()
+
+
+def mixed() -> list:
+    return [
+        make_coupon(
+            id=1,
+            code="act1",
+            validTill=stamp(3),
+            activeFrom=stamp(-3),
+            redemptionsLeft=3,
+            isRedeemed=True,
+            redemptionInfo=[{"dateISO": stamp(-1)}, {"dateISO": stamp(-2)}],
+        ),
+        make_coupon(
+            id=2,
+            code="up1",
+            activeFrom=stamp(2),
+            validTill=stamp(30),
+            couponDiscountType="PERC",
+            discountValue=15,
+            discountValueAsDouble=15,
+            discountUpto=500,
+        ),
+        make_coupon(
+            id=3,
+            code="red1",
+            isRedeemed=True,
+            redemptionsLeft=0,
+            redemptionInfo=[{"dateISO": "2026-11-20T10:00:00Z", "redeemedAt": {"name": "DocStore"}}],
+        ),
+        make_coupon(id=4, code="exp1", validTill="2026-10-31T23:59:59Z"),
+    ]
+
+
+def test_expected_output_for_each_group() -> None:
+    message = render(mixed())
+    assert_valid_message(message.blocks)
+    assert message.text == "Coupons for customer 565032176: 1 active · 1 upcoming · 1 redeemed · 1 expired"
+    texts = [b.get("text", {}).get("text", "") for b in message.blocks]
+    assert message.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Coupons · customer 565032176", "emoji": True},
+    }
+    assert texts[1] == "*1* active · *1* upcoming · *1* redeemed · *1* expired"
+    active = next(t for t in texts if t.startswith("`act1`"))
+    assert active == (
+        "`act1` · *test-lekhana-2*\n10 off · valid till <!date^1795867200^{date_short_pretty}|2026-11-28> · "
+        "used 2×, 3 left"
+    )
+    upcoming = next(t for t in texts if t.startswith("`up1`"))
+    assert "15% off, up to 500" in upcoming and "starts <!date^1795780800^" in upcoming
+    redeemed = next(t for t in texts if t.startswith("`red1`"))
+    assert "redeemed <!date^1795168800^{date_short_pretty}|2026-11-20> at DocStore" in redeemed
+    expired = next(t for t in texts if t.startswith("`exp1`"))
+    assert "expired <!date^" in expired and "left" not in expired
+    # groups in order, each introduced by its title
+    titles = [t.split(" · ")[0] for t in texts if t.startswith(":")]
+    assert titles == [
+        ":large_green_circle: *Active*",
+        ":hourglass_flowing_sand: *Upcoming*",
+        ":white_check_mark: *Redeemed*",
+        ":no_entry_sign: *Expired*",
+    ]
+    assert {"Refresh", "Share with channel", "Series details"} <= set(find_button_texts(message.blocks))
+
+
+def test_a_redeemed_coupon_never_shows_up_as_usable() -> None:
+    message = render(
+        [make_coupon(code="gone", isRedeemed=True, redemptionsLeft=0, validTill=stamp(30), activeFrom=stamp(-3))]
+    )
+    assert "*0* active" in message.blocks[1]["text"]["text"]
+    line = next(b["text"]["text"] for b in message.blocks if b.get("text", {}).get("text", "").startswith("`gone`"))
+    assert "valid till" not in line and "left" not in line
+
+
+def test_empty_customer() -> None:
+    message = render([])
+    assert_valid_message(message.blocks)
+    assert message.blocks[1]["text"]["text"] == "This customer has no coupons."
+
+
+def test_codes_appear_in_the_case_asked_for_and_samples_render() -> None:
+    for name, case in (("lower", CodeCase.LOWER), ("default", CodeCase.UPPER)):
+        coupons = list(CouponsResponse.model_validate_json(sample_bytes(name)).entity or [])
+        message = render(coupons, case=case)
+        assert_valid_message(message.blocks)
+        codes = re.findall(r"`([^`]+)`", " ".join(all_texts(message.blocks)))
+        assert codes and all(c == (c.lower() if case is CodeCase.LOWER else c.upper()) for c in codes)
+        assert ("lower case" if case is CodeCase.LOWER else "upper case") in message.blocks[2]["elements"][0]["text"]
+
+
+HOSTILE = "<!channel> <@U123> <#C1|x> <https://evil.example|click> & *bold* `tick` " + "x" * 3000
+
+
+def test_hostile_strings_are_escaped_everywhere() -> None:
+    coupon = coupon_json(
+        code=HOSTILE,
+        seriesName=HOSTILE,
+        isRedeemed=True,
+        redemptionsLeft=0,
+        redemptionInfo=[{"dateISO": stamp(-1), "redeemedAt": {"name": HOSTILE}}],
+    )
+    coupon["series"].update(
+        description=HOSTILE,
+        termsAndConditions=HOSTILE,
+        seriesCode=HOSTILE,
+        discountCode=HOSTILE,
+        storeIdsJson='["<!here>"]',
+        redeemAtStore=None,
+        brands=[HOSTILE],
+        redemptionRange='{"dom": ["<!everyone>"]}',
+    )
+    parsed = make_coupon(**coupon)
+    view = ViewState(565032176, CodeCase.LOWER, expanded=(parsed.series.id,))  # type: ignore[union-attr]
+    message = render([parsed], view=view)
+    assert_valid_message(message.blocks)
+    for text in all_texts(message.blocks):
+        assert not CONTROL_SEQUENCE.search(text.replace("<!date^", "")), text
+    assert "&lt;!channel&gt;" in " ".join(all_texts(message.blocks))
+    for block in message.blocks:
+        if block["type"] in {"section"}:
+            assert block["text"].get("verbatim") is True
+
+
+def many(count: int, state: str) -> list:
+    coupons = []
+    for n in range(count):
+        options = {"id": n, "code": f"c{n:04d}", "seriesName": "S" * 80}
+        if state == "active":
+            options.update(validTill=stamp(1 + n), activeFrom=stamp(-1))
+        elif state == "upcoming":
+            options.update(activeFrom=stamp(1 + n), validTill=stamp(500))
+        elif state == "redeemed":
+            options.update(
+                isRedeemed=True,
+                redemptionsLeft=0,
+                redemptionInfo=[{"dateISO": stamp(-1 - n), "redeemedAt": {"name": "N" * 80}}],
+            )
+        else:
+            options.update(validTill=stamp(-1 - n))
+        coupons.append(make_coupon(**options))
+    return coupons
+
+
+def test_four_hundred_coupons_fit_with_full_counts() -> None:
+    coupons = many(100, "active") + many(100, "upcoming") + many(100, "redeemed") + many(100, "expired")
+    message = render(coupons)
+    assert_valid_message(message.blocks)
+    assert message.blocks[1]["text"]["text"] == "*100* active · *100* upcoming · *100* redeemed · *100* expired"
+    assert "showing 1–5" in " ".join(all_texts(message.blocks))
+
+
+def test_worst_case_with_expanded_series_still_fits() -> None:
+    coupons = []
+    for state in ("active", "upcoming", "redeemed", "expired"):
+        for coupon in many(30, state):
+            raw = coupon.model_dump(by_alias=True, mode="json")
+            raw["series"] = coupon_json()["series"] | {
+                "id": 1000 + coupon.id % 3,
+                "description": "D" * 900,
+                "termsAndConditions": "T" * 900,
+            }
+            coupons.append(make_coupon(**raw))
+    view = ViewState(565032176, CodeCase.LOWER, expanded=(1000, 1001, 1002))
+    message = render(coupons, view=view, page_size=10)
+    assert_valid_message(message.blocks)
+    assert text_length(message.blocks) <= MAX_MESSAGE_TEXT
+
+
+def test_paging_buttons_carry_the_next_view() -> None:
+    message = render(many(12, "active"))
+    next_button = next(
+        e for b in message.blocks if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == "Next ▶"
+    )
+    assert CODEC.decode(next_button["value"]).offset(CouponState.ACTIVE) == 5
+    last = render(many(12, "active"), view=ViewState(565032176, CodeCase.LOWER, offsets=(10, 0, 0, 0)))
+    labels = find_button_texts(last.blocks)
+    assert "◀ Previous" in labels and "Next ▶" not in labels
+    assert "showing 11–12" in " ".join(all_texts(last.blocks))
+
+
+def test_dm_messages_have_no_share_button_and_shared_ones_no_buttons() -> None:
+    dm = render(mixed(), view=ViewState(565032176, CodeCase.LOWER, surface=Surface.MESSAGE))
+    assert "Share with channel" not in find_button_texts(dm.blocks)
+    summary = summarize(CustomerCoupons(565032176, CodeCase.LOWER, tuple(mixed()), NOW), NOW)
+    shared = render_summary(summary, ViewState(565032176, CodeCase.LOWER), SummaryOptions(shared_by="U0AGENT1"))
+    assert_valid_message(shared.blocks)
+    assert find_button_texts(shared.blocks) == []
+    assert "shared by <@U0AGENT1>" in " ".join(all_texts(shared.blocks))
+
+
+def test_escape() -> None:
+    assert escape("<!here> & <@U1>") == "&lt;!here&gt; &amp; &lt;@U1&gt;"
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (InvalidCommand("bad id"), "bad id"),
+        (InvalidViewState("x"), "/coupons"),
+        (InvalidCustomerId("x"), "not a valid customer ID"),
+        (CustomerNotFound("x"), "no customer with ID 565032176"),
+        (CapillaryAuthError("x"), "credentials"),
+        (CapillaryForbidden("x"), "may not see"),
+        (CapillaryUnavailable("Capillary did not answer in time"), "Try again in a minute"),
+        (CapillaryBadResponse("Capillary answered with a web page instead of data"), "web page"),
+        (CapillaryReportedError("<!channel> broke", code=9999), "&lt;!channel&gt; broke (code 9999)"),
+    ],
+)
+def test_every_error_has_a_message_that_says_what_to_do(error: CouponsBotError, words: str) -> None:
+    message = render_error(error, customer_id=565032176, contact="#support-tools", retry_value="v")
+    assert_valid_message(message.blocks)
+    assert not message.ok
+    text = " ".join(all_texts(message.blocks))
+    assert words in text
+    assert "no coupons" not in text.lower()
+    retry = isinstance(error, CapillaryUnavailable | CapillaryBadResponse | CapillaryReportedError)
+    assert ("Try again" in find_button_texts(message.blocks)) is retry
