@@ -1,0 +1,229 @@
+"""Clicks on a coupons message, as signed `block_actions` payloads shaped like Slack's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.capillary.models import CodeCase
+from bot.demo.customers import LARGE_COUPON_COUNT, LARGE_CUSTOMER, demo_answer
+from tests.conftest import NOW, CapillaryStandIn
+from tests.support.blockkit import all_texts, assert_valid_message, find_button_texts
+from tests.support.loopback import Reply
+from tests.support.slack import FakeSlack, block_actions_payload, find_button, send_action, send_command
+
+
+@pytest.fixture
+def large(capillary: CapillaryStandIn) -> None:
+    body = json.dumps(demo_answer(LARGE_CUSTOMER, CodeCase.LOWER, NOW)).encode()
+    capillary.answers[LARGE_CUSTOMER] = Reply(body=body, headers={"Content-Type": "application/json"})
+
+
+class Agent:
+    """Drives one ephemeral message the way an agent would: each click's answer replaces the message."""
+
+    def __init__(self, app: Any, slack: FakeSlack) -> None:
+        self.app, self.slack, self.clicks = app, slack, 0
+
+    def command(self, text: str) -> dict[str, Any]:
+        send_command(self.app, text, response_url=self.slack.response_url("cmd"))
+        return self.slack.wait_responses(1, name="cmd")[0]
+
+    def click(
+        self,
+        message: dict[str, Any],
+        label: str,
+        *,
+        block_message: dict[str, Any] | None = None,
+        user: str = "U0AGENT1",
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        self.clicks += 1
+        name = f"click{self.clicks}"
+        button = find_button(message["blocks"], label)
+        action = {
+            "action_id": button["action_id"],
+            "value": value if value is not None else button["value"],
+            "text": button["text"],
+        }
+        payload = block_actions_payload(
+            action, response_url=self.slack.response_url(name), message=block_message, user=user
+        )
+        assert send_action(self.app, payload).status == 200
+        return self.slack.wait_responses(1, name=name)[0]
+
+
+def test_expand_then_collapse_series_details(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    first = agent.command("565032176 lower")
+    expanded = agent.click(first, "Series details")
+    assert expanded["replace_original"] is True
+    assert_valid_message(expanded["blocks"])
+    text = " ".join(all_texts(expanded["blocks"]))
+    assert ":mag: *test-lekhana-2* — series 68579" in text
+    assert "*Bill:* minimum none · maximum no maximum" in text
+    assert "all stores" in text and "brands all" in text and "no start date" in text
+    assert "per user no limit" in text and "vouchers per user no limit" in text
+    assert "Hide details" in find_button_texts(expanded["blocks"])
+    collapsed = agent.click(expanded, "Hide details")
+    assert ":mag:" not in " ".join(all_texts(collapsed["blocks"]))
+    assert len(capillary.coupon_calls()) == 1  # every click inside the cache lifetime reuses the lookup
+
+
+def test_several_series_open_at_once(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    series_a = json.loads(capillary.answers[565032176].body)  # type: ignore[union-attr,arg-type]
+    for coupon in series_a["entity"]:
+        coupon["series"]["id"] = coupon["seriesId"] = 90 + coupon["id"] % 2  # two series, side by side
+    capillary.answers[565032176] = Reply(body=series_a)
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    message = agent.command("565032176 lower")
+    message = agent.click(message, "Series details")
+    labels_after_first = find_button_texts(message["blocks"])
+    assert labels_after_first.count("Series details") >= 1
+    message = agent.click(message, "Series details")
+    assert " ".join(all_texts(message["blocks"])).count(":mag:") == 2
+    assert_valid_message(message["blocks"])
+
+
+def test_paging_reaches_every_coupon_of_a_400_coupon_customer(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, large: None
+) -> None:
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    message = agent.command(f"{LARGE_CUSTOMER} lower")
+    assert message["blocks"][1]["text"]["text"] == "*100* active · *100* upcoming · *100* redeemed · *100* expired"
+    seen: set[str] = set()
+    for group in ("active", "upcoming", "redeemed", "expired"):
+        current = message
+        while True:
+            assert_valid_message(current["blocks"])
+            group_codes = _codes_in_group(current["blocks"], group)
+            seen |= group_codes
+            next_buttons = [b for b in _buttons(current["blocks"]) if b["action_id"] == f"coupons_page:{group}:next"]
+            if not next_buttons:
+                break
+            current = agent.click(current, "Next ▶", value=next_buttons[0]["value"])
+            assert current["blocks"][1]["text"]["text"].startswith("*100* active")
+    assert len(seen) == LARGE_COUPON_COUNT
+    assert len(capillary.coupon_calls()) == 1
+
+
+def _buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for block in blocks:
+        elements = block.get("elements", []) if block["type"] == "actions" else [block.get("accessory") or {}]
+        found += [e for e in elements if e.get("type") == "button"]
+    return found
+
+
+def _codes_in_group(blocks: list[dict[str, Any]], group: str) -> set[str]:
+    codes, current = set(), None
+    for block in blocks:
+        text = block.get("text", {}).get("text", "") if block["type"] == "section" else ""
+        if text.startswith(":"):
+            current = text.split("*")[1].lower()
+        elif text.startswith("`") and current == group:
+            codes.add(text.split("`")[1])
+    return codes
+
+
+def test_refresh_fetches_again_and_says_when(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    message = agent.command("565032176 lower")
+    refreshed = agent.click(message, "Refresh")
+    assert len(capillary.coupon_calls()) == 2
+    assert refreshed["replace_original"] is True
+    assert "Fetched <!date^" in " ".join(all_texts(refreshed["blocks"]))
+
+
+def test_share_posts_in_channel_without_buttons(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    message = agent.command("565032176 lower")
+    shared = agent.click(message, "Share with channel")
+    assert shared["response_type"] == "in_channel"
+    assert shared["replace_original"] is False
+    assert find_button_texts(shared["blocks"]) == []
+    assert "shared by <@U0AGENT1>" in " ".join(all_texts(shared["blocks"]))
+    assert_valid_message(shared["blocks"])
+
+
+@pytest.mark.parametrize("tamper", ["garbage", "1.565032177.l.0-0-0-0..e.0123456789abcdef", "", "x" * 2000])
+def test_tampered_values_get_a_polite_answer_and_no_capillary_call(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, tamper: str
+) -> None:
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    message = agent.command("565032176 lower")
+    answer = agent.click(message, "Refresh", value=tamper)
+    assert "This message is out of date" in " ".join(all_texts(answer["blocks"]))
+    assert "/coupons" in " ".join(all_texts(answer["blocks"]))
+    assert len(capillary.coupon_calls()) == 1
+
+
+def test_a_click_after_the_cache_was_emptied_still_works(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, answerer = make_app()
+    agent = Agent(app, slack)
+    message = agent.command("565032176 lower")
+    # A restart, or another worker: a new app with an empty cache and the same signing secret.
+    other_app, _ = make_app()
+    answerer.service.forget()
+    expanded = Agent(other_app, slack).click(message, "Series details")
+    assert ":mag:" in " ".join(all_texts(expanded["blocks"]))
+    assert len(capillary.coupon_calls()) == 2
+
+
+def test_an_expired_response_url_falls_back_to_post_ephemeral(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    message = agent.command("565032176 lower")
+    slack.expired_response_urls.add("stale")
+    button = find_button(message["blocks"], "Series details")
+    payload = block_actions_payload(
+        {"action_id": button["action_id"], "value": button["value"]}, response_url=slack.response_url("stale")
+    )
+    send_action(app, payload)
+    [posted] = slack.wait_api("chat.postEphemeral")
+    assert posted["channel"] == "C0SUPPORT" and posted["user"] == "U0AGENT1"
+    assert ":mag:" in json.dumps(posted["blocks"])
+
+
+def test_clicks_on_a_normal_message_in_a_dm_replace_it(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    from bot.view_state import Surface, ViewState
+
+    app, answerer = make_app()
+    message = answerer.answer(
+        ViewState(565032176, CodeCase.LOWER, surface=Surface.MESSAGE), answerer_requester(), action="dm"
+    )
+    assert "Share with channel" not in find_button_texts(message.blocks)
+    normal = {"type": "message", "ts": "1700000000.000100", "text": message.text, "blocks": message.blocks}
+    answer = Agent(app, slack).click({"blocks": message.blocks}, "Series details", block_message=normal)
+    assert answer["replace_original"] is True and ":mag:" in " ".join(all_texts(answer["blocks"]))
+
+
+def answerer_requester() -> Any:
+    from bot.audit_log import Requester
+
+    return Requester(team_id="T0TEAM01", user_id="U0AGENT1", channel_id="D0DM")
+
+
+def test_try_again_after_an_outage(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    capillary.answers[77] = [Reply(503), Reply(503), Reply(503), Reply(503), Reply(body=b'{"entity": []}')]
+    app, _ = make_app(COUPONS_UPSTREAM_DEADLINE_SECONDS="0.5")
+    agent = Agent(app, slack)
+    failed = agent.command("77")
+    assert "isn't answering" in " ".join(all_texts(failed["blocks"]))
+    capillary.answers[77] = Reply(body=b'{"entity": []}')
+    answer = agent.click(failed, "Try again")
+    assert answer["blocks"][1]["text"]["text"] == "This customer has no coupons."

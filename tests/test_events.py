@@ -1,0 +1,133 @@
+"""DMs, mentions and the Home tab through signed `event_callback` requests, Web API at a local fake."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.conftest import CapillaryStandIn
+from tests.support.blockkit import all_texts, assert_valid_message, assert_valid_view
+from tests.support.slack import BOT_USER, FakeSlack, send_event
+
+
+def dm(text: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "channel": "D0DM0001",
+        "channel_type": "im",
+        "user": "U0AGENT1",
+        "text": text,
+        "ts": "1700000000.000200",
+        **extra,
+    }
+
+
+def posted_texts(call: dict[str, Any]) -> str:
+    blocks = call["blocks"] if isinstance(call["blocks"], list) else json.loads(call["blocks"])
+    assert_valid_message(blocks)
+    return " ".join(all_texts(blocks))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["565032176", "565032176 lower", "coupons 565032176 as_it_is", "/coupons 565032176", "Coupons 565032176 LOWER"],
+)
+def test_each_dm_form_gets_the_summary_as_a_normal_message(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, text: str
+) -> None:
+    app, _ = make_app()
+    assert send_event(app, dm(text)).status == 200
+    [posted] = slack.wait_api("chat.postMessage")
+    assert posted["channel"] == "D0DM0001"
+    texts = posted_texts(posted)
+    assert "*7* expired" in texts
+    assert "Series details" in texts and "Share with channel" not in texts
+    [call] = capillary.coupon_calls()
+    assert call.path == "/v2/customers/565032176/coupons"
+
+
+@pytest.mark.parametrize("text", ["help", "hi", "what is 565032176?", ""])
+def test_anything_else_in_a_dm_gets_usage(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, text: str
+) -> None:
+    app, _ = make_app()
+    send_event(app, dm(text))
+    [posted] = slack.wait_api("chat.postMessage")
+    assert "565032176 lower" in posted_texts(posted)
+    assert capillary.coupon_calls() == []
+
+
+def test_a_mention_in_a_thread_is_answered_privately_in_that_thread(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    event = {
+        "type": "app_mention",
+        "channel": "C0SUPPORT",
+        "user": "U0AGENT1",
+        "text": f"<@{BOT_USER}> 565032176",
+        "ts": "1700000000.000300",
+        "thread_ts": "1700000000.000100",
+    }
+    send_event(app, event)
+    [posted] = slack.wait_api("chat.postEphemeral")
+    assert posted["channel"] == "C0SUPPORT" and posted["user"] == "U0AGENT1"
+    assert posted["thread_ts"] == "1700000000.000100"
+    texts = posted_texts(posted)
+    assert "*7* expired" in texts and "Share with channel" in texts
+    assert slack.api_calls("chat.postMessage") == []
+
+
+def test_a_redelivered_event_is_answered_once(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    app, _ = make_app()
+    assert send_event(app, dm("565032176"), event_id="EvSAME").status == 200
+    assert send_event(app, dm("565032176"), event_id="EvSAME", retry_num=1).status == 200
+    assert send_event(app, dm("565032176"), event_id="EvOTHER", retry_num=1, retry_reason="http_timeout").status == 200
+    slack.wait_api("chat.postMessage")
+    time.sleep(0.5)
+    assert len(slack.api_calls("chat.postMessage")) == 1
+    assert len(capillary.coupon_calls()) == 1
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        dm("565032176", user=BOT_USER, bot_id="BBOT0001"),  # our own message
+        dm("565032176", bot_id="B0OTHER", user="U0OTHERBOT"),  # another bot
+        dm("565032176", subtype="bot_message", bot_id="B0OTHER"),
+        {**dm(""), "subtype": "message_changed", "message": {"text": "565032176", "user": "U0AGENT1"}},
+        {**dm(""), "subtype": "message_deleted", "previous_message": {"text": "565032176"}},
+        {"type": "message", "channel": "C0SUPPORT", "channel_type": "channel", "user": "U0AGENT1", "text": "565032176"},
+    ],
+)
+def test_messages_that_are_not_a_person_asking_are_acknowledged_and_ignored(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, event: dict[str, Any]
+) -> None:
+    app, _ = make_app()
+    assert send_event(app, event).status == 200  # a 404 would make Slack retry
+    time.sleep(0.3)
+    assert slack.api_calls("chat.postMessage") == [] and slack.api_calls("chat.postEphemeral") == []
+    assert capillary.coupon_calls() == []
+
+
+def test_home_tab_is_published(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    app, _ = make_app()
+    send_event(app, {"type": "app_home_opened", "user": "U0AGENT1", "channel": "D0DM0001", "tab": "home"})
+    [published] = slack.wait_api("views.publish")
+    view = published["view"] if isinstance(published["view"], dict) else json.loads(published["view"])
+    assert published["user_id"] == "U0AGENT1"
+    assert_valid_view(view)
+    texts = " ".join(all_texts(view["blocks"]))
+    assert "/coupons 565032176 lower" in texts and "`565032176`" in texts
+    assert capillary.url.removesuffix("/") in texts
+    assert "You can look up customers" in texts
+
+
+def test_messages_tab_opened_publishes_nothing(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    app, _ = make_app()
+    assert send_event(app, {"type": "app_home_opened", "user": "U0AGENT1", "tab": "messages"}).status == 200
+    time.sleep(0.3)
+    assert slack.api_calls("views.publish") == []
