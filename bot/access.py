@@ -27,6 +27,10 @@ class AccessPolicy:
     """Allowed when the user is listed or in a listed user group and, if channels are listed, the request
     comes from a listed channel or a DM. With nothing listed, everyone in the workspace is allowed."""
 
+    def __deepcopy__(self, memo: dict[int, object]) -> AccessPolicy:
+        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
+        return self
+
     def __init__(
         self,
         *,

@@ -9,11 +9,15 @@ from bot.audit_log import audit_logger
 
 
 def configure_logging(level: str = "INFO", *, audit: bool = True) -> None:
+    # Libraries log at WARNING whatever our level: at DEBUG, Bolt and slack_sdk would log whole payloads,
+    # coupon codes included.
     logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
-    # httpx logs every request URL at INFO; ours are fine, but nobody needs them line by line.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("bot").setLevel(level)
     if not any(getattr(h, "coupons_audit", False) for h in audit_logger.handlers):
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))

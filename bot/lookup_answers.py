@@ -19,6 +19,10 @@ from bot.view_state import Surface, ViewState, ViewStateCodec
 
 
 class LookupAnswerer:
+    def __deepcopy__(self, memo: dict[int, object]) -> LookupAnswerer:
+        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
+        return self
+
     def __init__(
         self,
         service: CouponService,

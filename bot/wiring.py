@@ -84,6 +84,8 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
         client=client,
         signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
         request_verification_enabled=not socket_mode,
+        # Listeners ack in the request thread and do their work as lazy listeners (see listeners/acknowledge.py).
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(
             max_workers=settings.listener_threads, thread_name_prefix="coupons-listener"
         ),

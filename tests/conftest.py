@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -102,3 +103,29 @@ def make_app(slack: FakeSlack, capillary: CapillaryStandIn) -> Callable[..., Any
         return create_app(settings, answerer), answerer
 
     return build
+
+
+class AuditLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.raw: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.raw.append(record.getMessage())
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.raw]
+
+
+@pytest.fixture
+def audit() -> Iterator[AuditLines]:
+    from bot.audit_log import audit_logger
+
+    handler = AuditLines()
+    audit_logger.addHandler(handler)
+    previous = audit_logger.level
+    audit_logger.setLevel(logging.INFO)
+    yield handler
+    audit_logger.removeHandler(handler)
+    audit_logger.setLevel(previous)

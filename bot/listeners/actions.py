@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from blocks.errors import ACTION_RETRY
 from blocks.summary import ACTION_PAGE, ACTION_REFRESH, ACTION_SHARE, ACTION_TOGGLE_SERIES
 from bot.errors import InvalidViewState
+from bot.listeners.acknowledge import acknowledge
 from bot.listeners.delivery import replace_clicked_message, respond_privately, share_in_channel
 from bot.lookup_answers import LookupAnswerer
 from bot.slack_request import requester_of
@@ -21,7 +22,6 @@ _REFETCH = re.compile(rf"^({ACTION_REFRESH}|{ACTION_RETRY})$")
 
 
 def handle_redraw(
-    ack: Ack,
     body: dict[str, Any],
     action: dict[str, Any],
     respond: Respond,
@@ -29,7 +29,6 @@ def handle_redraw(
     answerer: LookupAnswerer,
 ) -> None:
     """Expand/collapse a series or turn a page: the same data, drawn from the view in the button."""
-    ack()
     refresh = bool(_REFETCH.match(action.get("action_id", "")))
     name = "refresh" if refresh else action.get("action_id", "").split(":")[0].removeprefix("coupons_")
     _, message = answerer.answer_click(action.get("value"), requester_of(body), action=name, refresh=refresh)
@@ -37,7 +36,6 @@ def handle_redraw(
 
 
 def handle_share(
-    ack: Ack,
     body: dict[str, Any],
     action: dict[str, Any],
     respond: Respond,
@@ -45,7 +43,6 @@ def handle_share(
     answerer: LookupAnswerer,
 ) -> None:
     """Post the current view for the whole channel; the agent's private copy stays as it is."""
-    ack()
     requester = requester_of(body)
     _, message = answerer.answer_click(action.get("value"), requester, action="share", shared_by=requester.user_id)
     if not message.ok:
@@ -58,6 +55,6 @@ def handle_share(
 
 
 def register(app: App) -> None:
-    app.action(_REDRAW)(handle_redraw)
-    app.action(_REFETCH)(handle_redraw)
-    app.action(ACTION_SHARE)(handle_share)
+    app.action(_REDRAW)(ack=acknowledge, lazy=[handle_redraw])
+    app.action(_REFETCH)(ack=acknowledge, lazy=[handle_redraw])
+    app.action(ACTION_SHARE)(ack=acknowledge, lazy=[handle_share])

@@ -10,6 +10,7 @@ from slack_bolt.context.say import Say
 from slack_sdk import WebClient
 
 from blocks.home import render_home
+from bot.listeners.acknowledge import acknowledge
 from bot.lookup_answers import LookupAnswerer
 from bot.slack_request import requester_of
 from bot.view_state import Surface
@@ -67,6 +68,6 @@ def handle_app_home_opened(
 
 
 def register(app: App) -> None:
-    app.event("message")(handle_message)
-    app.event("app_mention")(handle_app_mention)
-    app.event("app_home_opened")(handle_app_home_opened)
+    app.event("message")(ack=acknowledge, lazy=[handle_message])
+    app.event("app_mention")(ack=acknowledge, lazy=[handle_app_mention])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[handle_app_home_opened])
