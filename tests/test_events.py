@@ -131,3 +131,13 @@ def test_messages_tab_opened_publishes_nothing(make_app: Any, slack: FakeSlack, 
     assert send_event(app, {"type": "app_home_opened", "user": "U0AGENT1", "tab": "messages"}).status == 200
     time.sleep(0.3)
     assert slack.api_calls("views.publish") == []
+
+
+def test_a_rate_limited_web_api_call_is_retried(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    from tests.support.loopback import Reply
+
+    slack.queued["chat.postMessage"] = [Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})]
+    app, _ = make_app()
+    send_event(app, dm("565032176"))
+    calls = slack.wait_api("chat.postMessage", count=2)
+    assert len(calls) == 2 and calls[0] == calls[1]

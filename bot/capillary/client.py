@@ -115,6 +115,7 @@ class CapillaryClient:
         while True:
             attempt += 1
             retry_after: float | None = None
+            response: httpx.Response | None = None
             try:
                 response = self._http.get(
                     f"v2/customers/{customer_id}/coupons",
@@ -135,7 +136,8 @@ class CapillaryClient:
                     exc.attempts = attempt
                     raise
                 error = exc
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), now=datetime.now(UTC))
+                if response is not None:  # None when the OAuth token request itself failed
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"), now=datetime.now(UTC))
             error.attempts = attempt
             wait = retry_after if retry_after is not None else self._backoff(attempt)
             if attempt >= MAX_ATTEMPTS or wait > MAX_RETRY_AFTER_SECONDS:

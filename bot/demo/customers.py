@@ -182,9 +182,10 @@ def _mixed(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def _large(now: datetime) -> list[dict[str, Any]]:
+def bulk_coupons(count: int, now: datetime) -> list[dict[str, Any]]:
+    """`count` coupons spread evenly over the four states and seven series (the large demo customer, benchmarks)."""
     coupons = []
-    for n in range(LARGE_COUPON_COUNT):
+    for n in range(count):
         kind = n % 4
         series = 70000 + n % 7
         options: dict[str, Any] = {"series_id": series, "series_name": f"Campaign {series}"}
@@ -200,7 +201,7 @@ def _large(now: datetime) -> list[dict[str, Any]]:
     return coupons
 
 
-DEMO_CUSTOMERS = {MIXED_CUSTOMER: _mixed, LARGE_CUSTOMER: _large}
+DEMO_CUSTOMERS = {MIXED_CUSTOMER: _mixed, LARGE_CUSTOMER: lambda now: bulk_coupons(LARGE_COUPON_COUNT, now)}
 
 
 def apply_case(code: str, case: CodeCase) -> str:

@@ -25,6 +25,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.usergroups: dict[str, list[str]] = {}
         self.expired_response_urls: set[str] = set()
+        self.queued: dict[str, list[Reply]] = {}  # Web API method → replies to give before the normal one
         self.server = LoopbackServer(self._route)
 
     @property
@@ -40,6 +41,8 @@ class FakeSlack:
                 return Reply(404, "expired_url")
             return Reply(200, "ok")
         method = request.path.removeprefix("/api/")
+        if self.queued.get(method):
+            return self.queued[method].pop(0)
         if method == "auth.test":
             return Reply(body={"ok": True, "user_id": BOT_USER, "bot_id": "BBOT0001", "team_id": TEAM})
         if method == "usergroups.users.list":

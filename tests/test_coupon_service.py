@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bot.capillary.client import CapillaryClient, FetchResult
+from bot.capillary.models import CodeCase
+from bot.coupon_service import CouponService
+from bot.errors import CapillaryUnavailable, CustomerNotFound
+from bot.settings import BasicCredentials
+from tests.conftest import NOW, CapillaryStandIn, make_coupon, sample_bytes
+from tests.support.loopback import Reply
+
+
+class CountingFetcher:
+    def __init__(self, delay: float = 0.0, error: Exception | None = None) -> None:
+        self.calls: list[tuple[int, CodeCase]] = []
+        self.delay, self.error = delay, error
+        self._lock = threading.Lock()
+
+    def fetch_coupons(self, customer_id: int, case: CodeCase) -> FetchResult:
+        with self._lock:
+            self.calls.append((customer_id, case))
+        time.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return FetchResult((make_coupon(id=customer_id),), attempts=1, upstream_ms=int(self.delay * 1000))
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_cache_hits_within_the_ttl_and_misses_after() -> None:
+    fetcher, clock = CountingFetcher(), FakeMonotonic()
+    service = CouponService(fetcher, ttl_seconds=60, clock=lambda: NOW, monotonic=clock)
+    first = service.lookup(1, CodeCase.LOWER)
+    second = service.lookup(1, CodeCase.LOWER)
+    assert not first.cache_hit and second.cache_hit and second.coupons is first.coupons
+    assert second.attempts == 0
+    service.lookup(1, CodeCase.UPPER)  # another case is another key
+    clock.now += 61
+    assert not service.lookup(1, CodeCase.LOWER).cache_hit
+    assert fetcher.calls == [(1, CodeCase.LOWER), (1, CodeCase.UPPER), (1, CodeCase.LOWER)]
+
+
+def test_refresh_bypasses_the_cache_and_updates_it() -> None:
+    fetcher = CountingFetcher()
+    service = CouponService(fetcher, clock=lambda: NOW)
+    service.lookup(1, CodeCase.LOWER)
+    refreshed = service.lookup(1, CodeCase.LOWER, refresh=True)
+    assert not refreshed.cache_hit and len(fetcher.calls) == 2
+    assert service.lookup(1, CodeCase.LOWER).coupons is refreshed.coupons
+
+
+def test_the_cache_is_bounded() -> None:
+    fetcher = CountingFetcher()
+    service = CouponService(fetcher, max_customers=2, clock=lambda: NOW)
+    for customer in (1, 2, 3):
+        service.lookup(customer, CodeCase.LOWER)
+    service.lookup(1, CodeCase.LOWER)
+    assert len(fetcher.calls) == 4  # customer 1 was evicted
+
+
+def test_failures_are_not_cached() -> None:
+    fetcher = CountingFetcher(error=CustomerNotFound("no"))
+    service = CouponService(fetcher, clock=lambda: NOW)
+    for _ in range(2):
+        with pytest.raises(CustomerNotFound):
+            service.lookup(1, CodeCase.LOWER)
+    assert len(fetcher.calls) == 2
+
+
+def test_forty_concurrent_lookups_of_one_customer_make_one_call() -> None:
+    fetcher = CountingFetcher(delay=0.3)
+    service = CouponService(fetcher, clock=lambda: NOW)
+    barrier = threading.Barrier(40)
+
+    def look() -> bool:
+        barrier.wait()
+        return service.lookup(565032176, CodeCase.LOWER).cache_hit
+
+    with ThreadPoolExecutor(40) as pool:
+        hits = list(pool.map(lambda _: look(), range(40)))
+    assert len(fetcher.calls) == 1
+    assert hits.count(False) == 1
+
+
+def test_followers_of_a_failed_flight_get_the_same_error() -> None:
+    fetcher = CountingFetcher(delay=0.2, error=CapillaryUnavailable("down"))
+    service = CouponService(fetcher, clock=lambda: NOW)
+    errors: list[Exception] = []
+
+    def look() -> None:
+        try:
+            service.lookup(1, CodeCase.UPPER)
+        except CapillaryUnavailable as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=look) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 10 and len(fetcher.calls) == 1
+
+
+def test_single_flight_against_a_slow_real_capillary(capillary: CapillaryStandIn) -> None:
+    capillary.answers[5] = Reply(body=sample_bytes("lower"), delay=1.0)
+    client = CapillaryClient(capillary.url, BasicCredentials("u", "p"))
+    service = CouponService(client, clock=lambda: NOW)
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(lambda _: service.lookup(5, CodeCase.LOWER), range(20)))
+    assert len(capillary.coupon_calls()) == 1
+    assert all(len(o.coupons.coupons) == 7 for o in outcomes)
