@@ -156,3 +156,14 @@ def test_every_lookup_and_click_writes_one_audit_line(
         assert "time" in line and "duration_ms" in line
     assert lookup["cache"] == "miss" and lookup["attempts"] == 1 and lookup["upstream_ms"] >= 0
     assert click["cache"] == "hit" and click["attempts"] == 0
+
+
+def test_an_open_bot_warns_at_start_up(make_app: Any, caplog: Any) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="bot.wiring"):
+        make_app()
+        assert "every member of the workspace can look customers up" in caplog.text
+        caplog.clear()
+        make_app(COUPONS_ALLOWED_USER_IDS=ALLOWED)
+        assert "every member" not in caplog.text

@@ -164,3 +164,20 @@ def test_socket_mode_entry_point_reports_missing_configuration(tmp_path: Path) -
         "coupons-bot: configuration error: CAPILLARY_BASE_URL (or CAPILLARY_CLUSTER) is not set; "
         "set COUPONS_DEMO=1 to use demo data"
     ]
+
+
+def test_socket_mode_connects_with_the_app_token(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> None:
+    env = bot_env(slack, capillary, SLACK_APP_TOKEN="xapp-1-test-app-token")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        [call] = slack.server.wait_for(1, path_prefix="/api/apps.connections.open", timeout=20)[:1]
+        assert call.headers["authorization"] == "Bearer xapp-1-test-app-token"
+    finally:
+        process.kill()
+        process.wait(10)

@@ -1,0 +1,166 @@
+"""`coupons-bot preview` and the built-in demo data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.__main__ import main
+from bot.capillary.models import CodeCase, CouponsResponse
+from bot.coupon_state import CouponState, classify
+from bot.demo.customers import ERROR_CUSTOMERS, LARGE_CUSTOMER, MIXED_CUSTOMER, demo_answer
+from bot.settings import Settings
+from bot.wiring import build_answerer
+from tests.conftest import NOW, CapillaryStandIn
+from tests.support.blockkit import all_texts, assert_valid_message
+from tests.support.slack import FakeSlack, send_command
+
+NO_CAPILLARY = (
+    "CAPILLARY_BASE_URL",
+    "CAPILLARY_CLUSTER",
+    "CAPILLARY_USERNAME",
+    "CAPILLARY_PASSWORD",
+    "CAPILLARY_OAUTH_CLIENT_KEY",
+    "CAPILLARY_OAUTH_CLIENT_SECRET",
+    "COUPONS_DEMO",
+)
+
+
+@pytest.fixture
+def no_capillary(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in NO_CAPILLARY:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_preview_prints_the_demo_summary_as_text(no_capillary: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", str(MIXED_CUSTOMER), "lower"]) == 0
+    out = capsys.readouterr()
+    assert "showing built-in demo data" in out.err
+    lines = out.out.splitlines()
+    assert lines[0] == "Coupons · customer 565032176"
+    assert lines[3] == "3 active · 1 upcoming · 2 redeemed · 2 expired"
+    assert "Demo data, not a real customer" in out.out and "codes in lower case" in out.out
+    for title in ("● Active · 3", "◔ Upcoming · 1", "✔ Redeemed · 2", "✖ Expired · 2"):
+        assert title in lines
+    assert "    `tt6wzp7xnw` · Weekend 250 off, 5 uses   [Series details]" in lines
+    assert "used 2×, 3 left" in out.out and "at MarvelAuto_Store" in out.out
+    assert lines[-1].strip() == "[Refresh] [Share with channel]"
+    assert "<!date" not in out.out and "&lt;" not in out.out
+
+
+def test_preview_json_is_valid_block_kit(no_capillary: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", str(LARGE_CUSTOMER), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert_valid_message(payload["blocks"])
+    assert payload["blocks"][1]["text"]["text"] == "*100* active · *100* upcoming · *100* redeemed · *100* expired"
+    assert payload["text"].startswith("Coupons for customer 565032177")
+
+
+@pytest.mark.parametrize(
+    ("customer", "words"),
+    [
+        ("400000404", "no customer with ID 400000404"),
+        ("400000400", "not a valid customer ID"),
+        ("400000401", "credentials"),
+        ("400000403", "may not see"),
+        ("400000502", "isn't answering"),
+    ],
+)
+def test_preview_errors_print_the_slack_message_and_exit_non_zero(
+    no_capillary: None, capsys: pytest.CaptureFixture[str], customer: str, words: str
+) -> None:
+    assert main(["preview", customer]) == 1
+    assert words in capsys.readouterr().out
+
+
+def test_preview_bad_input_exits_non_zero(no_capillary: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", "12abc"]) == 1
+    assert "not a customer ID" in capsys.readouterr().out
+
+
+def test_preview_with_credentials_calls_capillary(
+    monkeypatch: pytest.MonkeyPatch, capillary: CapillaryStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CAPILLARY_BASE_URL", capillary.url)
+    monkeypatch.setenv("CAPILLARY_USERNAME", "store.server")
+    monkeypatch.setenv("CAPILLARY_PASSWORD", "server123")
+    monkeypatch.delenv("COUPONS_DEMO", raising=False)
+    assert main(["preview", "565032176", "lower"]) == 0
+    out = capsys.readouterr()
+    assert "demo" not in (out.err + out.out).lower()
+    assert "0 active · 0 upcoming · 0 redeemed · 7 expired" in out.out
+    assert len(capillary.coupon_calls()) == 1
+
+
+def test_demo_customers_cover_every_state_relative_to_today() -> None:
+    for today in (NOW, NOW + timedelta(days=400)):
+        body = demo_answer(MIXED_CUSTOMER, CodeCase.AS_IT_IS, today)
+        coupons = CouponsResponse.model_validate(body).entity or []
+        states = {classify(c, today) for c in coupons}
+        assert states == set(CouponState)
+        redeemed = [c for c in coupons if classify(c, today) is CouponState.REDEEMED]
+        assert all(c.redemption_info and c.last_redemption.redeemed_at for c in redeemed)  # type: ignore[union-attr]
+    assert set(ERROR_CUSTOMERS) >= {400000400, 400000401, 400000403, 400000404, 400000204, 400000500}
+
+
+def test_demo_codes_follow_the_case_asked_for() -> None:
+    codes = {
+        case: [c["code"] for c in demo_answer(MIXED_CUSTOMER, case, NOW)["entity"]]  # type: ignore[index]
+        for case in CodeCase
+    }
+    assert all(c.islower() or c.isdigit() for c in "".join(codes[CodeCase.LOWER]) if c.isalpha())
+    assert codes[CodeCase.UPPER] == [c.upper() for c in codes[CodeCase.AS_IT_IS]]
+    assert any(c != c.lower() and c != c.upper() for c in codes[CodeCase.AS_IT_IS])
+
+
+def test_the_slack_app_uses_demo_data_only_when_asked(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, answerer = make_app(COUPONS_DEMO="1")
+    assert answerer.service.demo
+    send_command(app, f"{MIXED_CUSTOMER}", response_url=slack.response_url())
+    [answer] = slack.wait_responses(1)
+    texts = " ".join(all_texts(answer["blocks"]))
+    assert "Demo data" in texts and "*3* active" in texts
+    assert capillary.coupon_calls() == []
+    _, real = make_app()
+    assert not real.service.demo
+
+
+def test_credentials_select_the_real_backend() -> None:
+    settings = Settings.from_env({"CAPILLARY_CLUSTER": "eu", "CAPILLARY_USERNAME": "u", "CAPILLARY_PASSWORD": "p"})
+    answerer = build_answerer(settings, use_demo=False)
+    assert not answerer.service.demo and answerer.connection_label == "https://eu.api.capillarytech.com/"
+
+
+def test_installed_console_script_runs_from_another_directory(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "coupons-bot"
+    env = {k: v for k, v in os.environ.items() if k not in NO_CAPILLARY}
+    result = subprocess.run(
+        [str(script), "preview", "565032176"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 active · 1 upcoming · 2 redeemed · 2 expired" in result.stdout
+    module = subprocess.run(
+        [sys.executable, "-m", "bot", "preview", "400000404"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert module.returncode == 1 and "no customer with ID 400000404" in module.stdout
