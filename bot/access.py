@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +70,10 @@ class AccessPolicy:
         try:
             response = client.usergroups_users_list(usergroup=usergroup_id)
             members = frozenset(response.get("users") or ())
-        except SlackApiError as error:
+        except (SlackClientError, OSError) as error:
             # Fail closed: a group we cannot read grants nobody access.
-            logger.warning("usergroups.users.list failed for %s: %s", usergroup_id, error.response.get("error"))
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            logger.warning("usergroups.users.list failed for %s: %s", usergroup_id, reason)
             return frozenset()
         with self._lock:
             self._groups[usergroup_id] = (now + self._group_ttl, members)

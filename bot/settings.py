@@ -180,8 +180,11 @@ class _EnvReader:
             url = httpx.URL(raw)
         except httpx.InvalidURL:
             url = None
+        # The value itself is not echoed: a URL may carry credentials.
         if url is None or url.scheme not in {"http", "https"} or not url.host or url.query or url.fragment:
-            raise ConfigError(f"{name} must look like http(s)://host[:port][/path], not {raw!r}")
+            raise ConfigError(f"{name} must look like http(s)://host[:port][/path]")
+        if url.userinfo:
+            raise ConfigError(f"{name} must not contain credentials; use CAPILLARY_USERNAME/PASSWORD or OAuth")
         return raw if raw.endswith("/") else raw + "/"
 
 

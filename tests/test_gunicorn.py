@@ -124,21 +124,23 @@ def test_the_http_stack_refuses_what_is_not_slack(
     assert slack.responses("bad") == [] and capillary.coupon_calls() == []
 
 
-def test_missing_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:
-    port = free_port()
-    result = subprocess.run(
-        procfile_command("web", port),
+def run_elsewhere(command: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a command the way an admin would: from another directory, with only the given settings."""
+    return subprocess.run(
+        command,
         check=False,
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=30,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "SLACK_BOT_TOKEN": "xoxb-1",
-            "PORT": str(port),
-            "COUPONS_DEMO": "1",
-        },
+        env={"PATH": os.environ.get("PATH", ""), **env},
+    )
+
+
+def test_missing_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    result = run_elsewhere(
+        procfile_command("web", port), tmp_path, SLACK_BOT_TOKEN="xoxb-1", PORT=str(port), COUPONS_DEMO="1"
     )
     assert result.returncode != 0
     assert "coupons-bot: configuration error: SLACK_SIGNING_SECRET is not set" in result.stderr
@@ -146,18 +148,8 @@ def test_missing_configuration_stops_start_up_with_one_line(tmp_path: Path) -> N
 
 
 def test_socket_mode_entry_point_reports_missing_configuration(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "SLACK_APP_TOKEN": "xapp-1",
-            "SLACK_BOT_TOKEN": "xoxb-1",
-        },
+    result = run_elsewhere(
+        [sys.executable, "-m", "bot", "serve"], tmp_path, SLACK_APP_TOKEN="xapp-1", SLACK_BOT_TOKEN="xoxb-1"
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

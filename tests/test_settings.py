@@ -36,6 +36,7 @@ def test_base_url_accepts_any_host_port_and_path_and_wins_over_cluster() -> None
         ({"CAPILLARY_CLUSTER": "mars"}, "CAPILLARY_CLUSTER"),
         ({"CAPILLARY_BASE_URL": "ftp://x"}, "CAPILLARY_BASE_URL"),
         ({"CAPILLARY_BASE_URL": "https://x/?a=1"}, "CAPILLARY_BASE_URL"),
+        ({"CAPILLARY_BASE_URL": "https://user:hunter2@x/"}, "must not contain credentials"),
         ({"SLACK_API_URL": "not a url"}, "SLACK_API_URL"),
         ({"PORT": "eighty"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
@@ -49,8 +50,9 @@ def test_base_url_accepts_any_host_port_and_path_and_wins_over_cluster() -> None
     ],
 )
 def test_a_bad_setting_is_named(env: dict[str, str], names: str) -> None:
-    with pytest.raises(ConfigError, match=names):
+    with pytest.raises(ConfigError, match=names) as raised:
         Settings.from_env(env)
+    assert "hunter2" not in str(raised.value)
 
 
 def test_credentials_basic_or_oauth_but_not_both() -> None:

@@ -186,7 +186,7 @@ class Coupon(_Model):
             kind = DiscountType((raw_type or "").upper())
         except ValueError:
             kind = None
-        cap = self.discount_upto if self.discount_upto is not None else None
+        cap = self.discount_upto  # 0 means no cap
         return Discount(kind=kind, value=value, cap=cap if cap and cap > 0 else None)
 
     @property
