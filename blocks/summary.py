@@ -39,8 +39,10 @@ class SummaryOptions:
     shared_by: str | None = None
 
 
-def counts_line(summary: CouponSummary) -> str:
-    return " · ".join(f"{len(summary.group(state).coupons)} {state.value}" for state in STATE_ORDER)
+def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
+    """`3 active · 1 upcoming · 2 redeemed · 4 expired`: always the full totals, whatever page is shown."""
+    mark = "*" if bold else ""
+    return " · ".join(f"{mark}{len(summary.group(state).coupons)}{mark} {state.value}" for state in STATE_ORDER)
 
 
 def coupon_text(coupon: Coupon, state: CouponState) -> str:
@@ -143,11 +145,7 @@ def _build(
         notes.append(f"shared by <@{options.shared_by}>")
     blocks: list[Block] = [
         {"type": "header", "text": plain(f"Coupons · customer {summary.customer_id}", 150)},
-        section(
-            " · ".join(f"*{len(summary.group(s).coupons)}* {s.value}" for s in STATE_ORDER)
-            if summary.total
-            else "This customer has no coupons."
-        ),
+        section(counts_line(summary, bold=True) if summary.total else "This customer has no coupons."),
         context(" · ".join(notes)),
     ]
     detailed: set[int] = set()

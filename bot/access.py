@@ -27,10 +27,6 @@ class AccessPolicy:
     """Allowed when the user is listed or in a listed user group and, if channels are listed, the request
     comes from a listed channel or a DM. With nothing listed, everyone in the workspace is allowed."""
 
-    def __deepcopy__(self, memo: dict[int, object]) -> AccessPolicy:
-        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
-        return self
-
     def __init__(
         self,
         *,
@@ -47,6 +43,10 @@ class AccessPolicy:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+
+    def __deepcopy__(self, memo: dict[int, object]) -> AccessPolicy:
+        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
+        return self
 
     @property
     def open_to_everyone(self) -> bool:

@@ -19,10 +19,6 @@ from bot.view_state import Surface, ViewState, ViewStateCodec
 
 
 class LookupAnswerer:
-    def __deepcopy__(self, memo: dict[int, object]) -> LookupAnswerer:
-        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
-        return self
-
     def __init__(
         self,
         service: CouponService,
@@ -39,6 +35,10 @@ class LookupAnswerer:
         self.page_size = page_size
         self.contact = contact
         self._clock = clock
+
+    def __deepcopy__(self, memo: dict[int, object]) -> LookupAnswerer:
+        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
+        return self
 
     def answer_text(
         self, text: str | None, requester: Requester, *, surface: Surface, action: str, command: str = "/coupons"

@@ -70,8 +70,8 @@ def check_access(body: dict[str, Any], context: BoltContext, client: WebClient, 
         return None
     answerer: LookupAnswerer = context["answerer"]
     requester = requester_of(body)
-    kind = body.get("type") or ("command" if "command" in body else "unknown")
-    write_audit(requester, action=f"{kind}", outcome="denied", decision="denied")
+    kind = event.get("type") or body.get("type") or ("command" if "command" in body else "unknown")
+    write_audit(requester, action=kind, outcome="denied", decision="denied")
     message = answerer.refusal(AccessDenied())
     reply = {"text": message.text, "blocks": message.blocks}
     if "command" in body:
