@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from blocks.discount import describe_discount, number
 from blocks.mrkdwn import Block, clean, date_token, section
 from bot.capillary.models import CouponSeries, Discount, DiscountType, parse_json_list
@@ -12,10 +10,16 @@ NO_MAXIMUM_BILL = 9007199254740991  # JavaScript's MAX_SAFE_INTEGER: Capillary's
 _UNLIMITED = "no limit"
 
 
-def _limit(value: int | None) -> str:
-    if value is None:
-        return "not set"
-    return _UNLIMITED if value < 0 else str(value)
+def _limits(series: CouponSeries) -> str:
+    """Only the limits Capillary states; -1 (or any negative) is its "no limit"."""
+    pairs = (
+        ("redemptions per coupon", series.redemption_per_coupon_max_limit),
+        ("redemptions per user", series.max_redemptions_in_series_per_user),
+        ("days between redemptions", series.min_days_between_redemption),
+        ("vouchers per user", series.max_vouchers_per_user),
+    )
+    stated = [f"{label} {_UNLIMITED if value < 0 else value}" for label, value in pairs if value is not None]
+    return " · ".join(stated) or "none stated"
 
 
 def _stores(raw: str | None) -> str:
@@ -46,10 +50,16 @@ def _range(raw: str | None) -> str:
     return "; ".join(parts) if parts else "any day, any hour"
 
 
-def _date(when: datetime | None, *, none: str) -> str:
-    if when is None or when.year <= 1970:
-        return none
-    return date_token(when)
+def _validity(series: CouponSeries) -> str:
+    end, start, days = series.valid_till_date, series.redemption_valid_from, series.valid_days_from_creation
+    # 1970-01-01 is Capillary's "no start restriction".
+    return " · ".join(
+        (
+            f"series valid till {date_token(end)}" if end else "series has no end date",
+            f"redeemable from {date_token(start)}" if start and start.year > 1970 else "no redemption start date",
+            f"coupons valid {days} days after issue" if days and days > 0 else "no per-coupon validity",
+        )
+    )
 
 
 def _bill(series: CouponSeries) -> str:
@@ -76,24 +86,13 @@ def series_detail_lines(series: CouponSeries) -> list[tuple[str, str]]:
         discount += ", no cap"
     if discount and series.discount_on:
         discount += f" (on {clean(series.discount_on.lower(), 20)})"
-    days = series.valid_days_from_creation
     lines = [
         ("About", clean(series.description or "—", 300)),
         ("Terms", clean(series.terms_and_conditions or "—", 500)),
         ("Discount", discount or "not given"),
         ("Bill", _bill(series)),
-        (
-            "Validity",
-            f"series valid till {_date(series.valid_till_date, none='no end date')} · redeemable from "
-            f"{_date(series.redemption_valid_from, none='no start date')} · "
-            + (f"coupons valid {days} days after issue" if days and days > 0 else "no per-coupon validity"),
-        ),
-        (
-            "Limits",
-            f"redemptions per coupon {_limit(series.redemption_per_coupon_max_limit)} · per user "
-            f"{_limit(series.max_redemptions_in_series_per_user)} · days between redemptions "
-            f"{_limit(series.min_days_between_redemption)} · vouchers per user {_limit(series.max_vouchers_per_user)}",
-        ),
+        ("Validity", _validity(series)),
+        ("Limits", _limits(series)),
         (
             "Where",
             f"{_stores(series.redeem_at_store or series.store_ids_json)} · brands {_listed(series.brands)} · "

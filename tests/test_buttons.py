@@ -65,8 +65,9 @@ def test_expand_then_collapse_series_details(make_app: Any, slack: FakeSlack, ca
     text = " ".join(all_texts(expanded["blocks"]))
     assert ":mag: *test-lekhana-2* — series 68579" in text
     assert "*Bill:* minimum none · maximum no maximum" in text
-    assert "all stores" in text and "brands all" in text and "no start date" in text
-    assert "per user no limit" in text and "vouchers per user no limit" in text
+    assert "all stores" in text and "brands all" in text and "no redemption start date" in text
+    assert "redemptions per user no limit" in text and "vouchers per user no limit" in text
+    assert "redemptions per coupon" not in text  # not in this series: not shown
     assert "Hide details" in find_button_texts(expanded["blocks"])
     collapsed = agent.click(expanded, "Hide details")
     assert ":mag:" not in " ".join(all_texts(collapsed["blocks"]))
