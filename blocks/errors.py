@@ -87,12 +87,18 @@ def describe_error(error: CouponsBotError, *, customer_id: int | None, contact: 
 
 
 def render_error(
-    error: CouponsBotError, *, customer_id: int | None, contact: str, retry_value: str | None = None
+    error: CouponsBotError,
+    *,
+    customer_id: int | None,
+    contact: str,
+    retry_value: str | None = None,
+    demo: bool = False,
 ) -> Message:
     if isinstance(error, InvalidCommand):
         return render_usage(clean(error, 300))
     text = describe_error(error, customer_id=customer_id, contact=contact)
-    blocks = [section(f":warning: *{text.title}*"), context(text.advice)]
+    advice = text.advice + (" :test_tube: _Demo mode: this answer comes from the built-in demo data._" if demo else "")
+    blocks = [section(f":warning: *{text.title}*"), context(advice)]
     if text.retry and retry_value:
         blocks.append(actions(button("Try again", ACTION_RETRY, retry_value), block_id="retry"))
     return Message(f"{text.title} {text.advice}", blocks, ok=False)

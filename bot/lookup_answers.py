@@ -80,7 +80,9 @@ class LookupAnswerer:
                 **audit,
             )
             retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None
-            return render_error(error, customer_id=view.customer_id, contact=self.contact, retry_value=retry)
+            return render_error(
+                error, customer_id=view.customer_id, contact=self.contact, retry_value=retry, demo=self.service.demo
+            )
         summary = summarize(outcome.coupons, self._clock())
         # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
         options = SummaryOptions(

@@ -25,6 +25,7 @@ def mrkdwn_to_text(text: str) -> str:
     for code, symbol in _EMOJI.items():
         text = text.replace(code, symbol)
     text = re.sub(r"(?<![\w`])\*([^*\n]+)\*(?![\w`])", r"\1", text)
+    text = re.sub(r"(?<![\w`])_([^_\n]+)_(?![\w`])", r"\1", text)
     return html.unescape(text)
 
 

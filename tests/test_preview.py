@@ -77,7 +77,8 @@ def test_preview_errors_print_the_slack_message_and_exit_non_zero(
     no_capillary: None, capsys: pytest.CaptureFixture[str], customer: str, words: str
 ) -> None:
     assert main(["preview", customer]) == 1
-    assert words in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert words in out and "Demo mode" in out
 
 
 def test_preview_bad_input_exits_non_zero(no_capillary: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from pydantic import ValidationError
@@ -67,8 +68,8 @@ class CapillaryClient:
             base_url=base_url,
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "coupons-bot"},
-            # Cookies from the CDN must never follow us from one customer's lookup to the next.
-            cookies=None,
+            # A jar that accepts no cookie: the CDN's must never follow us from one lookup to the next.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
         )
@@ -94,7 +95,6 @@ class CapillaryClient:
             json={"key": credentials.client_key, "secret": credentials.client_secret},
             timeout=self._timeout(self._read_timeout),
         )
-        self._http.cookies.clear()
         try:
             body = response.json()
         except ValueError:
@@ -123,7 +123,6 @@ class CapillaryClient:
                     auth=self.auth,
                     timeout=self._timeout(deadline_at - self._monotonic()),
                 )
-                self._http.cookies.clear()
                 coupons = interpret_response(response.status_code, response.headers, response.content)
                 elapsed = round((self._monotonic() - started) * 1000)
                 return FetchResult(coupons, attempt, elapsed)
