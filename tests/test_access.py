@@ -11,9 +11,8 @@ from tests.support.blockkit import all_texts
 from tests.support.slack import (
     BOT_USER,
     FakeSlack,
-    block_actions_payload,
+    click_button,
     find_button,
-    send_action,
     send_command,
     send_event,
 )
@@ -85,12 +84,7 @@ def test_a_click_by_someone_not_allowed_is_refused(
     send_command(app, "565032176", user=ALLOWED, response_url=slack.response_url("cmd"))
     message = slack.wait_responses(1, name="cmd")[0]
     button = find_button(message["blocks"], "Refresh")
-    payload = block_actions_payload(
-        {"action_id": button["action_id"], "value": button["value"]},
-        user=STRANGER,
-        response_url=slack.response_url("click"),
-    )
-    assert send_action(app, payload).status == 200
+    assert click_button(app, button, user=STRANGER, response_url=slack.response_url("click")).status == 200
     [answer] = slack.wait_responses(1, name="click")
     assert answer["replace_original"] is False and answer["response_type"] == "ephemeral"
     assert "can't look up" in refused_text(answer)
@@ -139,12 +133,7 @@ def test_every_lookup_and_click_writes_one_audit_line(
     send_command(app, "565032176 lower", response_url=slack.response_url("cmd"))
     message = slack.wait_responses(1, name="cmd")[0]
     button = find_button(message["blocks"], "Series details")
-    send_action(
-        app,
-        block_actions_payload(
-            {"action_id": button["action_id"], "value": button["value"]}, response_url=slack.response_url("click")
-        ),
-    )
+    click_button(app, button, response_url=slack.response_url("click"))
     slack.wait_responses(1, name="click")
     lookup, click = audit.lines
     assert lookup["event"] == "coupons.command" and click["event"] == "coupons.toggle_series"

@@ -12,7 +12,7 @@ from bot.demo.customers import LARGE_COUPON_COUNT, LARGE_CUSTOMER, demo_answer
 from tests.conftest import NOW, CapillaryStandIn
 from tests.support.blockkit import all_texts, assert_valid_message, find_button_texts
 from tests.support.loopback import Reply
-from tests.support.slack import FakeSlack, block_actions_payload, find_button, send_action, send_command
+from tests.support.slack import FakeSlack, block_actions_payload, click_button, find_button, send_action, send_command
 
 
 @pytest.fixture
@@ -189,10 +189,7 @@ def test_an_expired_response_url_falls_back_to_post_ephemeral(
     message = agent.command("565032176 lower")
     slack.expired_response_urls.add("stale")
     button = find_button(message["blocks"], "Series details")
-    payload = block_actions_payload(
-        {"action_id": button["action_id"], "value": button["value"]}, response_url=slack.response_url("stale")
-    )
-    send_action(app, payload)
+    click_button(app, button, response_url=slack.response_url("stale"))
     [posted] = slack.wait_api("chat.postEphemeral")
     assert posted["channel"] == "C0SUPPORT" and posted["user"] == "U0AGENT1"
     assert ":mag:" in json.dumps(posted["blocks"])

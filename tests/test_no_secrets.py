@@ -19,9 +19,8 @@ from tests.support.slack import (
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
-    block_actions_payload,
+    click_button,
     find_button,
-    send_action,
     send_command,
 )
 
@@ -56,13 +55,7 @@ def test_logs_of_a_full_lookup_hold_no_secret(
     send_command(app, "565032176 lower", response_url=slack.response_url("cmd-secret-url"))
     message = slack.wait_responses(1, name="cmd-secret-url")[0]
     button = find_button(message["blocks"], "Refresh")
-    send_action(
-        app,
-        block_actions_payload(
-            {"action_id": button["action_id"], "value": button["value"]},
-            response_url=slack.response_url("click-secret-url"),
-        ),
-    )
+    click_button(app, button, response_url=slack.response_url("click-secret-url"))
     slack.wait_responses(1, name="click-secret-url")
     send_command(app, "400", response_url=slack.response_url("err-secret-url"))  # an error path too
     slack.wait_responses(1, name="err-secret-url")

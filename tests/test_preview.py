@@ -144,24 +144,12 @@ def test_credentials_select_the_real_backend() -> None:
 def test_installed_console_script_runs_from_another_directory(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "coupons-bot"
     env = {k: v for k, v in os.environ.items() if k not in NO_CAPILLARY}
-    result = subprocess.run(
-        [str(script), "preview", "565032176"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    result = run(str(script), "preview", "565032176")
     assert result.returncode == 0, result.stderr
     assert "3 active · 1 upcoming · 2 redeemed · 2 expired" in result.stdout
-    module = subprocess.run(
-        [sys.executable, "-m", "bot", "preview", "400000404"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    module = run(sys.executable, "-m", "bot", "preview", "400000404")
     assert module.returncode == 1 and "no customer with ID 400000404" in module.stdout

@@ -189,3 +189,9 @@ def find_button(blocks: list[dict[str, Any]], text: str) -> dict[str, Any]:
             if element.get("type") == "button" and element["text"]["text"] == text:
                 return element
     raise AssertionError(f"no button {text!r}")
+
+
+def click_button(app: App, button: dict[str, Any], *, response_url: str, **options: Any) -> BoltResponse:
+    """Click a rendered button: the payload Slack would send for it."""
+    action = {"action_id": button["action_id"], "value": button["value"]}
+    return send_action(app, block_actions_payload(action, response_url=response_url, **options))
