@@ -56,13 +56,14 @@ class LookupAnswerer:
 
     def answer_click(
         self, value: object, requester: Requester, *, action: str, refresh: bool = False, shared_by: str | None = None
-    ) -> tuple[ViewState | None, Message]:
+    ) -> Message:
+        """Answer a button: the view it carries, or "out of date" for a value that doesn't check out."""
         try:
             view = self.codec.decode(value)
         except CouponsBotError as error:
             write_audit(requester, action=action, outcome=outcome_of(error))
-            return None, self.refusal(error)
-        return view, self.answer(view, requester, action=action, refresh=refresh, shared_by=shared_by)
+            return self.refusal(error)
+        return self.answer(view, requester, action=action, refresh=refresh, shared_by=shared_by)
 
     def answer(
         self, view: ViewState, requester: Requester, *, action: str, refresh: bool = False, shared_by: str | None = None

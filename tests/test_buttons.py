@@ -225,3 +225,14 @@ def test_try_again_after_an_outage(make_app: Any, slack: FakeSlack, capillary: C
     capillary.answers[77] = Reply(body=b'{"entity": []}')
     answer = agent.click(failed, "Try again")
     assert answer["blocks"][1]["text"]["text"] == "This customer has no coupons."
+
+
+def test_sharing_with_a_spent_response_url_tells_the_agent_privately(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    message = Agent(app, slack).command("565032176 lower")
+    slack.expired_response_urls.add("spent")
+    click_button(app, find_button(message["blocks"], "Share with channel"), response_url=slack.response_url("spent"))
+    [posted] = slack.wait_api("chat.postEphemeral")
+    assert posted["user"] == "U0AGENT1" and "out of date" in json.dumps(posted["blocks"])

@@ -13,7 +13,7 @@ from blocks.errors import ACTION_RETRY
 from blocks.summary import ACTION_PAGE, ACTION_REFRESH, ACTION_SHARE, ACTION_TOGGLE_SERIES
 from bot.errors import InvalidViewState
 from bot.listeners.acknowledge import acknowledge
-from bot.listeners.delivery import replace_clicked_message, respond_privately, share_in_channel
+from bot.listeners.delivery import replace_clicked_message, respond_privately, share_in_channel, tell_clicker
 from bot.lookup_answers import LookupAnswerer
 from bot.slack_request import requester_of
 
@@ -31,7 +31,7 @@ def handle_redraw(
     """Expand/collapse a series or turn a page: the same data, drawn from the view in the button."""
     refresh = bool(_REFETCH.match(action.get("action_id", "")))
     name = "refresh" if refresh else action.get("action_id", "").split(":")[0].removeprefix("coupons_")
-    _, message = answerer.answer_click(action.get("value"), requester_of(body), action=name, refresh=refresh)
+    message = answerer.answer_click(action.get("value"), requester_of(body), action=name, refresh=refresh)
     replace_clicked_message(respond, client, body, message)
 
 
@@ -44,14 +44,13 @@ def handle_share(
 ) -> None:
     """Post the current view for the whole channel; the agent's private copy stays as it is."""
     requester = requester_of(body)
-    _, message = answerer.answer_click(action.get("value"), requester, action="share", shared_by=requester.user_id)
+    message = answerer.answer_click(action.get("value"), requester, action="share", shared_by=requester.user_id)
     if not message.ok:
         respond_privately(respond, message)
         return
     if not share_in_channel(respond, message):
         # The response_url is spent (30 minutes or 5 uses): only a fresh /coupons can be shared.
-        notice = answerer.refusal(InvalidViewState("response_url expired"))
-        replace_clicked_message(respond, client, body, notice, replace=False)
+        tell_clicker(client, body, answerer.refusal(InvalidViewState("response_url expired")))
 
 
 def register(app: App) -> None:

@@ -35,19 +35,28 @@ def share_in_channel(respond: Respond, message: Message) -> bool:
     return _sent(respond, message, response_type="in_channel", replace_original=False)
 
 
-def replace_clicked_message(
-    respond: Respond, client: WebClient, body: dict[str, Any], message: Message, *, replace: bool = True
-) -> None:
+def replace_clicked_message(respond: Respond, client: WebClient, body: dict[str, Any], message: Message) -> None:
     """Redraw the message whose button was clicked; if its response_url is spent, answer another way."""
-    if replace and _sent(respond, message, replace_original=True):
+    if _sent(respond, message, replace_original=True):
         return
+    original = body.get("message") or {}
+    if original.get("ts"):  # a normal message (a DM): the bot may edit its own message
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        _call(client.chat_update, channel=channel, ts=original["ts"], text=message.text, blocks=message.blocks)
+    else:
+        tell_clicker(client, body, message)
+
+
+def tell_clicker(client: WebClient, body: dict[str, Any], message: Message) -> None:
+    """A private message to whoever clicked, through the Web API: it works when the response_url does not."""
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     user = (body.get("user") or {}).get("id")
-    original = body.get("message") or {}
+    if channel and user:
+        _call(client.chat_postEphemeral, channel=channel, user=user, text=message.text, blocks=message.blocks)
+
+
+def _call(method: Any, **arguments: Any) -> None:
     try:
-        if replace and original.get("ts") and channel:
-            client.chat_update(channel=channel, ts=original["ts"], text=message.text, blocks=message.blocks)
-        elif channel and user:
-            client.chat_postEphemeral(channel=channel, user=user, text=message.text, blocks=message.blocks)
+        method(**arguments)
     except SlackApiError as error:
         logger.warning("fallback delivery failed: %s", error.response.get("error"))
