@@ -81,6 +81,15 @@ def test_a_mention_in_a_thread_is_answered_privately_in_that_thread(
     assert slack.api_calls("chat.postMessage") == []
 
 
+def test_a_dm_in_a_thread_is_answered_in_that_thread(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    send_event(app, dm("565032176", thread_ts="1700000000.000001"))
+    [posted] = slack.wait_api("chat.postMessage")
+    assert posted["thread_ts"] == "1700000000.000001"
+
+
 def test_a_redelivered_event_is_answered_once(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
     app, _ = make_app()
     assert send_event(app, dm("565032176"), event_id="EvSAME").status == 200

@@ -32,7 +32,7 @@ def handle_message(event: dict[str, Any], body: dict[str, Any], say: Say, answer
     message = answerer.answer_text(
         lookup_text(event.get("text")), requester_of(body), surface=Surface.MESSAGE, action="dm"
     )
-    say(text=message.text, blocks=message.blocks)
+    say(text=message.text, blocks=message.blocks, thread_ts=event.get("thread_ts"))
 
 
 def handle_app_mention(
