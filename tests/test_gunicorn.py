@@ -79,10 +79,14 @@ def web(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> Iterat
         process.kill()
 
 
+# One client for all requests: building one per request costs the test client, not the bot, tens of ms each.
+HTTP = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64, max_keepalive_connections=0))
+
+
 def post_command(base: str, body: str, headers: dict[str, list[str]] | None = None) -> tuple[int, float, str]:
     flat = {k: v[0] for k, v in (headers or signed_headers(body)).items()}
     started = time.monotonic()
-    response = httpx.post(base + "/slack/events", content=body, headers=flat, timeout=10)
+    response = HTTP.post(base + "/slack/events", content=body, headers=flat)
     return response.status_code, time.monotonic() - started, response.text
 
 
@@ -100,6 +104,7 @@ def test_forty_simultaneous_commands_are_acked_fast_and_all_answered(
     assert all(status == 200 for status, _, _ in results), [r for r in results if r[0] != 200]
     latencies = sorted(seconds for _, seconds, _ in results)
     p95 = latencies[int(len(latencies) * 0.95) - 1]
+    print(f"ack latency over 40 simultaneous commands: p50 {latencies[19]:.3f}s, p95 {p95:.3f}s")
     assert p95 < 1.0, latencies
     slack.server.wait_for(40, path_prefix="/response/load", timeout=30)
     answers = [r.json() for r in slack.server.matching("/response/load")]
