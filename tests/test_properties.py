@@ -89,7 +89,7 @@ def test_no_data_string_becomes_a_control_sequence(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300))
+@given(st.text(max_size=1000))
 def test_the_command_parser_only_ever_answers_or_refuses(text: str) -> None:
     try:
         result = parse_command_text(text)
