@@ -51,6 +51,14 @@ def test_cache_hits_within_the_ttl_and_misses_after() -> None:
     assert fetcher.calls == [(1, CodeCase.LOWER), (1, CodeCase.UPPER), (1, CodeCase.LOWER)]
 
 
+def test_a_zero_ttl_turns_the_cache_off() -> None:
+    fetcher = CountingFetcher()
+    service = CouponService(fetcher, ttl_seconds=0, clock=lambda: NOW, monotonic=FakeMonotonic())
+    assert not service.lookup(1, CodeCase.LOWER).cache_hit
+    assert not service.lookup(1, CodeCase.LOWER).cache_hit
+    assert len(fetcher.calls) == 2
+
+
 def test_refresh_bypasses_the_cache_and_updates_it() -> None:
     fetcher = CountingFetcher()
     service = CouponService(fetcher, clock=lambda: NOW)
