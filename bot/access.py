@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.shared import SharedInstance
+
 logger = logging.getLogger(__name__)
 
 
@@ -23,7 +25,7 @@ class AccessSubject:
     is_direct_message: bool
 
 
-class AccessPolicy:
+class AccessPolicy(SharedInstance):
     """Allowed when the user is listed or in a listed user group and, if channels are listed, the request
     comes from a listed channel or a DM. With nothing listed, everyone in the workspace is allowed."""
 
@@ -43,10 +45,6 @@ class AccessPolicy:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
-
-    def __deepcopy__(self, memo: dict[int, object]) -> AccessPolicy:
-        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
-        return self
 
     @property
     def open_to_everyone(self) -> bool:

@@ -52,7 +52,6 @@ class CouponService:
         self._clock = clock
         self._demo = demo
         self._wait_seconds = wait_seconds
-        self._caching = ttl_seconds > 0
         # cachetools is not thread-safe: every touch of the cache or of the flights holds this lock.
         self._lock = threading.Lock()
         self._cache: TTLCache[tuple[int, CodeCase], CustomerCoupons] = TTLCache(
@@ -84,7 +83,7 @@ class CouponService:
             flight.outcome = LookupOutcome(
                 coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms
             )
-            if self._caching:
+            if self._cache.ttl > 0:  # 0 turns the cache off
                 with self._lock:
                     self._cache[key] = coupons
             return flight.outcome

@@ -15,10 +15,11 @@ from bot.coupon_service import CouponService
 from bot.coupon_state import Clock, system_clock
 from bot.coupon_summary import summarize
 from bot.errors import CouponsBotError
+from bot.shared import SharedInstance
 from bot.view_state import Surface, ViewState, ViewStateCodec
 
 
-class LookupAnswerer:
+class LookupAnswerer(SharedInstance):
     def __init__(
         self,
         service: CouponService,
@@ -35,10 +36,6 @@ class LookupAnswerer:
         self.page_size = page_size
         self.contact = contact
         self._clock = clock
-
-    def __deepcopy__(self, memo: dict[int, object]) -> LookupAnswerer:
-        # Bolt deep-copies the context for lazy listeners; this is one shared, thread-safe object per process.
-        return self
 
     def answer_text(
         self, text: str | None, requester: Requester, *, surface: Surface, action: str, command: str = "/coupons"

@@ -30,10 +30,15 @@ def is_direct_message(body: dict[str, Any], channel_id: str | None) -> bool:
     )
 
 
+def is_from_a_person(event: dict[str, Any]) -> bool:
+    """A person's own message or mention: not a bot's (ours included), not an edit, deletion or join."""
+    return bool(event.get("user")) and not event.get("bot_id") and not event.get("subtype")
+
+
 def access_subject_of(body: dict[str, Any]) -> AccessSubject | None:
     """The person to check, or None for requests that are not a person asking (bot messages, edits...)."""
     event = body.get("event") if isinstance(body.get("event"), dict) else None
-    if event is not None and (event.get("bot_id") or event.get("subtype") or not event.get("user")):
+    if event is not None and not is_from_a_person(event):
         return None
     requester = requester_of(body)
     if not requester.user_id:

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from blocks.message import Message
+from bot.slack_request import requester_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def replace_clicked_message(respond: Respond, client: WebClient, body: dict[str,
         return
     original = body.get("message") or {}
     if original.get("ts"):  # a normal message (a DM): the bot may edit its own message
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        channel = requester_of(body).channel_id
         _call(client.chat_update, channel=channel, ts=original["ts"], text=message.text, blocks=message.blocks)
     else:
         tell_clicker(client, body, message)
@@ -49,10 +50,15 @@ def replace_clicked_message(respond: Respond, client: WebClient, body: dict[str,
 
 def tell_clicker(client: WebClient, body: dict[str, Any], message: Message) -> None:
     """A private message to whoever clicked, through the Web API: it works when the response_url does not."""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    user = (body.get("user") or {}).get("id")
-    if channel and user:
-        _call(client.chat_postEphemeral, channel=channel, user=user, text=message.text, blocks=message.blocks)
+    clicker = requester_of(body)
+    if clicker.channel_id and clicker.user_id:
+        _call(
+            client.chat_postEphemeral,
+            channel=clicker.channel_id,
+            user=clicker.user_id,
+            text=message.text,
+            blocks=message.blocks,
+        )
 
 
 def _call(method: Any, **arguments: Any) -> None:

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from blocks.home import render_home
 from bot.listeners.acknowledge import acknowledge
 from bot.lookup_answers import LookupAnswerer
-from bot.slack_request import requester_of
+from bot.slack_request import is_from_a_person, requester_of
 from bot.view_state import Surface
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>", re.ASCII)
@@ -26,8 +26,8 @@ def lookup_text(text: str | None) -> str:
 
 
 def handle_message(event: dict[str, Any], body: dict[str, Any], say: Say, answerer: LookupAnswerer) -> None:
-    # Edits, deletions, joins, and every bot's messages (ours included) are acknowledged and left alone.
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+    # Edits, deletions, joins, and every bot's messages are acknowledged and left alone.
+    if event.get("channel_type") != "im" or not is_from_a_person(event):
         return
     message = answerer.answer_text(
         lookup_text(event.get("text")), requester_of(body), surface=Surface.MESSAGE, action="dm"
@@ -38,7 +38,7 @@ def handle_message(event: dict[str, Any], body: dict[str, Any], say: Say, answer
 def handle_app_mention(
     event: dict[str, Any], body: dict[str, Any], client: WebClient, answerer: LookupAnswerer
 ) -> None:
-    if event.get("bot_id") or not event.get("user"):
+    if not is_from_a_person(event):
         return
     message = answerer.answer_text(
         lookup_text(event.get("text")), requester_of(body), surface=Surface.EPHEMERAL, action="mention"
