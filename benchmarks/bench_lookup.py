@@ -22,13 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 
 from blocks.summary import SummaryOptions, render_summary
-from bot.capillary.client import CapillaryClient, interpret_response
-from bot.capillary.models import CodeCase
+from bot.capillary.client import CapillaryClient
+from bot.capillary.coupons import interpret_response
 from bot.coupon_service import CouponService
-from bot.coupon_summary import CustomerCoupons, summarize
 from bot.demo.customers import bulk_coupons
+from bot.domain.coupon import CodeCase
+from bot.domain.coupon_summary import CustomerCoupons, summarize
+from bot.domain.view_state import ViewState, ViewStateCodec
 from bot.settings import BasicCredentials
-from bot.view_state import ViewState, ViewStateCodec
 
 NOW = datetime.now(UTC)
 HEADERS = httpx.Headers({"content-type": "application/json"})

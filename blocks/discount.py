@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.capillary.models import Discount, DiscountType
+from bot.domain.coupon import Discount, DiscountType
 
 
 def number(value: float) -> str:

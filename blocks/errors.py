@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from blocks.help import render_usage
 from blocks.message import Message
 from blocks.mrkdwn import actions, button, clean, context, section
+from bot.domain.action_ids import ACTION_RETRY
 from bot.errors import (
     AccessDenied,
+    BotBusy,
     CapillaryAuthError,
     CapillaryBadResponse,
     CapillaryError,
     CapillaryForbidden,
     CapillaryReportedError,
+    CapillaryResponseTooLarge,
+    CapillaryTooSlow,
     CapillaryUnavailable,
     CouponsBotError,
     CustomerNotFound,
@@ -21,8 +25,6 @@ from bot.errors import (
     InvalidCustomerId,
     InvalidViewState,
 )
-
-ACTION_RETRY = "coupons_retry"
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,28 @@ def describe_error(error: CouponsBotError, *, customer_id: int | None, contact: 
                 f"The bot's Capillary account may not see {who}'s coupons.",
                 f"Tell {tell}: the bot's Capillary user needs access to this customer's org.",
             )
+        case BotBusy():
+            return ErrorText(
+                "The bot is handling as many Capillary lookups as it can right now.",
+                f"Try again in a minute. If it keeps happening, tell {tell}.",
+                retry=True,
+            )
+        case CapillaryTooSlow():
+            return ErrorText(
+                "Capillary is too slow right now: it didn't answer within the bot's time limit.",
+                f"Try again in a minute. If it keeps happening, tell {tell}.",
+                retry=True,
+            )
         case CapillaryUnavailable():
             return ErrorText(
                 f"Capillary isn't answering right now ({clean(error, 120)}).",
                 f"Try again in a minute. If it keeps happening, tell {tell}.",
                 retry=True,
+            )
+        case CapillaryResponseTooLarge():
+            return ErrorText(
+                f"{clean(error, 120)}, more than the bot reads for one customer, so it stopped reading.",
+                f"Tell {tell}: the limit is COUPONS_MAX_RESPONSE_MB.",
             )
         case CapillaryBadResponse():
             return ErrorText(
@@ -102,3 +121,10 @@ def render_error(
     if text.retry and retry_value:
         blocks.append(actions(button("Try again", ACTION_RETRY, retry_value), block_id="retry"))
     return Message(f"{text.title} {text.advice}", blocks, ok=False)
+
+
+def render_internal_error(reference: str, *, contact: str) -> Message:
+    """An error nobody expected: say so, and give the reference that finds the traceback in the log."""
+    title = f"Something went wrong on our side (ref `{clean(reference, 16)}`)."
+    advice = f"Try again. If it keeps happening, tell {clean(contact, 80)} and quote the ref."
+    return Message(f"{title} {advice}", [section(f":warning: *{title}*"), context(advice)], ok=False)

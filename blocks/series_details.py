@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from blocks.discount import describe_discount, number
 from blocks.mrkdwn import Block, clean, date_token, section
-from bot.capillary.models import CouponSeries, Discount, DiscountType, parse_json_list
+from bot.domain.coupon import CouponSeries, parse_json_list
 
 NO_MAXIMUM_BILL = 9007199254740991  # JavaScript's MAX_SAFE_INTEGER: Capillary's "no maximum"
 _UNLIMITED = "no limit"
@@ -72,17 +72,9 @@ def _bill(series: CouponSeries) -> str:
 
 def series_detail_lines(series: CouponSeries) -> list[tuple[str, str]]:
     """(label, mrkdwn) pairs; every value taken from Capillary is escaped here."""
-    kind = (series.discount_type or "").upper()
-    discount = describe_discount(
-        Discount(
-            kind=DiscountType(kind) if kind in {"ABS", "PERC"} else None,
-            value=series.discount_value,
-            cap=series.discount_upto if series.discount_upto and series.discount_upto > 0 else None,
-        )
-        if series.discount_value is not None
-        else None
-    )
-    if discount and series.discount_upto is not None and series.discount_upto <= 0:
+    stated = series.discount
+    discount = describe_discount(stated)
+    if discount and stated is not None and stated.cap is None and stated.cap_stated:
         discount += ", no cap"
     if discount and series.discount_on:
         discount += f" (on {clean(series.discount_on.lower(), 20)})"

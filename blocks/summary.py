@@ -11,10 +11,11 @@ from blocks.limits import fits_message
 from blocks.message import Message
 from blocks.mrkdwn import Block, actions, button, clean, code, context, date_token, plain, section
 from blocks.series_details import render_series_details
-from bot.capillary.models import CodeCase, Coupon
-from bot.coupon_state import STATE_ORDER, CouponState, uses_label
-from bot.coupon_summary import CouponGroup, CouponSummary
-from bot.view_state import Surface, ViewState
+from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_SHARE, ACTION_TOGGLE_SERIES
+from bot.domain.coupon import CodeCase, Coupon
+from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
+from bot.domain.coupon_summary import CouponGroup, CouponSummary
+from bot.domain.view_state import Surface, ViewState
 
 GROUP_TITLES = {
     CouponState.ACTIVE: ":large_green_circle: *Active*",
@@ -23,10 +24,6 @@ GROUP_TITLES = {
     CouponState.EXPIRED: ":no_entry_sign: *Expired*",
 }
 CASE_NAMES = {CodeCase.LOWER: "lower case", CodeCase.UPPER: "upper case", CodeCase.AS_IT_IS: "as created"}
-ACTION_TOGGLE_SERIES = "coupons_toggle_series"
-ACTION_PAGE = "coupons_page"
-ACTION_REFRESH = "coupons_refresh"
-ACTION_SHARE = "coupons_share"
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,32}", re.ASCII)
 
 

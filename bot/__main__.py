@@ -7,11 +7,11 @@ import json
 import sys
 
 from bot.audit_log import Requester
+from bot.domain.view_state import Surface
 from bot.errors import ConfigError
 from bot.log_setup import configure_logging
 from bot.settings import Settings
 from bot.terminal_preview import blocks_to_text
-from bot.view_state import Surface
 from bot.wiring import build_answerer, create_app
 
 

@@ -1,31 +1,79 @@
-"""Who may look customers up. Slack has no per-command permissions, so the bot decides, in one place."""
+"""Who may look customers up. Slack has no per-command permissions, so the bot decides, in one place.
+
+The decision runs before Slack's ack, so it never waits on the network: user-group membership is fetched
+in the background, once per TTL, one request at a time, and the last good list is served meanwhile.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.shared import SharedInstance
+from bot.requester import Requester
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class AccessSubject:
-    """The person and place a request comes from."""
+class GroupMembers:
+    """Members of the allowed user groups as last fetched; None until a first fetch succeeded."""
 
-    user_id: str
-    channel_id: str | None
-    is_direct_message: bool
+    def __init__(
+        self,
+        usergroup_ids: frozenset[str],
+        fetch: Callable[[str], frozenset[str]],
+        *,
+        ttl_seconds: float = 300.0,
+    ) -> None:
+        self.usergroup_ids = usergroup_ids
+        self._fetch = fetch
+        self._ttl = ttl_seconds
+        self._refresh_lock = threading.Lock()
+        self._members: dict[str, frozenset[str]] = {}
+        self._started_in: int | None = None
+        self._start_lock = threading.Lock()
+
+    def contains(self, user_id: str) -> bool:
+        self._ensure_refreshing()
+        return any(user_id in members for members in self._members.values())
+
+    def refresh(self) -> None:
+        """Fetch every group once; a group that fails keeps its last good list (none: it grants nobody)."""
+        with self._refresh_lock:
+            for group in sorted(self.usergroup_ids):
+                try:
+                    self._members = {**self._members, group: self._fetch(group)}
+                except (SlackClientError, OSError) as error:
+                    reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+                    logger.warning("usergroups.users.list failed for %s: %s", group, reason)
+
+    def _ensure_refreshing(self) -> None:
+        # Threads don't survive a fork: start the refresher in the process that serves requests.
+        if self._started_in == os.getpid() or not self.usergroup_ids:
+            return
+        with self._start_lock:
+            if self._started_in != os.getpid():
+                self._started_in = os.getpid()
+                threading.Thread(target=self._refresh_forever, name="coupons-usergroups", daemon=True).start()
+
+    def _refresh_forever(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(self._ttl):
+            self.refresh()
 
 
-class AccessPolicy(SharedInstance):
+def usergroup_fetcher(client: WebClient) -> Callable[[str], frozenset[str]]:
+    def fetch(usergroup_id: str) -> frozenset[str]:
+        return frozenset(client.usergroups_users_list(usergroup=usergroup_id).get("users") or ())
+
+    return fetch
+
+
+class AccessPolicy:
     """Allowed when the user is listed or in a listed user group and, if channels are listed, the request
     comes from a listed channel or a DM. With nothing listed, everyone in the workspace is allowed."""
 
@@ -34,45 +82,27 @@ class AccessPolicy(SharedInstance):
         *,
         user_ids: frozenset[str] = frozenset(),
         channel_ids: frozenset[str] = frozenset(),
-        usergroup_ids: frozenset[str] = frozenset(),
-        group_ttl_seconds: float = 300.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        groups: GroupMembers | None = None,
     ) -> None:
         self.user_ids = user_ids
         self.channel_ids = channel_ids
-        self.usergroup_ids = usergroup_ids
-        self._group_ttl = group_ttl_seconds
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self.groups = groups
 
     @property
     def open_to_everyone(self) -> bool:
-        return not (self.user_ids or self.channel_ids or self.usergroup_ids)
+        return not (self.user_ids or self.channel_ids or (self.groups and self.groups.usergroup_ids))
 
-    def allows(self, subject: AccessSubject, client: WebClient) -> bool:
-        if self.channel_ids and not subject.is_direct_message and subject.channel_id not in self.channel_ids:
+    def allows(self, requester: Requester) -> bool:
+        if not requester.user_id:
             return False
-        if not (self.user_ids or self.usergroup_ids):
+        if self.channel_ids and not requester.in_direct_message and requester.channel_id not in self.channel_ids:
+            return False
+        if not (self.user_ids or (self.groups and self.groups.usergroup_ids)):
             return True
-        if subject.user_id in self.user_ids:
+        if requester.user_id in self.user_ids:
             return True
-        return any(subject.user_id in self._members(group, client) for group in sorted(self.usergroup_ids))
+        return self.groups is not None and self.groups.contains(requester.user_id)
 
-    def _members(self, usergroup_id: str, client: WebClient) -> frozenset[str]:
-        now = self._monotonic()
-        with self._lock:
-            cached = self._groups.get(usergroup_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        try:
-            response = client.usergroups_users_list(usergroup=usergroup_id)
-            members = frozenset(response.get("users") or ())
-        except (SlackClientError, OSError) as error:
-            # Fail closed: a group we cannot read grants nobody access.
-            reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-            logger.warning("usergroups.users.list failed for %s: %s", usergroup_id, reason)
-            return frozenset()
-        with self._lock:
-            self._groups[usergroup_id] = (now + self._group_ttl, members)
-        return members
+    def may_share(self, requester: Requester) -> bool:
+        """Share posts customer data for everyone in a channel: with a channel list, only in those channels."""
+        return not self.channel_ids or requester.channel_id in self.channel_ids

@@ -8,48 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.errors import (
-    AccessDenied,
-    CapillaryAuthError,
-    CapillaryBadResponse,
-    CapillaryForbidden,
-    CapillaryUnavailable,
-    CouponsBotError,
-    CustomerNotFound,
-    InvalidCommand,
-    InvalidCustomerId,
-    InvalidViewState,
-)
+from bot.requester import Requester
 
 audit_logger = logging.getLogger("coupons.audit")
-
-_OUTCOMES: tuple[tuple[type[CouponsBotError], str], ...] = (
-    (InvalidCommand, "invalid_input"),
-    (InvalidViewState, "stale_button"),
-    (AccessDenied, "denied"),
-    (InvalidCustomerId, "invalid_customer_id"),
-    (CustomerNotFound, "not_found"),
-    (CapillaryAuthError, "auth_error"),
-    (CapillaryForbidden, "forbidden"),
-    (CapillaryUnavailable, "upstream_unavailable"),
-    (CapillaryBadResponse, "bad_response"),
-)
-
-
-def outcome_of(error: CouponsBotError) -> str:
-    return next((name for kind, name in _OUTCOMES if isinstance(error, kind)), "upstream_error")
-
-
-@dataclass(frozen=True)
-class Requester:
-    """Who asked, from where: Slack IDs only."""
-
-    team_id: str | None = None
-    user_id: str | None = None
-    channel_id: str | None = None
 
 
 def write_audit(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.capillary.models import CodeCase
+from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.errors import InvalidCommand
 
-MAX_CUSTOMER_ID = 2**63 - 1  # Capillary's customerId is an int64
 MAX_TEXT = 200
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _CASE_WORDS = {"lower": CodeCase.LOWER, "upper": CodeCase.UPPER, "as_it_is": CodeCase.AS_IT_IS}

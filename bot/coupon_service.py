@@ -10,10 +10,10 @@ from typing import Protocol
 
 from cachetools import TTLCache
 
-from bot.capillary.client import FetchResult
-from bot.capillary.models import CodeCase
-from bot.coupon_state import Clock, system_clock
-from bot.coupon_summary import CustomerCoupons
+from bot.capillary.coupons import FetchResult
+from bot.domain.coupon import CodeCase
+from bot.domain.coupon_state import Clock, system_clock
+from bot.domain.coupon_summary import CustomerCoupons
 from bot.errors import CapillaryError, CapillaryUnavailable
 
 
@@ -104,7 +104,3 @@ class CouponService:
             raise CapillaryUnavailable("the lookup failed")
         # The caller waited for the shared request instead of making one: a hit on the in-flight entry.
         return LookupOutcome(flight.outcome.coupons, cache_hit=True, attempts=0, upstream_ms=0)
-
-    def forget(self) -> None:
-        with self._lock:
-            self._cache.clear()

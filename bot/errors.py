@@ -1,64 +1,107 @@
-"""Our own exceptions. Each one is turned into a message for a person in `blocks.errors`, and nowhere else."""
+"""Our own exceptions. Each class carries what is known about it — the audit outcome, whether trying again
+may help — and is turned into words for a person in `blocks.errors`, and nowhere else."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class CouponsBotError(Exception):
     """Base of every error the bot expects and knows how to explain."""
 
+    outcome: ClassVar[str] = "error"  # the audit line's `outcome`
+    retryable: ClassVar[bool] = False  # worth repeating at once, within the same lookup's deadline
+
 
 class ConfigError(CouponsBotError):
-    """The environment does not describe a runnable bot; the message names the variable."""
+    """The environment does not describe a runnable bot; the message names the variable(s)."""
+
+    outcome = "config_error"
 
 
 class InvalidCommand(CouponsBotError):
     """What the user typed is not `<customerId> [lower|upper|as_it_is]`."""
 
+    outcome = "invalid_input"
+
 
 class InvalidViewState(CouponsBotError):
     """A button value that is malformed, tampered with, or from an older version of the bot."""
+
+    outcome = "stale_button"
 
 
 class AccessDenied(CouponsBotError):
     """The Slack user (or channel) is not allowed to look customers up."""
 
+    outcome = "denied"
+
+
+class BotBusy(CouponsBotError):
+    """This process already has as many Capillary calls waiting as it may: answer at once, not after a queue."""
+
+    outcome = "busy"
+
 
 class CapillaryError(CouponsBotError):
     """Anything that went wrong between us and Capillary."""
 
-    retryable = False
-    attempts = 1  # how many requests the lookup made before this error; for the logs
+    outcome = "upstream_error"
 
     def __init__(self, message: str, *, status: int | None = None, code: int | str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.attempts = 1  # how many requests the lookup made before this error; for the audit line
 
 
 class InvalidCustomerId(CapillaryError):
     """Capillary rejected the customer ID as malformed (400 / 8013)."""
 
+    outcome = "invalid_customer_id"
+
 
 class CustomerNotFound(CapillaryError):
     """No customer has this ID (404 / 8015)."""
+
+    outcome = "not_found"
 
 
 class CapillaryAuthError(CapillaryError):
     """Our credentials were refused (401, or the OAuth key/secret was rejected)."""
 
+    outcome = "auth_error"
+
 
 class CapillaryForbidden(CapillaryError):
     """The credentials work but may not read this customer's coupons (403 / 4000)."""
 
+    outcome = "forbidden"
+
 
 class CapillaryUnavailable(CapillaryError):
-    """Capillary is down, slow, rate limiting us, or unreachable; trying again later may work."""
+    """Capillary is down, rate limiting us, or unreachable; trying again later may work."""
 
+    outcome = "upstream_unavailable"
     retryable = True
+
+
+class CapillaryTooSlow(CapillaryUnavailable):
+    """The lookup's deadline passed: no answer, or an answer that arrived too slowly."""
+
+    outcome = "upstream_timeout"
 
 
 class CapillaryBadResponse(CapillaryError):
     """Capillary answered with something we cannot read (HTML, broken JSON, an unexpected shape)."""
+
+    outcome = "bad_response"
+
+
+class CapillaryResponseTooLarge(CapillaryBadResponse):
+    """Capillary's answer is larger than `COUPONS_MAX_RESPONSE_MB` once decompressed; reading stopped there."""
+
+    outcome = "response_too_large"
 
 
 class CapillaryReportedError(CapillaryError):

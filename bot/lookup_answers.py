@@ -9,17 +9,17 @@ from blocks.errors import render_error
 from blocks.help import render_usage
 from blocks.message import Message
 from blocks.summary import SummaryOptions, render_summary
-from bot.audit_log import Requester, outcome_of, write_audit
+from bot.audit_log import write_audit
 from bot.command_text import HelpRequest, parse_command_text
 from bot.coupon_service import CouponService
-from bot.coupon_state import Clock, system_clock
-from bot.coupon_summary import summarize
+from bot.domain.coupon_state import Clock, system_clock
+from bot.domain.coupon_summary import summarize
+from bot.domain.view_state import Surface, ViewState, ViewStateCodec
 from bot.errors import CouponsBotError
-from bot.shared import SharedInstance
-from bot.view_state import Surface, ViewState, ViewStateCodec
+from bot.requester import Requester
 
 
-class LookupAnswerer(SharedInstance):
+class LookupAnswerer:
     def __init__(
         self,
         service: CouponService,
@@ -44,7 +44,7 @@ class LookupAnswerer(SharedInstance):
         try:
             request = parse_command_text(text)
         except CouponsBotError as error:
-            write_audit(requester, action=action, outcome=outcome_of(error))
+            write_audit(requester, action=action, outcome=error.outcome)
             return render_usage(str(error), command=command)
         if isinstance(request, HelpRequest):
             return render_usage(command=command)
@@ -58,7 +58,7 @@ class LookupAnswerer(SharedInstance):
         try:
             view = self.codec.decode(value)
         except CouponsBotError as error:
-            write_audit(requester, action=action, outcome=outcome_of(error))
+            write_audit(requester, action=action, outcome=error.outcome)
             return self.refusal(error)
         return self.answer(view, requester, action=action, refresh=refresh, shared_by=shared_by)
 
@@ -72,7 +72,7 @@ class LookupAnswerer(SharedInstance):
         except CouponsBotError as error:
             write_audit(
                 requester,
-                outcome=outcome_of(error),
+                outcome=error.outcome,
                 attempts=getattr(error, "attempts", None),
                 duration_ms=_ms_since(started),
                 **audit,

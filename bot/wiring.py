@@ -10,16 +10,19 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.access import AccessPolicy
+from bot.access import AccessPolicy, GroupMembers, usergroup_fetcher
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import CouponService
-from bot.coupon_state import Clock, system_clock
+from bot.delivery import Delivery
 from bot.demo.transport import DEMO_BASE_URL, demo_transport
+from bot.domain.coupon_state import Clock, system_clock
+from bot.domain.view_state import ViewStateCodec
 from bot.listeners import register_listeners
+from bot.listeners.lazy import report_unexpected
 from bot.lookup_answers import LookupAnswerer
-from bot.middleware import attach_services, check_access, drop_redelivered_events
+from bot.middleware import check_access, drop_redelivered_events
+from bot.services import Services
 from bot.settings import BasicCredentials, Settings
-from bot.view_state import ViewStateCodec
 
 logger = logging.getLogger(__name__)
 
@@ -73,25 +76,28 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
         timeout=10,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
-    policy = AccessPolicy(
-        user_ids=settings.allowed_user_ids,
-        channel_ids=settings.allowed_channel_ids,
-        usergroup_ids=settings.allowed_usergroup_ids,
-    )
+    groups = GroupMembers(settings.allowed_usergroup_ids, usergroup_fetcher(client))
+    groups.refresh()  # at start-up, so the first request already knows; later in the background
+    policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
     if policy.open_to_everyone:
         logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
+    executor = ThreadPoolExecutor(max_workers=settings.listener_threads, thread_name_prefix="coupons-listener")
+    services = Services(answerer=answerer, policy=policy, delivery=Delivery(client, executor))
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
         request_verification_enabled=not socket_mode,
-        # Listeners ack in the request thread and do their work as lazy listeners (see listeners/acknowledge.py).
+        # Listeners ack in the request thread and do their work as lazy listeners (see listeners/lazy.py).
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=settings.listener_threads, thread_name_prefix="coupons-listener"
-        ),
+        listener_executor=executor,
     )
-    app.use(attach_services(answerer, policy))
     app.use(drop_redelivered_events())
-    app.use(check_access)
-    register_listeners(app)
+    app.use(check_access(policy, answerer, services.delivery))
+
+    @app.error
+    def unexpected(error: Exception, body: dict[str, object], context: object) -> None:
+        # Raised before a listener's lazy half (middleware, an ack): the request still gets an answer.
+        report_unexpected(services, context, body, action=str(body.get("type") or "request"))  # type: ignore[arg-type]
+
+    register_listeners(app, services)
     return app

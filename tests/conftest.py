@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.capillary.models import Coupon
+from bot.domain.coupon import Coupon
 from bot.settings import Settings
 from bot.wiring import build_answerer, create_app
 from tests.support.loopback import LoopbackServer, Recorded, Reply

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.capillary.models import CodeCase
 from bot.demo.customers import LARGE_COUPON_COUNT, LARGE_CUSTOMER, demo_answer
+from bot.domain.coupon import CodeCase
 from tests.conftest import NOW, CapillaryStandIn
 from tests.support.blockkit import all_texts, assert_valid_message, find_button_texts
 from tests.support.loopback import Reply
@@ -198,7 +198,7 @@ def test_an_expired_response_url_falls_back_to_post_ephemeral(
 def test_clicks_on_a_normal_message_in_a_dm_replace_it(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
 ) -> None:
-    from bot.view_state import Surface, ViewState
+    from bot.domain.view_state import Surface, ViewState
 
     app, answerer = make_app()
     message = answerer.answer(

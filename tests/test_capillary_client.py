@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from bot.capillary.auth import basic_authorization
-from bot.capillary.client import CapillaryClient, parse_retry_after
-from bot.capillary.models import CodeCase
+from bot.capillary.client import CapillaryClient
+from bot.capillary.http import parse_retry_after
+from bot.domain.coupon import CodeCase
 from bot.errors import (
     CapillaryAuthError,
     CapillaryBadResponse,

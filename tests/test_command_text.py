@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.capillary.models import CodeCase
 from bot.command_text import HelpRequest, LookupRequest, parse_command_text
+from bot.domain.coupon import CodeCase
 from bot.errors import InvalidCommand
 
 

@@ -6,9 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.capillary.client import CapillaryClient, FetchResult
-from bot.capillary.models import CodeCase
+from bot.capillary.client import CapillaryClient
+from bot.capillary.coupons import FetchResult
 from bot.coupon_service import CouponService
+from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryUnavailable, CustomerNotFound
 from bot.settings import BasicCredentials
 from tests.conftest import NOW, CapillaryStandIn, make_coupon, sample_bytes

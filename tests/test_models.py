@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from bot.capillary.models import Coupon, CouponsResponse, DiscountType
+from bot.capillary.coupons import CouponsResponse
+from bot.domain.coupon import Coupon, DiscountType
 from tests.conftest import coupon_json, make_coupon, sample_bytes
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.capillary.auth import OAUTH_HEADER, CapillaryOAuth, OAuthToken
 from bot.capillary.client import CapillaryClient
-from bot.capillary.models import CodeCase
+from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryAuthError
 from bot.settings import OAuthCredentials
 from tests.conftest import sample_bytes

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
-from bot.capillary.models import CodeCase, CouponsResponse
-from bot.coupon_state import CouponState, classify
+from bot.capillary.coupons import CouponsResponse
 from bot.demo.customers import ERROR_CUSTOMERS, LARGE_CUSTOMER, MIXED_CUSTOMER, demo_answer
+from bot.domain.coupon import CodeCase
+from bot.domain.coupon_state import CouponState, classify
 from bot.settings import Settings
 from bot.wiring import build_answerer
 from tests.conftest import NOW, CapillaryStandIn

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blocks.summary import SummaryOptions, render_summary
-from bot.capillary.client import interpret_response
-from bot.capillary.models import CodeCase, Coupon
+from bot.capillary.coupons import interpret_response
 from bot.command_text import HelpRequest, LookupRequest, parse_command_text
-from bot.coupon_summary import CustomerCoupons, summarize
+from bot.domain.coupon import CodeCase, Coupon
+from bot.domain.coupon_summary import CustomerCoupons, summarize
+from bot.domain.view_state import ViewState, ViewStateCodec
 from bot.errors import CapillaryError, InvalidCommand
-from bot.view_state import ViewState, ViewStateCodec
 from tests.conftest import NOW, coupon_json, sample_bytes
 from tests.support.blockkit import all_texts, assert_valid_message
 

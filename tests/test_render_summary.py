@@ -9,9 +9,11 @@ from blocks.errors import render_error
 from blocks.limits import MAX_MESSAGE_TEXT, text_length
 from blocks.mrkdwn import escape
 from blocks.summary import SummaryOptions, render_summary
-from bot.capillary.models import CodeCase, CouponsResponse
-from bot.coupon_state import CouponState
-from bot.coupon_summary import CustomerCoupons, summarize
+from bot.capillary.coupons import CouponsResponse
+from bot.domain.coupon import CodeCase
+from bot.domain.coupon_state import CouponState
+from bot.domain.coupon_summary import CustomerCoupons, summarize
+from bot.domain.view_state import Surface, ViewState, ViewStateCodec
 from bot.errors import (
     CapillaryAuthError,
     CapillaryBadResponse,
@@ -24,7 +26,6 @@ from bot.errors import (
     InvalidCustomerId,
     InvalidViewState,
 )
-from bot.view_state import Surface, ViewState, ViewStateCodec
 from tests.conftest import NOW, coupon_json, make_coupon, sample_bytes
 from tests.support.blockkit import CONTROL_SEQUENCE, all_texts, assert_valid_message, find_button_texts
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from blocks.series_details import series_detail_lines
-from bot.capillary.models import CouponSeries
+from bot.domain.coupon import CouponSeries
 from tests.conftest import coupon_json
 
 

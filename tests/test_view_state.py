@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.capillary.models import CodeCase
-from bot.coupon_state import CouponState
+from bot.domain.coupon import CodeCase
+from bot.domain.coupon_state import CouponState
+from bot.domain.view_state import MAX_EXPANDED, Surface, ViewState, ViewStateCodec
 from bot.errors import InvalidViewState
-from bot.view_state import MAX_EXPANDED, Surface, ViewState, ViewStateCodec
 
 CODEC = ViewStateCodec("secret")
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.capillary.deadline import current_deadline
+from bot.errors import CapillaryTooSlow
+
 OAUTH_HEADER = "X-CAP-API-OAUTH-TOKEN"
 # Capillary has documented both for an expired token.
 TOKEN_REJECTED_STATUSES = frozenset({401, 498})
@@ -40,7 +43,7 @@ class OAuthToken:
 class CapillaryOAuth(httpx.Auth):
     """Sends a cached token; regenerates it shortly before it expires, and once when Capillary rejects it.
 
-    `generate` makes the token request (see `CapillaryClient`). One thread generates at a time; the
+    `generate` makes the token request (see `CapillaryHttp`). One thread generates at a time; the
     others wait for its token instead of asking Capillary again.
     """
 
@@ -52,7 +55,12 @@ class CapillaryOAuth(httpx.Auth):
         self._renew_at = 0.0
 
     def token(self, *, replacing: str | None = None) -> str:
-        with self._lock:
+        # Waiting for another thread's token request counts against this lookup's deadline too.
+        deadline = current_deadline()
+        wait = max(0.0, deadline.remaining()) if deadline is not None else -1
+        if not self._lock.acquire(timeout=wait):
+            raise CapillaryTooSlow("Capillary's token service did not answer in time")
+        try:
             stale = self._token is None or self._monotonic() >= self._renew_at
             if stale or (replacing is not None and self._token == replacing):
                 fresh = self._generate()
@@ -61,6 +69,8 @@ class CapillaryOAuth(httpx.Auth):
                 self._token, self._renew_at = fresh.value, self._monotonic() + fresh.ttl_seconds - margin
             assert self._token is not None
             return self._token
+        finally:
+            self._lock.release()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.token()

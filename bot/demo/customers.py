@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from bot.capillary.models import CodeCase
+from bot.domain.coupon import CodeCase
 
 MIXED_CUSTOMER = 565032176  # the documentation's example customer
 LARGE_CUSTOMER = 565032177

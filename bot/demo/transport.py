@@ -10,9 +10,9 @@ import re
 
 import httpx
 
-from bot.capillary.models import CodeCase
-from bot.coupon_state import Clock, system_clock
 from bot.demo.customers import DemoError, demo_answer
+from bot.domain.coupon import CodeCase
+from bot.domain.coupon_state import Clock, system_clock
 
 DEMO_BASE_URL = "https://demo.capillary.invalid/"
 _PATH = re.compile(r"/v2/customers/([0-9]+)/coupons")

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.context.respond import Respond
 
-from bot.listeners.acknowledge import acknowledge
-from bot.listeners.delivery import respond_privately
-from bot.lookup_answers import LookupAnswerer
-from bot.slack_request import requester_of
-from bot.view_state import Surface
+from bot.domain.view_state import Surface
+from bot.listeners.lazy import acknowledge, guarded
+from bot.requester import Requester
+from bot.services import Services
 
 
-def handle_coupons_command(body: dict[str, Any], respond: Respond, answerer: LookupAnswerer) -> None:
-    message = answerer.answer_text(
-        body.get("text"),
-        requester_of(body),
-        surface=Surface.EPHEMERAL,
-        action="command",
-        command=body.get("command") or "/coupons",
-    )
-    respond_privately(respond, message)
+def register(app: App, services: Services) -> None:
+    def answer_command(context: BoltContext, body: dict[str, Any], respond: Respond) -> None:
+        requester = Requester.of(context)
+        message = services.answerer.answer_text(
+            body.get("text"),
+            requester,
+            surface=Surface.EPHEMERAL,
+            action="command",
+            command=body.get("command") or "/coupons",
+        )
+        services.delivery.privately(requester, message, respond=respond)
 
-
-def register(app: App) -> None:
-    app.command("/coupons")(ack=acknowledge, lazy=[handle_coupons_command])
+    app.command("/coupons")(ack=acknowledge, lazy=[guarded(answer_command, services, action="command")])

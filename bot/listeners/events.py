@@ -6,14 +6,12 @@ import re
 from typing import Any
 
 from slack_bolt import App, BoltContext
-from slack_bolt.context.say import Say
-from slack_sdk import WebClient
 
 from blocks.home import render_home
-from bot.listeners.acknowledge import acknowledge
-from bot.lookup_answers import LookupAnswerer
-from bot.slack_request import is_from_a_person, requester_of
-from bot.view_state import Surface
+from bot.domain.view_state import Surface
+from bot.listeners.lazy import acknowledge, guarded
+from bot.requester import Requester, is_from_a_person
+from bot.services import Services
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>", re.ASCII)
 _COMMAND_WORD = re.compile(r"^\s*/?coupons\b", re.IGNORECASE)
@@ -25,49 +23,37 @@ def lookup_text(text: str | None) -> str:
     return _COMMAND_WORD.sub("", text, count=1).strip()
 
 
-def handle_message(event: dict[str, Any], body: dict[str, Any], say: Say, answerer: LookupAnswerer) -> None:
-    # Edits, deletions, joins, and every bot's messages are acknowledged and left alone.
-    if event.get("channel_type") != "im" or not is_from_a_person(event):
-        return
-    message = answerer.answer_text(
-        lookup_text(event.get("text")), requester_of(body), surface=Surface.MESSAGE, action="dm"
-    )
-    say(text=message.text, blocks=message.blocks, thread_ts=event.get("thread_ts"))
+def register(app: App, services: Services) -> None:
+    answerer, delivery = services.answerer, services.delivery
 
+    def direct_message(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
+        # Edits, deletions, joins, and every bot's messages are acknowledged and left alone.
+        if event.get("channel_type") != "im" or not is_from_a_person(event):
+            return
+        requester = Requester.of(context)
+        message = answerer.answer_text(lookup_text(event.get("text")), requester, surface=Surface.MESSAGE, action="dm")
+        delivery.in_dm(requester, message, thread_ts=event.get("thread_ts"))
 
-def handle_app_mention(
-    event: dict[str, Any], body: dict[str, Any], client: WebClient, answerer: LookupAnswerer
-) -> None:
-    if not is_from_a_person(event):
-        return
-    message = answerer.answer_text(
-        lookup_text(event.get("text")), requester_of(body), surface=Surface.EPHEMERAL, action="mention"
-    )
-    # Private to the person who asked, in their thread if there is one: customer data stays private by default.
-    client.chat_postEphemeral(
-        channel=event["channel"],
-        user=event["user"],
-        thread_ts=event.get("thread_ts"),
-        text=message.text,
-        blocks=message.blocks,
-    )
+    def mention(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if not is_from_a_person(event):
+            return
+        requester = Requester.of(context)
+        text = lookup_text(event.get("text"))
+        message = answerer.answer_text(text, requester, surface=Surface.EPHEMERAL, action="mention")
+        # Private to the person who asked, in their thread if there is one: customer data stays private by default.
+        delivery.ephemeral(requester, message, thread_ts=event.get("thread_ts"))
 
+    def home_opened(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        view = render_home(
+            connection=answerer.connection_label,
+            allowed=bool(context.get("access_allowed", True)),
+            demo=answerer.service.demo,
+            contact=answerer.contact,
+        )
+        delivery.home_tab(event["user"], view)
 
-def handle_app_home_opened(
-    event: dict[str, Any], client: WebClient, context: BoltContext, answerer: LookupAnswerer
-) -> None:
-    if event.get("tab", "home") != "home":
-        return
-    view = render_home(
-        connection=answerer.connection_label,
-        allowed=bool(context.get("access_allowed", True)),
-        demo=answerer.service.demo,
-        contact=answerer.contact,
-    )
-    client.views_publish(user_id=event["user"], view=view)
-
-
-def register(app: App) -> None:
-    app.event("message")(ack=acknowledge, lazy=[handle_message])
-    app.event("app_mention")(ack=acknowledge, lazy=[handle_app_mention])
-    app.event("app_home_opened")(ack=acknowledge, lazy=[handle_app_home_opened])
+    app.event("message")(ack=acknowledge, lazy=[guarded(direct_message, services, action="dm")])
+    app.event("app_mention")(ack=acknowledge, lazy=[guarded(mention, services, action="mention")])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[guarded(home_opened, services, action="home")])

@@ -14,14 +14,13 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from bot.capillary.models import CodeCase
-from bot.coupon_state import STATE_ORDER, CouponState
+from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
+from bot.domain.coupon_state import STATE_ORDER, CouponState
 from bot.errors import InvalidViewState
 
 VERSION = "1"
 MAX_EXPANDED = 3
 MAX_OFFSET = 100_000
-MAX_ID = 2**63 - 1
 _CASES = {"l": CodeCase.LOWER, "u": CodeCase.UPPER, "a": CodeCase.AS_IT_IS}
 _CASE_LETTERS = {case: letter for letter, case in _CASES.items()}
 _PATTERN = re.compile(
@@ -96,9 +95,9 @@ class ViewStateCodec:
         offsets = tuple(int(o) for o in match["offsets"].split("-"))
         expanded = tuple(int(s) for s in match["expanded"].split("-")) if match["expanded"] else ()
         if (
-            not 0 < customer_id <= MAX_ID
+            not 0 < customer_id <= MAX_CUSTOMER_ID
             or any(o > MAX_OFFSET for o in offsets)
-            or any(not 0 <= s <= MAX_ID for s in expanded)
+            or any(not 0 <= s <= MAX_CUSTOMER_ID for s in expanded)
         ):
             raise InvalidViewState("button value out of range")
         return ViewState(

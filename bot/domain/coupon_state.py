@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from bot.capillary.models import Coupon
+from bot.domain.coupon import Coupon
 
 Clock = Callable[[], datetime]
 

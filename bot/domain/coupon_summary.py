@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.capillary.models import CodeCase, Coupon, CouponSeries
-from bot.coupon_state import STATE_ORDER, CouponState, classify
+from bot.domain.coupon import CodeCase, Coupon
+from bot.domain.coupon_state import STATE_ORDER, CouponState, classify
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 _FAR_PAST = datetime.min.replace(tzinfo=UTC)
@@ -35,7 +35,6 @@ class CouponSummary:
     case: CodeCase
     fetched_at: datetime
     groups: tuple[CouponGroup, ...]
-    series: dict[int, CouponSeries] = field(default_factory=dict)
     demo: bool = False
 
     def group(self, state: CouponState) -> CouponGroup:
@@ -61,11 +60,8 @@ def _sort_key(state: CouponState, coupon: Coupon) -> tuple[object, ...]:
 
 def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
     buckets: dict[CouponState, list[Coupon]] = {state: [] for state in STATE_ORDER}
-    series: dict[int, CouponSeries] = {}
     for coupon in coupons.coupons:
         buckets[classify(coupon, now)].append(coupon)
-        if coupon.series is not None:
-            series.setdefault(coupon.series.id, coupon.series)
     groups = tuple(
         CouponGroup(state, tuple(sorted(buckets[state], key=lambda c, s=state: _sort_key(s, c))))
         for state in STATE_ORDER
@@ -75,6 +71,5 @@ def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
         case=coupons.case,
         fetched_at=coupons.fetched_at,
         groups=groups,
-        series=series,
         demo=coupons.demo,
     )

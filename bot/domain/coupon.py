@@ -1,8 +1,8 @@
-"""Pydantic models of `GET /v2/customers/{id}/coupons`, parsed straight from the response bytes.
+"""Coupons as the bot knows them: pydantic models parsed straight from Capillary's response bytes.
 
 Only the fields the bot shows are declared; everything else in the (large) payload is ignored. Fields
 that Capillary may leave out or send as null are optional. The traps listed in the reference notes are
-handled here or in `bot.coupon_state`, never in the renderers.
+handled here or in `bot.domain.coupon_state`, never in the renderers.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator
 from pydantic.alias_generators import to_camel
+
+MAX_CUSTOMER_ID = 2**63 - 1  # Capillary's customerId is an int64
 
 
 def _assume_utc(value: datetime) -> datetime:
@@ -52,11 +54,13 @@ class DiscountType(StrEnum):
     PERCENT = "PERC"
 
 
-class _Model(BaseModel):
+class Model(BaseModel):
+    """Capillary's camelCase JSON, read by name; fields the bot doesn't declare are skipped."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
 
-class Location(_Model):
+class Location(Model):
     """A store or other org unit (`issuedAt`, `redemptionInfo[].redeemedAt`)."""
 
     id: int | None = None
@@ -69,7 +73,7 @@ class Location(_Model):
         return self.name or self.description or self.code or (str(self.id) if self.id is not None else "")
 
 
-class Redemption(_Model):
+class Redemption(Model):
     """One entry of `redemptionInfo` / `reversedRedemptionInfo`; both documented namings are accepted."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="allow")
@@ -88,7 +92,7 @@ class Redemption(_Model):
         return self.date_iso or self.redeemed_on_iso or self.date or self.redeemed_on
 
 
-class CouponSeries(_Model):
+class CouponSeries(Model):
     """The series object embedded in every coupon. Sentinels (-1, "[-1]", 1970) are kept as sent."""
 
     id: int
@@ -123,8 +127,14 @@ class CouponSeries(_Model):
     is_valid_with_discounted_item: bool | None = None
     tag: str | None = None
 
+    @property
+    def discount(self) -> Discount | None:
+        if self.discount_value is None:
+            return None
+        return make_discount(self.discount_type, self.discount_value, self.discount_upto)
 
-class Coupon(_Model):
+
+class Coupon(Model):
     """One customer coupon. `is_redeemed` means *redeemed at least once*, not used up."""
 
     id: int
@@ -182,12 +192,7 @@ class Coupon(_Model):
             return None
         # The coupon-level `discountType` is a deprecated boolean; the series carries the string form.
         raw_type = self.coupon_discount_type or (self.series.discount_type if self.series else None)
-        try:
-            kind = DiscountType((raw_type or "").upper())
-        except ValueError:
-            kind = None
-        cap = self.discount_upto  # 0 means no cap
-        return Discount(kind=kind, value=value, cap=cap if cap and cap > 0 else None)
+        return make_discount(raw_type, value, self.discount_upto)
 
     @property
     def display_series_name(self) -> str:
@@ -203,31 +208,18 @@ class Discount(BaseModel):
 
     kind: DiscountType | None
     value: float
-    cap: float | None = None
+    cap: float | None = None  # None: no cap
+    cap_stated: bool = False  # Capillary said outright that there is no cap (0 or less), rather than nothing
 
 
-class ApiError(_Model):
-    """An entry of the envelope's `errors`."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="allow")
-
-    code: int | str | None = None
-    message: str | None = None
-
-
-def _errors_as_objects(value: Any) -> Any:
-    # Some Capillary errors arrive as bare strings; keep their text.
-    if isinstance(value, list):
-        return [{"message": item} if isinstance(item, str) else item for item in value]
-    return value
-
-
-class CouponsResponse(_Model):
-    """The envelope: `{"entity": [...], "warnings": [], "errors": [], "success": true}`."""
-
-    entity: list[Coupon] | None = None
-    errors: Annotated[list[ApiError] | None, BeforeValidator(_errors_as_objects)] = None
-    success: bool | None = None
+def make_discount(raw_type: str | None, value: float, upto: float | None) -> Discount:
+    """A discount from Capillary's fields: type `ABS`/`PERC` (anything else unknown), `discountUpto` 0 = no cap."""
+    try:
+        kind: DiscountType | None = DiscountType((raw_type or "").upper())
+    except ValueError:
+        kind = None
+    has_cap = upto is not None and upto > 0
+    return Discount(kind=kind, value=value, cap=upto if has_cap else None, cap_stated=upto is not None)
 
 
 def parse_json_list(raw: str | None) -> list[Any] | dict[str, Any] | None:

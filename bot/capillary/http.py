@@ -1,0 +1,235 @@
+"""`CapillaryHttp`: the one way the bot talks to Capillary — authentication, one deadline for a whole call,
+retries, a cap on concurrent calls and on response size, and the `errors[]` envelope. Endpoints
+(`bot/capillary/coupons.py`, …) only name a path and read a body."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from bot.capillary.auth import CapillaryBasicAuth, CapillaryOAuth, OAuthToken
+from bot.capillary.deadline import Deadline, current_deadline, within
+from bot.capillary.envelope import RETRY_STATUSES
+from bot.errors import (
+    BotBusy,
+    CapillaryAuthError,
+    CapillaryError,
+    CapillaryResponseTooLarge,
+    CapillaryTooSlow,
+    CapillaryUnavailable,
+)
+from bot.settings import BasicCredentials, CapillaryCredentials, OAuthCredentials
+
+T = TypeVar("T")
+TOKEN_PATH = "v3/oauth/token/generate"  # noqa: S105 - a path, not a secret
+MAX_RETRY_AFTER_SECONDS = 5.0
+MAX_ATTEMPTS = 4
+# Callers beyond this many per allowed concurrent call are told "busy" at once instead of queueing.
+QUEUE_PER_SLOT = 4
+# An attempt needs at least this much of the deadline left to be worth starting.
+MIN_ATTEMPT_SECONDS = 0.25
+
+Interpret = Callable[[int, httpx.Headers, bytes], T]
+
+
+@dataclass(frozen=True)
+class Fetched(Generic[T]):
+    value: T
+    attempts: int
+    upstream_ms: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer, its body read in full (decompressed, capped)."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class CapillaryHttp:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: CapillaryCredentials,
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 6.0,
+        deadline: float = 8.0,
+        max_response_bytes: int = 32 * 1024 * 1024,
+        max_concurrent: int = 8,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._deadline = deadline
+        self._max_response_bytes = max_response_bytes
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._jitter = jitter
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._queue_lock = threading.Lock()
+        self._queued = 0
+        self._max_queued = max_concurrent * QUEUE_PER_SLOT
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "coupons-bot"},
+            # A jar that accepts no cookie: the CDN's must never follow us from one lookup to the next.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        )
+        self.auth = self._make_auth(credentials)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: dict[str, str], interpret: Interpret[T]) -> Fetched[T]:
+        """GET `path`, retrying what may pass, until `interpret` accepts an answer or the deadline passes."""
+        started = self._monotonic()
+        deadline = Deadline(started + self._deadline, self._monotonic)
+        with within(deadline), self._slot(deadline):
+            attempt = 0
+            while True:
+                attempt += 1
+                answer: Answer | None = None
+                try:
+                    answer = self._exchange("GET", path, deadline, params=params, auth=self.auth)
+                    value = interpret(answer.status, answer.headers, answer.content)
+                    return Fetched(value, attempt, round((self._monotonic() - started) * 1000))
+                except httpx.TimeoutException:
+                    error: CapillaryError = CapillaryTooSlow("Capillary did not answer in time")
+                except httpx.TransportError:
+                    error = CapillaryUnavailable("could not connect to Capillary")
+                except CapillaryError as exc:
+                    error = exc
+                error.attempts = attempt
+                if not error.retryable or attempt >= MAX_ATTEMPTS:
+                    raise error
+                retry_after = None
+                if answer is not None:  # None when the OAuth token request itself failed
+                    retry_after = parse_retry_after(answer.headers.get("Retry-After"), now=datetime.now(UTC))
+                wait = retry_after if retry_after is not None else self._backoff(attempt)
+                if wait > MAX_RETRY_AFTER_SECONDS or wait + MIN_ATTEMPT_SECONDS >= deadline.remaining():
+                    raise error
+                self._sleep(wait)
+
+    @contextmanager
+    def _slot(self, deadline: Deadline) -> Iterator[None]:
+        """One of `max_concurrent` upstream calls; the wait counts against the deadline, a full queue fails fast."""
+        with self._queue_lock:
+            if self._queued >= self._max_queued:
+                raise BotBusy("too many Capillary calls waiting")
+            self._queued += 1
+        try:
+            acquired = self._slots.acquire(timeout=max(0.0, deadline.remaining() - MIN_ATTEMPT_SECONDS))
+        finally:
+            with self._queue_lock:
+                self._queued -= 1
+        if not acquired:
+            raise BotBusy("no free slot for a Capillary call in time")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _exchange(self, method: str, path: str, deadline: Deadline, *, auth: httpx.Auth, **options: Any) -> Answer:
+        if deadline.remaining() < MIN_ATTEMPT_SECONDS / 5:
+            raise CapillaryTooSlow("Capillary did not answer in time")
+        request = self._http.build_request(method, path, timeout=self._timeout(deadline.remaining()), **options)
+        response = self._http.send(request, auth=auth, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self._max_response_bytes:
+                raise CapillaryResponseTooLarge(self._too_large_message(), status=response.status_code)
+            # httpx reads the whole body with the read timeout it had when the body began: make that what is
+            # left of the deadline, and check the deadline between chunks, so a dripping body is cut in time.
+            response.request.extensions["timeout"]["read"] = max(0.01, deadline.remaining())
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():  # decompressed: the cap counts what we would hold
+                size += len(chunk)
+                if size > self._max_response_bytes:
+                    raise CapillaryResponseTooLarge(self._too_large_message(), status=response.status_code)
+                chunks.append(chunk)
+                if deadline.expired:
+                    raise CapillaryTooSlow("Capillary sent its answer too slowly", status=response.status_code)
+        finally:
+            response.close()
+        return Answer(response.status_code, response.headers, b"".join(chunks))
+
+    def _too_large_message(self) -> str:
+        return f"Capillary's answer is larger than {self._max_response_bytes // (1024 * 1024)} MB"
+
+    def _make_auth(self, credentials: CapillaryCredentials) -> httpx.Auth:
+        if isinstance(credentials, BasicCredentials):
+            return CapillaryBasicAuth(credentials.username, credentials.password)
+        if isinstance(credentials, OAuthCredentials):
+            return CapillaryOAuth(lambda: self._generate_token(credentials), monotonic=self._monotonic)
+        raise TypeError(f"unknown credentials {type(credentials).__name__}")
+
+    def _timeout(self, remaining: float) -> httpx.Timeout:
+        remaining = max(0.05, remaining)
+        read = min(self._read_timeout, remaining)
+        return httpx.Timeout(read, connect=min(self._connect_timeout, remaining), pool=remaining)
+
+    def _generate_token(self, credentials: OAuthCredentials) -> OAuthToken:
+        deadline = current_deadline() or Deadline(self._monotonic() + self._read_timeout, self._monotonic)
+        body = {"key": credentials.client_key, "secret": credentials.client_secret}
+        answer = self._exchange("POST", TOKEN_PATH, deadline, json=body, auth=httpx.Auth())
+        token = read_token(answer.content)
+        if token is not None:
+            return token
+        if answer.status in RETRY_STATUSES:
+            raise CapillaryUnavailable("token service unavailable", status=answer.status)
+        raise CapillaryAuthError("OAuth client key and secret were rejected", status=answer.status)
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with full jitter: 0.25 s, 0.5 s, 1 s ceilings.
+        return min(2.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
+
+
+def read_token(content: bytes) -> OAuthToken | None:
+    """`{"data": {"accessToken": …, "ttlSeconds": …}}` → a token; anything else → None."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return None
+    data = body.get("data") if isinstance(body, dict) else None
+    token = data.get("accessToken") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        return None
+    ttl = data.get("ttlSeconds") if isinstance(data, dict) else None
+    return OAuthToken(token, float(ttl) if isinstance(ttl, int | float) and ttl > 0 else 300.0)
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date); None if absent or junk."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

@@ -1,0 +1,113 @@
+"""How a message reaches a person: response_url, ephemeral, DM or an edit — and every fallback. The one
+module that sends people messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from blocks.message import Message
+from bot.requester import Requester
+
+logger = logging.getLogger(__name__)
+
+
+class Delivery:
+    def __init__(self, client: WebClient, executor: Executor) -> None:
+        self.client = client
+        self._executor = executor
+
+    def after_ack(self, send: Callable[[], object]) -> None:
+        """Send later, off the request thread: nothing before Slack's ack may wait on the network."""
+
+        def run() -> None:
+            try:
+                send()
+            except Exception:
+                logger.warning("a message could not be delivered", exc_info=True)
+
+        self._executor.submit(run)
+
+    def privately(
+        self, requester: Requester, message: Message, *, respond: Respond | None = None, thread_ts: str | None = None
+    ) -> None:
+        """A private answer: through the response_url when there is one, else in the DM, else ephemeral."""
+        if respond is not None and _sent(respond, message, response_type="ephemeral", replace_original=False):
+            return
+        if requester.in_direct_message and requester.channel_id:
+            self.in_dm(requester, message, thread_ts=thread_ts)
+        else:
+            self.ephemeral(requester, message, thread_ts=thread_ts)
+
+    def in_dm(self, requester: Requester, message: Message, *, thread_ts: str | None = None) -> None:
+        """A normal message in the DM the request came from (in its thread, if any)."""
+        _call(
+            self.client.chat_postMessage,
+            channel=requester.channel_id,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+
+    def ephemeral(self, requester: Requester, message: Message, *, thread_ts: str | None = None) -> None:
+        """Only the requester sees it, in the channel (and thread) they asked from."""
+        if not (requester.channel_id and requester.user_id):
+            return
+        _call(
+            self.client.chat_postEphemeral,
+            channel=requester.channel_id,
+            user=requester.user_id,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+
+    def redraw(self, respond: Respond, requester: Requester, message: Message, *, message_ts: str | None) -> None:
+        """Replace the message whose button was clicked; if its response_url is spent, answer another way."""
+        if _sent(respond, message, replace_original=True):
+            return
+        if message_ts and requester.channel_id:  # a normal message (a DM): the bot may edit its own message
+            _call(
+                self.client.chat_update,
+                channel=requester.channel_id,
+                ts=message_ts,
+                text=message.text,
+                blocks=message.blocks,
+            )
+        else:
+            self.ephemeral(requester, message)
+
+    def home_tab(self, user_id: str, view: dict[str, Any]) -> None:
+        _call(self.client.views_publish, user_id=user_id, view=view)
+
+    def share(self, respond: Respond, message: Message) -> bool:
+        """Post for the whole channel; False when the response_url is spent (30 minutes or 5 uses)."""
+        return _sent(respond, message, response_type="in_channel", replace_original=False)
+
+
+def _sent(respond: Respond, message: Message, **options: Any) -> bool:
+    try:
+        response = respond(text=message.text, blocks=message.blocks, **options)
+    except Exception:
+        logger.warning("response_url request failed", exc_info=True)
+        return False
+    if response.status_code != 200:
+        # Slack answers 404 once a response_url has expired (30 minutes) or been used 5 times.
+        logger.warning("response_url refused the message: HTTP %s %s", response.status_code, response.body[:100])
+        return False
+    return True
+
+
+def _call(method: Callable[..., Any], **arguments: Any) -> None:
+    try:
+        method(**arguments)
+    except SlackApiError as error:
+        logger.warning("delivery through the Web API failed: %s", error.response.get("error"))
+    except SlackClientError as error:
+        logger.warning("delivery through the Web API failed: %s", type(error).__name__)

@@ -1,0 +1,53 @@
+"""The two halves of every listener: an ack in the request's own thread, and the work as a lazy listener.
+
+Bolt runs the ack in the request thread and answers Slack at once; the work runs on the listener pool. So an
+ack never waits for a free pool thread, however many slow lookups are queued. `guarded` makes sure the work
+always ends in an answer: an unexpected exception still tells the person something, with a reference that
+finds the traceback in the log.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+
+from blocks.errors import render_internal_error
+from bot.audit_log import write_audit
+from bot.requester import Requester
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+Handler = Callable[..., None]
+
+
+def acknowledge(ack: Ack) -> None:
+    ack()
+
+
+def guarded(handler: Handler, services: Services, *, action: str) -> Handler:
+    """`handler`, whose parameters must include `context` and `body`, with a catch-all around it."""
+
+    @functools.wraps(handler)  # Bolt reads the wrapped function's parameters to know what to pass
+    def run(**kwargs: Any) -> None:
+        try:
+            handler(**kwargs)
+        except Exception:
+            report_unexpected(services, kwargs["context"], kwargs.get("body") or {}, action=action)
+
+    return run
+
+
+def report_unexpected(services: Services, context: BoltContext, body: dict[str, Any], *, action: str) -> None:
+    reference = secrets.token_hex(4)
+    logger.exception("unexpected error answering %s (ref %s)", action, reference)
+    requester = Requester.of(context)
+    write_audit(requester, action=action, outcome="internal_error")
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    message = render_internal_error(reference, contact=services.answerer.contact)
+    respond = context.respond if body.get("response_url") else None
+    services.delivery.privately(requester, message, respond=respond, thread_ts=event.get("thread_ts"))

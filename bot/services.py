@@ -1,0 +1,16 @@
+"""What the listeners work with, built once per process and handed to each `register(app, services)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.access import AccessPolicy
+from bot.delivery import Delivery
+from bot.lookup_answers import LookupAnswerer
+
+
+@dataclass(frozen=True)
+class Services:
+    answerer: LookupAnswerer
+    policy: AccessPolicy
+    delivery: Delivery
