@@ -170,7 +170,7 @@ def test_tampered_values_get_a_polite_answer_and_no_capillary_call(
 def test_a_click_after_the_cache_was_emptied_still_works(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
 ) -> None:
-    app, answerer = make_app()
+    app, _ = make_app()
     agent = Agent(app, slack)
     message = agent.command("565032176 lower")
     # A restart, or another worker: a new app with an empty cache and the same signing secret.
