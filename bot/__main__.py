@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from bot.audit_log import Requester
 from bot.domain.view_state import Surface
 from bot.errors import ConfigError
 from bot.log_setup import configure_logging
+from bot.requester import Requester
 from bot.settings import Settings
 from bot.terminal_preview import blocks_to_text
 from bot.wiring import build_answerer, create_app
@@ -48,7 +48,7 @@ def serve(settings: Settings) -> int:
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415 - only Socket Mode needs it
 
-        SocketModeHandler(app, settings.slack_app_token).start()
+        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
     else:
         # Bolt's own development server; production HTTP runs under gunicorn (see the Procfile).
         app.start(port=settings.port, path="/slack/events")

@@ -15,7 +15,7 @@ from bot.coupon_service import CouponService
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import summarize
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from bot.errors import CouponsBotError
+from bot.errors import CapillaryError, CouponsBotError
 from bot.requester import Requester
 
 
@@ -66,16 +66,17 @@ class LookupAnswerer:
         self, view: ViewState, requester: Requester, *, action: str, refresh: bool = False, shared_by: str | None = None
     ) -> Message:
         started = time.monotonic()
-        audit = {"action": action, "customer_id": view.customer_id, "case": view.case.value}
         try:
             outcome = self.service.lookup(view.customer_id, view.case, refresh=refresh)
         except CouponsBotError as error:
             write_audit(
                 requester,
                 outcome=error.outcome,
-                attempts=getattr(error, "attempts", None),
+                attempts=error.attempts if isinstance(error, CapillaryError) else None,
                 duration_ms=_ms_since(started),
-                **audit,
+                action=action,
+                customer_id=view.customer_id,
+                case=view.case.value,
             )
             retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None
             return render_error(
@@ -95,7 +96,9 @@ class LookupAnswerer:
             attempts=outcome.attempts,
             upstream_ms=outcome.upstream_ms,
             duration_ms=_ms_since(started),
-            **audit,
+            action=action,
+            customer_id=view.customer_id,
+            case=view.case.value,
         )
         return message
 

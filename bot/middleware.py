@@ -16,7 +16,7 @@ from bot.audit_log import write_audit
 from bot.delivery import Delivery
 from bot.errors import AccessDenied
 from bot.lookup_answers import LookupAnswerer
-from bot.requester import Requester, asks_as_a_person
+from bot.requester import Requester, asks_as_a_person, part
 
 Next = Callable[[], None]
 Middleware = Callable[..., BoltResponse | None]
@@ -56,7 +56,7 @@ def check_access(policy: AccessPolicy, answerer: LookupAnswerer, delivery: Deliv
             next()
             return None
         context["access_allowed"] = False
-        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        event = part(body, "event")
         if event.get("type") == "app_home_opened":
             next()  # the Home tab still opens; it tells the user they have no access
             return None

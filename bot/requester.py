@@ -24,6 +24,12 @@ class Requester:
         return (self.channel_id or "").startswith("D")
 
 
+def part(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """`body[key]` when it is an object, else an empty one: Slack payloads differ by kind."""
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def is_from_a_person(event: dict[str, Any]) -> bool:
     """A person's own message or mention: not a bot's (ours included), not an edit, deletion or join."""
     return bool(event.get("user")) and not event.get("bot_id") and not event.get("subtype")

@@ -22,7 +22,7 @@ from bot.listeners.lazy import report_unexpected
 from bot.lookup_answers import LookupAnswerer
 from bot.middleware import check_access, drop_redelivered_events
 from bot.services import Services
-from bot.settings import BasicCredentials, Settings
+from bot.settings import BasicCredentials, CapillaryCredentials, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def build_answerer(
     clock: Clock = system_clock,
     transport: httpx.BaseTransport | None = None,
 ) -> LookupAnswerer:
+    credentials: CapillaryCredentials
     if use_demo:
         base_url, credentials = DEMO_BASE_URL, BasicCredentials("demo", "demo")
         transport = transport or demo_transport(clock)

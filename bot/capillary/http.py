@@ -202,7 +202,7 @@ class CapillaryHttp:
 
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter: 0.25 s, 0.5 s, 1 s ceilings.
-        return min(2.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
+        return min(2.0, 0.25 * 2.0 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
 
 
 def read_token(content: bytes) -> OAuthToken | None:

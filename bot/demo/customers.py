@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -201,7 +202,11 @@ def bulk_coupons(count: int, now: datetime) -> list[dict[str, Any]]:
     return coupons
 
 
-DEMO_CUSTOMERS = {MIXED_CUSTOMER: _mixed, LARGE_CUSTOMER: lambda now: bulk_coupons(LARGE_COUPON_COUNT, now)}
+def _large(now: datetime) -> list[dict[str, Any]]:
+    return bulk_coupons(LARGE_COUPON_COUNT, now)
+
+
+DEMO_CUSTOMERS: dict[int, Callable[[datetime], list[dict[str, Any]]]] = {MIXED_CUSTOMER: _mixed, LARGE_CUSTOMER: _large}
 
 
 def apply_case(code: str, case: CodeCase) -> str:

@@ -30,9 +30,10 @@ def _blank_to_none(value: Any) -> Any:
 def _lenient_timestamp(value: Any, handler: Any) -> datetime | None:
     # Redemption entries are documented loosely; an odd date there must not sink the whole lookup.
     try:
-        return handler(value)
+        parsed: datetime | None = handler(value)
     except ValueError:
         return None
+    return parsed
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_blank_to_none), AfterValidator(_assume_utc)]
@@ -183,7 +184,7 @@ class Coupon(Model):
         entries = [r for r in self.redemption_info or () if r.redeemed_when is not None]
         if entries:
             return max(entries, key=lambda r: r.redeemed_when or datetime.min.replace(tzinfo=UTC))
-        return (self.redemption_info or [None])[-1]
+        return self.redemption_info[-1] if self.redemption_info else None
 
     @property
     def discount(self) -> Discount | None:

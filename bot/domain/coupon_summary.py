@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -63,7 +64,7 @@ def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
     for coupon in coupons.coupons:
         buckets[classify(coupon, now)].append(coupon)
     groups = tuple(
-        CouponGroup(state, tuple(sorted(buckets[state], key=lambda c, s=state: _sort_key(s, c))))
+        CouponGroup(state, tuple(sorted(buckets[state], key=functools.partial(_sort_key, state))))
         for state in STATE_ORDER
     )
     return CouponSummary(

@@ -11,7 +11,7 @@ from slack_bolt.context.respond import Respond
 from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_RETRY, ACTION_SHARE, ACTION_TOGGLE_SERIES
 from bot.errors import InvalidViewState
 from bot.listeners.lazy import acknowledge, guarded
-from bot.requester import Requester
+from bot.requester import Requester, part
 from bot.services import Services
 
 _REDRAW = re.compile(rf"^({ACTION_TOGGLE_SERIES}|{ACTION_PAGE})(:.*)?$")
@@ -35,7 +35,7 @@ def register(app: App, services: Services) -> None:
         message = answerer.answer_click(
             action.get("value"), requester, action=action_name(action_id), refresh=bool(_REFETCH.match(action_id))
         )
-        original = body.get("message") if isinstance(body.get("message"), dict) else {}
+        original = part(body, "message")
         delivery.redraw(respond, requester, message, message_ts=original.get("ts"))
 
     def share(context: BoltContext, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:

@@ -18,7 +18,7 @@ from slack_bolt import Ack, BoltContext
 
 from blocks.errors import render_internal_error
 from bot.audit_log import write_audit
-from bot.requester import Requester
+from bot.requester import Requester, part
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def report_unexpected(services: Services, context: BoltContext, body: dict[str, 
     logger.exception("unexpected error answering %s (ref %s)", action, reference)
     requester = Requester.of(context)
     write_audit(requester, action=action, outcome="internal_error")
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    event = part(body, "event")
     message = render_internal_error(reference, contact=services.answerer.contact)
     respond = context.respond if body.get("response_url") else None
     services.delivery.privately(requester, message, respond=respond, thread_ts=event.get("thread_ts"))
