@@ -80,7 +80,7 @@ class CapillaryClient:
 
     def _make_auth(self, credentials: CapillaryCredentials) -> httpx.Auth:
         if isinstance(credentials, BasicCredentials):
-            return CapillaryBasicAuth(credentials.username, credentials.password)
+            return CapillaryBasicAuth(credentials.username, credentials.password.get_secret_value())
         if isinstance(credentials, OAuthCredentials):
             return CapillaryOAuth(lambda: self._generate_token(credentials), monotonic=self._monotonic)
         raise TypeError(f"unknown credentials {type(credentials).__name__}")
@@ -92,7 +92,7 @@ class CapillaryClient:
     def _generate_token(self, credentials: OAuthCredentials) -> OAuthToken:
         response = self._http.post(
             TOKEN_PATH,
-            json={"key": credentials.client_key, "secret": credentials.client_secret},
+            json={"key": credentials.client_key, "secret": credentials.client_secret.get_secret_value()},
             timeout=self._timeout(self._read_timeout),
         )
         try:
