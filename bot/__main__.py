@@ -42,13 +42,13 @@ def preview(settings: Settings, customer_id: str, case: str, *, as_json: bool) -
 
 
 def serve(settings: Settings) -> int:
-    socket_mode = settings.slack_app_token is not None
+    app_token = settings.slack_app_token
     answerer = build_answerer(settings, use_demo=settings.demo)
-    app = create_app(settings, answerer, socket_mode=socket_mode)
-    if socket_mode:
+    app = create_app(settings, answerer, socket_mode=app_token is not None)
+    if app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415 - only Socket Mode needs it
 
-        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        SocketModeHandler(app, app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
     else:
         # Bolt's own development server; production HTTP runs under gunicorn (see the Procfile).
         app.start(port=settings.port, path="/slack/events")

@@ -1,12 +1,29 @@
-"""One settings object, read from the environment. Every problem names the variable it is about."""
+"""One settings object, read from the environment with pydantic-settings.
+
+Every problem names the variable it is about, and `Settings.from_env` reports all of them in one `ConfigError`.
+Secrets are `SecretStr`: repr(), str() and model_dump() show `**********`; callers ask `.get_secret_value()`.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, get_args
 
+import annotated_types
 import httpx
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.errors import ConfigError
 
@@ -17,96 +34,280 @@ CAPILLARY_CLUSTERS = {
     "us": "https://us.api.capillarytech.com",
 }
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+MEGABYTE = 1024 * 1024
+# Only the terminal preview runs with no Slack secret at all; the Slack app always has one.
+PREVIEW_BUTTON_SECRET = "preview"  # noqa: S105 - not a secret: nothing signed with it reaches Slack
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# Capillary's `source` for customer lookups.
+LookupSource = Literal[
+    "FACEBOOK",
+    "WEB_ENGAGE",
+    "WECHAT",
+    "INSTORE",
+    "MARTJACK",
+    "TMALL",
+    "TAOBAO",
+    "JD",
+    "ECOMMERCE",
+    "WEBSITE",
+    "LINE",
+    "ALL",
+    "MAPP_SDK",
+]
+SlackIds = Annotated[frozenset[str], NoDecode]  # comma-separated, not JSON
+
+_SLACK_ID = re.compile(r"[A-Z0-9]+")
+_TOKEN_PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
+# pydantic dataclasses, so `BasicCredentials("u", "p")` still works: the plain str becomes a SecretStr.
 @dataclass(frozen=True)
 class BasicCredentials:
     username: str
-    password: str = field(repr=False)
+    password: SecretStr
 
 
 @dataclass(frozen=True)
 class OAuthCredentials:
     client_key: str
-    client_secret: str = field(repr=False)
+    client_secret: SecretStr
 
 
 CapillaryCredentials = BasicCredentials | OAuthCredentials
 
 
-@dataclass(frozen=True)
-class Settings:
-    # Secrets are left out of repr() so a logged or printed Settings never shows them.
-    slack_bot_token: str | None = field(default=None, repr=False)
-    slack_signing_secret: str | None = field(default=None, repr=False)
-    slack_app_token: str | None = field(default=None, repr=False)
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    capillary_base_url: str | None = None
-    capillary_credentials: CapillaryCredentials | None = None
-    port: int = 3000
-    demo: bool = False
-    cache_ttl_seconds: float = 60.0
-    cache_max_customers: int = 1000
-    upstream_deadline_seconds: float = 8.0
-    connect_timeout_seconds: float = 3.0
-    read_timeout_seconds: float = 6.0
-    page_size: int = 5
-    allowed_user_ids: frozenset[str] = frozenset()
-    allowed_channel_ids: frozenset[str] = frozenset()
-    allowed_usergroup_ids: frozenset[str] = frozenset()
-    support_contact: str = "your Slack admin"
-    listener_threads: int = 16
-    log_level: str = "INFO"
+def _problem(message: str) -> PydanticCustomError:
+    """A validation error whose message is already the one-line text a person reads."""
+    return PydanticCustomError("config", "{message}", {"message": message})
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source over any mapping; values are stripped, blank ones count as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._env = {name: value.strip() for name, value in env.items() if value.strip()}
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._env
+
+
+class Settings(BaseSettings):
+    """Build it with `Settings.from_env()`; `Settings()` alone gives the defaults, whatever the environment."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        case_sensitive=True,
+        # A ValidationError must never carry a raw value (a token, a password) into a traceback or a log.
+        hide_input_in_errors=True,
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
+    # The cluster comes before the base URL: the base URL falls back to it.
+    capillary_cluster: str | None = Field(None, validation_alias="CAPILLARY_CLUSTER")
+    capillary_base_url: str | None = Field(None, validation_alias="CAPILLARY_BASE_URL", validate_default=True)
+    capillary_username: str | None = Field(None, validation_alias="CAPILLARY_USERNAME")
+    capillary_password: SecretStr | None = Field(None, validation_alias="CAPILLARY_PASSWORD", validate_default=True)
+    capillary_oauth_client_key: str | None = Field(None, validation_alias="CAPILLARY_OAUTH_CLIENT_KEY")
+    capillary_oauth_client_secret: SecretStr | None = Field(
+        None, validation_alias="CAPILLARY_OAUTH_CLIENT_SECRET", validate_default=True
+    )
+    capillary_lookup_source: LookupSource = Field("INSTORE", validation_alias="CAPILLARY_LOOKUP_SOURCE")
+    capillary_lookup_account_id: str | None = Field(None, validation_alias="CAPILLARY_LOOKUP_ACCOUNT_ID")
+    port: int = Field(3000, ge=1, le=65535, validation_alias="PORT")
+    web_concurrency: int = Field(1, ge=1, le=64, validation_alias="WEB_CONCURRENCY")
+    redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
+    demo: bool = Field(False, validation_alias="COUPONS_DEMO")
+    configured_button_secret: SecretStr | None = Field(None, validation_alias="COUPONS_BUTTON_SECRET")
+    cache_ttl_seconds: float = Field(60.0, ge=0, allow_inf_nan=False, validation_alias="COUPONS_CACHE_TTL_SECONDS")
+    cache_max_customers: int = Field(1000, ge=1, validation_alias="COUPONS_CACHE_MAX_CUSTOMERS")
+    cache_max_mb: float = Field(256.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_CACHE_MAX_MB")
+    upstream_deadline_seconds: float = Field(
+        8.0, ge=0.5, allow_inf_nan=False, validation_alias="COUPONS_UPSTREAM_DEADLINE_SECONDS"
+    )
+    connect_timeout_seconds: float = Field(
+        3.0, ge=0.1, allow_inf_nan=False, validation_alias="COUPONS_CONNECT_TIMEOUT_SECONDS"
+    )
+    read_timeout_seconds: float = Field(
+        6.0, ge=0.1, allow_inf_nan=False, validation_alias="COUPONS_READ_TIMEOUT_SECONDS"
+    )
+    max_response_mb: float = Field(32.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_MAX_RESPONSE_MB")
+    max_concurrent_upstream: int = Field(8, ge=1, le=256, validation_alias="COUPONS_MAX_CONCURRENT_UPSTREAM")
+    page_size: int = Field(5, ge=1, le=10, validation_alias="COUPONS_PAGE_SIZE")
+    allowed_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USER_IDS")
+    allowed_channel_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_CHANNEL_IDS")
+    allowed_usergroup_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USERGROUP_IDS")
+    support_contact: str = Field("your Slack admin", validation_alias="COUPONS_SUPPORT_CONTACT")
+    currency: str | None = Field(None, max_length=8, validation_alias="COUPONS_CURRENCY")
+    listener_threads: int = Field(16, ge=1, le=256, validation_alias="COUPONS_LISTENER_THREADS")
+    log_level: LogLevel = Field("INFO", validation_alias="COUPONS_LOG_LEVEL")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # from_env reads the environment it is given (os.environ, or a test's dict) and passes it in.
+        return (init_settings,)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        reader = _EnvReader(env)
-        settings = cls(
-            slack_bot_token=reader.text("SLACK_BOT_TOKEN"),
-            slack_signing_secret=reader.text("SLACK_SIGNING_SECRET"),
-            slack_app_token=reader.text("SLACK_APP_TOKEN"),
-            slack_api_url=reader.url("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
-            capillary_base_url=_capillary_base_url(reader),
-            capillary_credentials=_capillary_credentials(reader),
-            port=reader.integer("PORT", 3000, minimum=1, maximum=65535),
-            demo=reader.flag("COUPONS_DEMO"),
-            cache_ttl_seconds=reader.number("COUPONS_CACHE_TTL_SECONDS", 60.0, minimum=0),
-            cache_max_customers=reader.integer("COUPONS_CACHE_MAX_CUSTOMERS", 1000, minimum=1),
-            upstream_deadline_seconds=reader.number("COUPONS_UPSTREAM_DEADLINE_SECONDS", 8.0, minimum=0.5),
-            connect_timeout_seconds=reader.number("COUPONS_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.1),
-            read_timeout_seconds=reader.number("COUPONS_READ_TIMEOUT_SECONDS", 6.0, minimum=0.1),
-            page_size=reader.integer("COUPONS_PAGE_SIZE", 5, minimum=1, maximum=10),
-            allowed_user_ids=reader.ids("COUPONS_ALLOWED_USER_IDS"),
-            allowed_channel_ids=reader.ids("COUPONS_ALLOWED_CHANNEL_IDS"),
-            allowed_usergroup_ids=reader.ids("COUPONS_ALLOWED_USERGROUP_IDS"),
-            support_contact=reader.text("COUPONS_SUPPORT_CONTACT") or "your Slack admin",
-            listener_threads=reader.integer("COUPONS_LISTENER_THREADS", 16, minimum=1, maximum=256),
-            log_level=(reader.text("COUPONS_LOG_LEVEL") or "INFO").upper(),
-        )
-        if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ConfigError("COUPONS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
-        return settings
+        values = _MappingEnvSource(cls, os.environ if env is None else env)()
+        try:
+            return cls(**values)
+        except ValidationError as error:
+            # `from None`: the ValidationError stays out of tracebacks.
+            raise ConfigError("; ".join(_explain(cls, problem) for problem in error.errors())) from None
+
+    # --- validators, in field order -------------------------------------------------------------------------
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        name = _env_name(cls, info.field_name)
+        prefix = _TOKEN_PREFIXES[name]
+        if value is not None and not re.fullmatch(re.escape(prefix) + r"\S+", value.get_secret_value()):
+            raise _problem(f"{name} must look like {prefix}… (the value is not shown)")
+        return value
+
+    @field_validator("slack_api_url", "capillary_base_url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.field_name == "capillary_base_url":
+            cluster = info.data.get("capillary_cluster")
+            return None if cluster is None else CAPILLARY_CLUSTERS[cluster] + "/"
+        if value is None:
+            return value
+        name = _env_name(cls, info.field_name)
+        try:
+            url: httpx.URL | None = httpx.URL(value)
+        except httpx.InvalidURL:
+            url = None
+        # The value itself is not echoed: a URL may carry credentials.
+        if url is None or url.scheme not in {"http", "https"} or not url.host or url.query or url.fragment:
+            raise _problem(f"{name} must look like http(s)://host[:port][/path]")
+        if url.userinfo:
+            raise _problem(f"{name} must not contain credentials; use CAPILLARY_USERNAME/PASSWORD or OAuth")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("capillary_cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() not in CAPILLARY_CLUSTERS:
+            raise _problem(f"CAPILLARY_CLUSTER must be one of {', '.join(CAPILLARY_CLUSTERS)}, not {value!r}")
+        return None if value is None else value.lower()
+
+    @field_validator("capillary_password")
+    @classmethod
+    def _basic_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        _check_pair("CAPILLARY_USERNAME", info.data.get("capillary_username"), "CAPILLARY_PASSWORD", value)
+        return value
+
+    @field_validator("capillary_oauth_client_secret")
+    @classmethod
+    def _oauth_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        key = info.data.get("capillary_oauth_client_key")
+        _check_pair("CAPILLARY_OAUTH_CLIENT_KEY", key, "CAPILLARY_OAUTH_CLIENT_SECRET", value)
+        basic = info.data.get("capillary_username") is not None and info.data.get("capillary_password") is not None
+        if basic and value is not None:
+            raise _problem("CAPILLARY_OAUTH_CLIENT_KEY: set OAuth or Basic (CAPILLARY_USERNAME) credentials, not both")
+        return value
+
+    @field_validator("capillary_lookup_source", "log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        try:
+            url: httpx.URL | None = httpx.URL(value.get_secret_value())
+        except httpx.InvalidURL:
+            url = None
+        # Never echoed: it may carry the Redis password.
+        if url is None or url.scheme not in {"redis", "rediss"} or not url.host:
+            raise _problem("REDIS_URL must look like redis://[:password@]host[:port][/db] or rediss://…")
+        return value
+
+    @field_validator("demo", mode="before")
+    @classmethod
+    def _flag(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.lower() not in _FLAGS:
+                raise _problem(f"COUPONS_DEMO must be 1 or 0, not {value.lower()!r}")
+            return _FLAGS[value.lower()]
+        return value
+
+    @field_validator("allowed_user_ids", "allowed_channel_ids", "allowed_usergroup_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = frozenset(part.strip() for part in value.split(",") if part.strip())
+        bad = sorted(i for i in ids if not _SLACK_ID.fullmatch(i))
+        if bad:
+            name = _env_name(cls, info.field_name)
+            raise _problem(f"{name} must be comma-separated Slack IDs such as U012AB3CD, not {bad[0]!r}")
+        return ids
+
+    # --- derived values -----------------------------------------------------------------------------------
+
+    @property
+    def capillary_credentials(self) -> CapillaryCredentials | None:
+        if self.capillary_oauth_client_key is not None and self.capillary_oauth_client_secret is not None:
+            return OAuthCredentials(self.capillary_oauth_client_key, self.capillary_oauth_client_secret)
+        if self.capillary_username is not None and self.capillary_password is not None:
+            return BasicCredentials(self.capillary_username, self.capillary_password)
+        return None
 
     @property
     def has_capillary(self) -> bool:
         return self.capillary_base_url is not None and self.capillary_credentials is not None
 
     @property
-    def access_restricted(self) -> bool:
-        return bool(self.allowed_user_ids or self.allowed_usergroup_ids or self.allowed_channel_ids)
+    def button_secret(self) -> str:
+        """Signs button values; every worker uses the same one, so any worker can serve a click."""
+        for secret in (
+            self.configured_button_secret,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_bot_token,
+        ):
+            if secret is not None:
+                return secret.get_secret_value()
+        return PREVIEW_BUTTON_SECRET
+
+    @property
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * MEGABYTE)
+
+    @property
+    def cache_max_bytes(self) -> int:
+        return int(self.cache_max_mb * MEGABYTE)
 
     def require_slack(self, *, socket_mode: bool) -> None:
-        """Fail unless the Slack side can start in the chosen mode."""
-        required = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
+        """Fail unless the Slack side can start in the chosen mode; names every missing variable."""
         values = {
             "SLACK_BOT_TOKEN": self.slack_bot_token,
             "SLACK_APP_TOKEN": self.slack_app_token,
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
         }
-        for name in required:
-            if not values[name]:
-                raise ConfigError(f"{name} is not set")
+        required = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
+        missing = [f"{name} is not set" for name in required if values[name] is None]
+        if missing:
+            raise ConfigError("; ".join(missing))
 
     def require_data_source(self) -> None:
         """The Slack app must never show invented data by accident: demo data only when asked for."""
@@ -123,100 +324,56 @@ class Settings:
             )
 
 
-class _EnvReader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def text(self, name: str) -> str | None:
-        value = self._env.get(name, "").strip()
-        return value or None
-
-    def flag(self, name: str) -> bool:
-        value = (self.text(name) or "0").lower()
-        if value in {"1", "true", "yes", "on"}:
-            return True
-        if value in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
-
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-            raise ConfigError(f"{name} must be {bounds}, not {value}")
-        return value
-
-    def number(self, name: str, default: float, *, minimum: float) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-        if not value >= minimum or value == float("inf"):
-            raise ConfigError(f"{name} must be a finite number of at least {minimum}, not {raw}")
-        return value
-
-    def ids(self, name: str) -> frozenset[str]:
-        raw = self.text(name) or ""
-        ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
-        bad = sorted(i for i in ids if not (i.isascii() and i.isalnum() and i.isupper()))
-        if bad:
-            raise ConfigError(f"{name} must be comma-separated Slack IDs such as U012AB3CD, not {bad[0]!r}")
-        return ids
-
-    def url(self, name: str) -> str | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        try:
-            url = httpx.URL(raw)
-        except httpx.InvalidURL:
-            url = None
-        # The value itself is not echoed: a URL may carry credentials.
-        if url is None or url.scheme not in {"http", "https"} or not url.host or url.query or url.fragment:
-            raise ConfigError(f"{name} must look like http(s)://host[:port][/path]")
-        if url.userinfo:
-            raise ConfigError(f"{name} must not contain credentials; use CAPILLARY_USERNAME/PASSWORD or OAuth")
-        return raw if raw.endswith("/") else raw + "/"
-
-
-def _capillary_base_url(reader: _EnvReader) -> str | None:
-    base_url = reader.url("CAPILLARY_BASE_URL")
-    cluster = reader.text("CAPILLARY_CLUSTER")
-    if base_url is not None:
-        return base_url
-    if cluster is None:
-        return None
-    if cluster.lower() not in CAPILLARY_CLUSTERS:
-        raise ConfigError(f"CAPILLARY_CLUSTER must be one of {', '.join(CAPILLARY_CLUSTERS)}, not {cluster!r}")
-    return CAPILLARY_CLUSTERS[cluster.lower()] + "/"
-
-
-def _capillary_credentials(reader: _EnvReader) -> CapillaryCredentials | None:
-    username, password = reader.text("CAPILLARY_USERNAME"), reader.text("CAPILLARY_PASSWORD")
-    key, secret = reader.text("CAPILLARY_OAUTH_CLIENT_KEY"), reader.text("CAPILLARY_OAUTH_CLIENT_SECRET")
-    basic = _pair("CAPILLARY_USERNAME", username, "CAPILLARY_PASSWORD", password)
-    oauth = _pair("CAPILLARY_OAUTH_CLIENT_KEY", key, "CAPILLARY_OAUTH_CLIENT_SECRET", secret)
-    if basic and oauth:
-        raise ConfigError("CAPILLARY_OAUTH_CLIENT_KEY: set OAuth or Basic (CAPILLARY_USERNAME) credentials, not both")
-    if oauth:
-        return OAuthCredentials(client_key=key or "", client_secret=secret or "")
-    if basic:
-        return BasicCredentials(username=username or "", password=password or "")
-    return None
-
-
-def _pair(first_name: str, first: str | None, second_name: str, second: str | None) -> bool:
+def _check_pair(first_name: str, first: object, second_name: str, second: object) -> None:
     if (first is None) != (second is None):
-        missing = first_name if first is None else second_name
-        present = second_name if first is None else first_name
-        raise ConfigError(f"{missing} is not set (it goes with {present})")
-    return first is not None
+        missing, present = (first_name, second_name) if first is None else (second_name, first_name)
+        raise _problem(f"{missing} is not set (it goes with {present})")
+
+
+def _env_name(settings_cls: type[Settings], field_name: str | None) -> str:
+    alias = settings_cls.model_fields[field_name or ""].validation_alias
+    assert isinstance(alias, str)
+    return alias
+
+
+def _field_by_env_name(settings_cls: type[Settings], name: str) -> FieldInfo | None:
+    return next((f for f in settings_cls.model_fields.values() if f.validation_alias == name), None)
+
+
+def _explain(settings_cls: type[Settings], problem: ErrorDetails) -> str:
+    """One pydantic error as one line that names its variable. Only numbers, flags and IDs echo their value."""
+    if problem["type"] == "config":
+        return problem["msg"]
+    name = str(problem["loc"][0]) if problem["loc"] else "settings"
+    field = _field_by_env_name(settings_cls, name)
+    raw = problem.get("input")
+    kind = problem["type"]
+    if field is None:
+        return f"{name}: {problem['msg']}"
+    if kind in {"int_parsing", "int_from_float", "int_type"}:
+        return f"{name} must be a whole number, not {raw!r}"
+    if kind in {"float_parsing", "float_type"}:
+        return f"{name} must be a number, not {raw!r}"
+    if kind == "literal_error":
+        return f"{name} must be one of {', '.join(map(str, get_args(field.annotation)))}"
+    if kind == "string_too_long":
+        return f"{name} must be at most {problem.get('ctx', {}).get('max_length')} characters"
+    if field.annotation is int:
+        return f"{name} must be {_int_bounds(field)}, not {raw}"
+    if field.annotation is float:
+        return f"{name} must be a finite number {_float_bound(field)}, not {raw}"
+    return f"{name}: {problem['msg']}"
+
+
+def _bound(field: FieldInfo, kind: type[Any]) -> Any:
+    return next((getattr(m, kind.__name__.lower()) for m in field.metadata if isinstance(m, kind)), None)
+
+
+def _int_bounds(field: FieldInfo) -> str:
+    low, high = _bound(field, annotated_types.Ge), _bound(field, annotated_types.Le)
+    return f"from {low} to {high}" if high is not None else f"at least {low}"
+
+
+def _float_bound(field: FieldInfo) -> str:
+    above = _bound(field, annotated_types.Gt)
+    return f"greater than {above}" if above is not None else f"of at least {_bound(field, annotated_types.Ge)}"

@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -36,7 +37,7 @@ def build_answerer(
 ) -> LookupAnswerer:
     credentials: CapillaryCredentials
     if use_demo:
-        base_url, credentials = DEMO_BASE_URL, BasicCredentials("demo", "demo")
+        base_url, credentials = DEMO_BASE_URL, BasicCredentials("demo", SecretStr("demo"))
         transport = transport or demo_transport(clock)
     else:
         settings.require_data_source()
@@ -57,11 +58,9 @@ def build_answerer(
         clock=clock,
         demo=use_demo,
     )
-    # Every worker signs and checks button values with the same secret, so any worker can serve a click.
-    secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token or "preview"
     return LookupAnswerer(
         service,
-        ViewStateCodec(secret),
+        ViewStateCodec(settings.button_secret),
         page_size=settings.page_size,
         contact=settings.support_contact,
         clock=clock,
@@ -72,7 +71,7 @@ def build_answerer(
 def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> App:
     settings.require_slack(socket_mode=socket_mode)
     client = WebClient(
-        token=settings.slack_bot_token,
+        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
@@ -86,7 +85,11 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
     services = Services(answerer=answerer, policy=policy, delivery=Delivery(client, executor))
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else "unused-in-socket-mode"
+        ),
         request_verification_enabled=not socket_mode,
         # Listeners ack in the request thread and do their work as lazy listeners (see listeners/lazy.py).
         process_before_response=True,

@@ -179,7 +179,7 @@ class CapillaryHttp:
 
     def _make_auth(self, credentials: CapillaryCredentials) -> httpx.Auth:
         if isinstance(credentials, BasicCredentials):
-            return CapillaryBasicAuth(credentials.username, credentials.password)
+            return CapillaryBasicAuth(credentials.username, credentials.password.get_secret_value())
         if isinstance(credentials, OAuthCredentials):
             return CapillaryOAuth(lambda: self._generate_token(credentials), monotonic=self._monotonic)
         raise TypeError(f"unknown credentials {type(credentials).__name__}")
@@ -191,7 +191,7 @@ class CapillaryHttp:
 
     def _generate_token(self, credentials: OAuthCredentials) -> OAuthToken:
         deadline = current_deadline() or Deadline(self._monotonic() + self._read_timeout, self._monotonic)
-        body = {"key": credentials.client_key, "secret": credentials.client_secret}
+        body = {"key": credentials.client_key, "secret": credentials.client_secret.get_secret_value()}
         answer = self._exchange("POST", TOKEN_PATH, deadline, json=body, auth=httpx.Auth())
         token = read_token(answer.content)
         if token is not None:
