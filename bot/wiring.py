@@ -49,6 +49,8 @@ def build_answerer(
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=settings.read_timeout_seconds,
         deadline=settings.upstream_deadline_seconds,
+        max_response_bytes=settings.max_response_bytes,
+        max_concurrent=settings.max_concurrent_upstream,
         transport=transport,
     )
     service = CouponService(
