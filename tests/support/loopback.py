@@ -34,6 +34,8 @@ class Reply:
     body: bytes | str | dict[str, Any] | list[Any] = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0  # seconds between chunks of the body: a server that sends slowly
+    chunk: int = 1024
 
 
 Route = Callable[[Recorded], Reply]
@@ -54,6 +56,12 @@ class LoopbackServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except ConnectionResetError:  # the client hung up between requests: what clients do
+                    pass
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -84,7 +92,13 @@ class LoopbackServer:
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    if not reply.drip:
+                        self.wfile.write(body)
+                    for start in range(0, len(body), reply.chunk) if reply.drip else ():
+                        self.wfile.write(body[start : start + reply.chunk])
+                        self.wfile.flush()
+                        if server._closing.wait(reply.drip):
+                            break
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
