@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -36,10 +37,21 @@ class GroupMembers:
         self._members: dict[str, frozenset[str]] = {}
         self._started_in: int | None = None
         self._start_lock = threading.Lock()
+        self._first_refresh = threading.Event()
 
     def contains(self, user_id: str) -> bool:
-        self._ensure_refreshing()
+        self.start()
         return any(user_id in members for members in self._members.values())
+
+    def start(self, *, wait_seconds: float = 0.0) -> None:
+        """Refresh now and then once per TTL, in the background; wait up to `wait_seconds` for the first list."""
+        # Threads don't survive a fork: the refresher runs in the process that serves requests.
+        if self._started_in != os.getpid() and self.usergroup_ids:
+            with self._start_lock:
+                if self._started_in != os.getpid():
+                    self._started_in = os.getpid()
+                    threading.Thread(target=self._refresh_forever, name="coupons-usergroups", daemon=True).start()
+        self._first_refresh.wait(wait_seconds)
 
     def refresh(self) -> None:
         """Fetch every group once; a group that fails keeps its last good list (none: it grants nobody)."""
@@ -50,20 +62,12 @@ class GroupMembers:
                 except (SlackClientError, OSError) as error:
                     reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
                     logger.warning("usergroups.users.list failed for %s: %s", group, reason)
-
-    def _ensure_refreshing(self) -> None:
-        # Threads don't survive a fork: start the refresher in the process that serves requests.
-        if self._started_in == os.getpid() or not self.usergroup_ids:
-            return
-        with self._start_lock:
-            if self._started_in != os.getpid():
-                self._started_in = os.getpid()
-                threading.Thread(target=self._refresh_forever, name="coupons-usergroups", daemon=True).start()
+        self._first_refresh.set()
 
     def _refresh_forever(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(self._ttl):
+        while True:
             self.refresh()
+            time.sleep(self._ttl)
 
 
 def usergroup_fetcher(client: WebClient) -> Callable[[str], frozenset[str]]:

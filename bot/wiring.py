@@ -79,7 +79,9 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
     groups = GroupMembers(settings.allowed_usergroup_ids, usergroup_fetcher(client))
-    groups.refresh()  # at start-up, so the first request already knows; later in the background
+    # Membership is fetched in the background: an ack never waits for Slack. A few seconds at start-up let the
+    # first requests already know it; until a first list arrives, a group grants nobody.
+    groups.start(wait_seconds=5.0)
     policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
     if policy.open_to_everyone:
         logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")

@@ -1,0 +1,71 @@
+"""Nothing before Slack's ack waits on the network: membership is known in advance, refusals go out later."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.access import AccessPolicy, GroupMembers
+from bot.requester import Requester
+from tests.conftest import CapillaryStandIn
+from tests.support.loopback import Reply
+from tests.support.slack import FakeSlack, send_event
+
+AGENT = Requester("T0TEAM01", "U0AGENT1", "C0SUPPORT")
+
+
+class SlowGroups:
+    """A `usergroups.users.list` that answers only when told to, and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = threading.Event()
+        self.fail = False
+
+    def fetch(self, group: str) -> frozenset[str]:
+        self.calls += 1
+        self.release.wait(10)
+        if self.fail:
+            raise SlackApiError("ratelimited", {"ok": False, "error": "ratelimited"})  # type: ignore[arg-type]
+        return frozenset({"U0AGENT1"})
+
+
+def test_membership_is_read_without_waiting_and_fails_closed_until_first_fetched() -> None:
+    groups = SlowGroups()
+    members = GroupMembers(frozenset({"S0AGENTS"}), groups.fetch)
+    policy = AccessPolicy(groups=members)
+    started = time.monotonic()
+    decisions = [policy.allows(AGENT) for _ in range(20)]
+    assert time.monotonic() - started < 0.5
+    assert decisions == [False] * 20  # never fetched: the group grants nobody yet
+    assert groups.calls == 1  # 20 requests, one list call in the background
+    groups.release.set()
+    members.start(wait_seconds=5)
+    assert policy.allows(AGENT)
+
+
+def test_a_failed_refresh_keeps_the_last_good_list() -> None:
+    groups = SlowGroups()
+    groups.release.set()
+    members = GroupMembers(frozenset({"S0AGENTS"}), groups.fetch)
+    members.refresh()
+    groups.fail = True
+    members.refresh()  # Slack answers 429: the members fetched before still count
+    assert AccessPolicy(groups=members).allows(AGENT)
+
+
+def test_a_refused_dm_is_acked_before_the_refusal_is_posted(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    slack.queued["chat.postMessage"] = [Reply(body={"ok": True, "ts": "1.1"}, delay=3)]
+    app, _ = make_app(COUPONS_ALLOWED_USER_IDS="U0SOMEONE")
+    event = {"type": "message", "channel": "D0DM0009", "channel_type": "im", "user": "U0AGENT1", "text": "565032176"}
+    started = time.monotonic()
+    assert send_event(app, event, event_id="EvRefused").status == 200
+    assert time.monotonic() - started < 0.5
+    [posted] = slack.wait_api("chat.postMessage")
+    assert posted["channel"] == "D0DM0009" and "can't look up" in str(posted["blocks"])
+    assert capillary.coupon_calls() == []
