@@ -24,6 +24,7 @@ from bot.errors import (
     InvalidCommand,
     InvalidCustomerId,
     InvalidViewState,
+    ShareNotAllowed,
 )
 
 
@@ -40,6 +41,11 @@ def describe_error(error: CouponsBotError, *, customer_id: int | None, contact: 
     match error:
         case InvalidViewState():
             return ErrorText("This message is out of date.", "Please run `/coupons <customer ID>` again.")
+        case ShareNotAllowed():
+            return ErrorText(
+                "Customer data can't be shared in this conversation.",
+                f"Your private answer stays as it is. Ask {tell} which channels allow sharing.",
+            )
         case AccessDenied():
             return ErrorText("You can't look up customers' coupons with this bot.", f"Ask {tell} for access.")
         case InvalidCustomerId():

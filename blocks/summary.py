@@ -34,6 +34,7 @@ class SummaryOptions:
     encode: Callable[[ViewState], str] | None = None
     page_size: int = 5
     shared_by: str | None = None
+    shareable: bool = True  # offer Share (a private answer, in a place where customer data may be shown)
 
 
 def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
@@ -151,7 +152,7 @@ def _build(
             blocks.extend(_group_blocks(group, view, options, page_size, details, detailed))
     if options.encode:
         footer = [button("Refresh", ACTION_REFRESH, options.encode(view))]
-        if view.surface is Surface.EPHEMERAL:
+        if options.shareable and view.surface is Surface.EPHEMERAL and summary.total:
             footer.append(button("Share with channel", ACTION_SHARE, options.encode(view)))
         blocks.append(actions(*footer, block_id="footer"))
     return blocks

@@ -37,6 +37,10 @@ class AccessDenied(CouponsBotError):
     outcome = "denied"
 
 
+class ShareNotAllowed(AccessDenied):
+    """Share was clicked where customer data may not be posted for everyone (outside the allowed channels)."""
+
+
 class BotBusy(CouponsBotError):
     """This process already has as many Capillary calls waiting as it may: answer at once, not after a queue."""
 

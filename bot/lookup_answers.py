@@ -38,7 +38,14 @@ class LookupAnswerer:
         self._clock = clock
 
     def answer_text(
-        self, text: str | None, requester: Requester, *, surface: Surface, action: str, command: str = "/coupons"
+        self,
+        text: str | None,
+        requester: Requester,
+        *,
+        surface: Surface,
+        action: str,
+        command: str = "/coupons",
+        may_share: bool = True,
     ) -> Message:
         """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
         try:
@@ -49,10 +56,17 @@ class LookupAnswerer:
         if isinstance(request, HelpRequest):
             return render_usage(command=command)
         view = ViewState(request.customer_id, request.case, surface=surface)
-        return self.answer(view, requester, action=action)
+        return self.answer(view, requester, action=action, may_share=may_share)
 
     def answer_click(
-        self, value: object, requester: Requester, *, action: str, refresh: bool = False, shared_by: str | None = None
+        self,
+        value: object,
+        requester: Requester,
+        *,
+        action: str,
+        refresh: bool = False,
+        shared_by: str | None = None,
+        may_share: bool = True,
     ) -> Message:
         """Answer a button: the view it carries, or "out of date" for a value that doesn't check out."""
         try:
@@ -60,11 +74,19 @@ class LookupAnswerer:
         except CouponsBotError as error:
             write_audit(requester, action=action, outcome=error.outcome)
             return self.refusal(error)
-        return self.answer(view, requester, action=action, refresh=refresh, shared_by=shared_by)
+        return self.answer(view, requester, action=action, refresh=refresh, shared_by=shared_by, may_share=may_share)
 
     def answer(
-        self, view: ViewState, requester: Requester, *, action: str, refresh: bool = False, shared_by: str | None = None
+        self,
+        view: ViewState,
+        requester: Requester,
+        *,
+        action: str,
+        refresh: bool = False,
+        shared_by: str | None = None,
+        may_share: bool = True,
     ) -> Message:
+        """The customer's coupons drawn as `view` says; `may_share`: whether this place may get a Share button."""
         started = time.monotonic()
         try:
             outcome = self.service.lookup(view.customer_id, view.case, refresh=refresh)
@@ -85,7 +107,10 @@ class LookupAnswerer:
         summary = summarize(outcome.coupons, self._clock())
         # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
         options = SummaryOptions(
-            encode=None if shared_by else self.codec.encode, page_size=self.page_size, shared_by=shared_by
+            encode=None if shared_by else self.codec.encode,
+            page_size=self.page_size,
+            shared_by=shared_by,
+            shareable=may_share,
         )
         message = render_summary(summary, view, options)
         write_audit(

@@ -156,3 +156,36 @@ def test_an_open_bot_warns_at_start_up(make_app: Any, caplog: Any) -> None:
         caplog.clear()
         make_app(COUPONS_ALLOWED_USER_IDS=ALLOWED)
         assert "every member" not in caplog.text
+
+
+def test_with_a_channel_list_share_is_offered_and_accepted_only_in_listed_channels(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, audit: AuditLines
+) -> None:
+    from tests.support.blockkit import find_button_texts
+
+    app, _ = make_app(COUPONS_ALLOWED_CHANNEL_IDS="C0OK")
+    send_command(app, "565032176", channel="C0OK", response_url=slack.response_url("ok"))
+    in_channel = slack.wait_responses(1, name="ok")[0]
+    assert "Share with channel" in find_button_texts(in_channel["blocks"])
+    # A DM between two people: the private answer comes, but nothing in it can post the customer there.
+    send_command(app, "565032176", channel="D0PEOPLE1", response_url=slack.response_url("dm"))
+    in_dm = slack.wait_responses(1, name="dm")[0]
+    assert "*7* expired" in refused_text(in_dm)
+    assert "Share with channel" not in find_button_texts(in_dm["blocks"])
+    # A Share button carried into the DM (or forged from another message) is refused there.
+    share = find_button(in_channel["blocks"], "Share with channel")
+    click_button(app, share, channel="D0PEOPLE1", response_url=slack.response_url("share"))
+    [answer] = slack.wait_responses(1, name="share")
+    assert answer["response_type"] == "ephemeral" and "can't be shared" in refused_text(answer)
+    assert audit.lines[-1]["event"] == "coupons.share" and audit.lines[-1]["outcome"] == "denied"
+
+
+def test_a_channel_named_directmessage_is_not_a_dm(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app(COUPONS_ALLOWED_CHANNEL_IDS="C0OK")
+    response = send_command(
+        app, "565032176", channel="C0OTHER", channel_name="directmessage", response_url=slack.response_url()
+    )
+    assert "can't look up" in response.body
+    assert capillary.coupon_calls() == []

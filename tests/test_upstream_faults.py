@@ -80,7 +80,7 @@ def test_a_full_queue_is_told_busy_at_once(capillary: CapillaryStandIn) -> None:
         waiting = [pool.submit(client.fetch_coupons, 5, CodeCase.UPPER) for _ in range(5)]
         capillary.server.wait_for(1, path_prefix="/v2/customers/5/")
         deadline = time.monotonic() + 2
-        while client._queued < 4 and time.monotonic() < deadline:  # noqa: SLF001 - the queue we test
+        while client._queued < 4 and time.monotonic() < deadline:
             threading.Event().wait(0.01)
         started = time.monotonic()
         with pytest.raises(BotBusy):

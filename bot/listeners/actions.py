@@ -8,8 +8,9 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_bolt.context.respond import Respond
 
+from bot.audit_log import write_audit
 from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_RETRY, ACTION_SHARE, ACTION_TOGGLE_SERIES
-from bot.errors import InvalidViewState
+from bot.errors import AccessDenied, InvalidViewState, ShareNotAllowed
 from bot.listeners.lazy import acknowledge, guarded
 from bot.requester import Requester, part
 from bot.services import Services
@@ -26,14 +27,18 @@ def action_name(action_id: str) -> str:
 
 
 def register(app: App, services: Services) -> None:
-    answerer, delivery = services.answerer, services.delivery
+    answerer, delivery, policy = services.answerer, services.delivery, services.policy
 
     def redraw(context: BoltContext, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """Expand/collapse a series, turn a page, or fetch again: the view comes from the button."""
         action_id = str(action.get("action_id", ""))
         requester = Requester.of(context)
         message = answerer.answer_click(
-            action.get("value"), requester, action=action_name(action_id), refresh=bool(_REFETCH.match(action_id))
+            action.get("value"),
+            requester,
+            action=action_name(action_id),
+            refresh=bool(_REFETCH.match(action_id)),
+            may_share=policy.may_share(requester),
         )
         original = part(body, "message")
         delivery.redraw(respond, requester, message, message_ts=original.get("ts"))
@@ -41,6 +46,10 @@ def register(app: App, services: Services) -> None:
     def share(context: BoltContext, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """Post the current view for the whole channel; the agent's private copy stays as it is."""
         requester = Requester.of(context)
+        if not policy.may_share(requester):  # a button from elsewhere, or from before the channel list changed
+            write_audit(requester, action="share", outcome=AccessDenied.outcome, decision="denied")
+            delivery.privately(requester, answerer.refusal(ShareNotAllowed()), respond=respond)
+            return
         message = answerer.answer_click(action.get("value"), requester, action="share", shared_by=requester.user_id)
         if not message.ok:
             delivery.privately(requester, message, respond=respond)

@@ -22,6 +22,7 @@ def register(app: App, services: Services) -> None:
             surface=Surface.EPHEMERAL,
             action="command",
             command=body.get("command") or "/coupons",
+            may_share=services.policy.may_share(requester),
         )
         services.delivery.privately(requester, message, respond=respond)
 

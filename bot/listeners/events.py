@@ -39,7 +39,9 @@ def register(app: App, services: Services) -> None:
             return
         requester = Requester.of(context)
         text = lookup_text(event.get("text"))
-        message = answerer.answer_text(text, requester, surface=Surface.EPHEMERAL, action="mention")
+        message = answerer.answer_text(
+            text, requester, surface=Surface.EPHEMERAL, action="mention", may_share=services.policy.may_share(requester)
+        )
         # Private to the person who asked, in their thread if there is one: customer data stays private by default.
         delivery.ephemeral(requester, message, thread_ts=event.get("thread_ts"))
 

@@ -3,6 +3,7 @@ recorder for what the bot posts to `response_url`s."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -58,10 +59,8 @@ class LoopbackServer:
                 pass
 
             def handle(self) -> None:
-                try:
+                with contextlib.suppress(ConnectionResetError):  # a client that hung up between requests
                     super().handle()
-                except ConnectionResetError:  # the client hung up between requests: what clients do
-                    pass
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
