@@ -66,6 +66,7 @@ class MemoryStore:
             return len(self._cache)
 
     def get(self, key: str) -> bytes | None:
+        check_key(key)
         with self._changed:
             entry = self._cache.get(key)
             return None if entry is None else entry.value
@@ -84,10 +85,12 @@ class MemoryStore:
             return True
 
     def delete(self, key: str) -> None:
+        check_key(key)
         with self._changed:
             self._cache.pop(key, None)
 
     def wait_for(self, key: str, timeout: float) -> bytes | None:
+        check_key(key)
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:

@@ -135,7 +135,7 @@ class SingleFlight:
         return FlightResult(local.result.value, Role.FOLLOWED)
 
     def _shared(self, key: str, produce: Callable[[], bytes], ttl_seconds: float, deadline: float) -> FlightResult:
-        claim_key = f"{key}#flight"
+        claim_key = flight_key(key)
         token = secrets.token_hex(8).encode()
         takeovers = self._takeovers
         while True:
@@ -187,6 +187,11 @@ class SingleFlight:
                 return marker
             if self._store.get(claim_key) != holder:
                 return self._store.get(marker_key)
+
+
+def flight_key(key: str) -> str:
+    """The key a leader claims while it produces the value for `key`."""
+    return f"{key}#flight"
 
 
 def _marker_key(key: str, token: bytes) -> str:
