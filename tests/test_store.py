@@ -50,7 +50,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 class Subject:
     kind: str
     store: Store
-    let_time_pass: Callable[[float], None]  # memory: moves its clock; Redis: real time goes by on its own
+    let_time_pass: Callable[[float], None]  # memory: moves its clock; Redis: lets real time pass
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -61,7 +61,7 @@ def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
         return
     server: RedisServer = request.getfixturevalue("redis_server")
     store = RedisStore(server.url, prefix=f"test-{uuid.uuid4().hex[:8]}:")
-    yield Subject("redis", store, lambda _seconds: None)
+    yield Subject("redis", store, time.sleep)
     store.close()
 
 
@@ -127,8 +127,7 @@ def test_set_replaces_the_ttl(subject: Subject) -> None:
     store = subject.store
     store.set("k", b"v", 0.2)
     store.set("k", b"v", 30)
-    subject.let_time_pass(0.25)
-    time.sleep(0.25) if subject.kind == "redis" else None  # past the first TTL in real time
+    subject.let_time_pass(0.25)  # past the first TTL
     assert store.get("k") == b"v"
 
 
@@ -177,7 +176,7 @@ def test_wait_for_wakes_promptly_when_another_thread_sets_the_key(subject: Subje
     thread.join(10)
     [(value, woke_at)] = got
     assert value == b"hello"
-    assert woke_at - set_at < 0.3  # Redis polls at most every 0.1 s; memory wakes on a condition
+    assert woke_at - set_at < 0.5  # Redis polls at most every 0.1 s; memory wakes on a condition
 
 
 # --- memory only ---------------------------------------------------------------------------------------------
@@ -425,7 +424,7 @@ def test_followers_never_wait_past_their_own_deadline(subject: Subject, redis_se
             started = time.monotonic()
             with pytest.raises(FlightTimeout):
                 follower.run("slow", produce, ttl_seconds=30, deadline=started + 0.3)
-            assert 0.3 <= time.monotonic() - started < 0.8
+            assert 0.3 <= time.monotonic() - started < 1.3
     finally:
         release.set()
         leader.join(10)
@@ -590,5 +589,5 @@ def test_an_unresponsive_redis_costs_one_short_timeout_per_interval() -> None:
         started = time.monotonic()
         assert store.add("k", b"v", 30) is True
         assert store.wait_for("k", 5) is None
-        assert time.monotonic() - started < 0.1
+        assert time.monotonic() - started < 0.25
         store.close()

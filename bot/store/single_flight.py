@@ -8,8 +8,8 @@ The protocol, for a result key K (the cache key):
 3. That one thread then claims the flight key `K#flight` with `add` (value: a random token; TTL: the time left
    to the caller's deadline, so the claim of a leader that died vanishes on its own).
    - If the claim is won (`Role.LED`), it runs `produce()`, stores the bytes under K with the caller's TTL, writes
-     the marker `K#done:<token>` = b"ok", and releases the claim. If `produce()` raises, it writes the marker
-     b"failed", releases the claim and re-raises.
+     the marker `K#done:<token>` = b"ok", and then releases the claim. If `produce()` raises, it releases the
+     claim, then writes the marker b"failed", and re-raises.
    - If another process holds the claim, it waits on the store for that flight's marker, checking every
      `check_interval_seconds` that the claim still stands. On b"ok" it reads K (`Role.FOLLOWED`).
 
@@ -164,9 +164,11 @@ class SingleFlight:
             value = produce()
             self._store.set(key, value, ttl_seconds)
         except BaseException:
-            self._store.set(marker_key, _FAILED, self._marker_ttl)
+            # Claim first, then marker: a follower that reads "failed" must find the claim free to take over.
             self._release(claim_key, token)
+            self._store.set(marker_key, _FAILED, self._marker_ttl)
             raise
+        # Marker first, then claim: a follower that finds the claim gone must find "ok" (or it would redo the work).
         self._store.set(marker_key, _OK, self._marker_ttl)
         self._release(claim_key, token)
         return value
