@@ -17,6 +17,8 @@ from bot.wiring import build_answerer, create_app
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
+pytest_plugins = ["tests.support.redis_server"]
+
 DATA = Path(__file__).resolve().parent.parent / "bot" / "demo" / "data"
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 

@@ -1,0 +1,165 @@
+"""`RedisStore`: a `Store` shared by every process that uses the same Redis, and that never breaks a lookup."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+import redis as redis_client
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from bot.store.base import check_key, check_ttl, check_value
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _Failed:
+    """What an operation returns when Redis could not be asked."""
+
+
+_FAILED = _Failed()
+
+
+class RedisStore:
+    """Keys live in Redis as `prefix + key`, always with an expiry (SET … PX; `add` is SET … NX PX).
+
+    `url` is `redis://[[user]:password@]host[:port][/db]` or `rediss://…` for TLS; the password stays in the
+    client and never reaches a log line.
+
+    Every call is bounded by short socket timeouts (`timeout_seconds`, default 0.5 s, for connecting and for each
+    operation; no retries inside the client). When Redis is down, unreachable or refuses an operation, the store
+    degrades rather than failing the caller: `get` answers None, `set` and `delete` do nothing, `add` answers True
+    (the caller does the work, so a lookup may be done twice but is never left waiting), `wait_for` answers None
+    at once. After a connection failure the store does not try Redis again for `retry_after_seconds`, so an
+    unreachable host costs one timeout per interval, not one per operation. It logs a warning on the first
+    failure and then at most once per `warn_every_seconds`, with the error's type and the number of failures since
+    the last warning — not the URL.
+
+    `wait_for` polls GET with a backoff from `poll_min_seconds` doubling to `poll_max_seconds`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "coupons-bot:",
+        *,
+        timeout_seconds: float = 0.5,
+        retry_after_seconds: float = 5.0,
+        warn_every_seconds: float = 60.0,
+        poll_min_seconds: float = 0.005,
+        poll_max_seconds: float = 0.1,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not url.startswith(("redis://", "rediss://")):
+            raise ValueError("the Redis URL must start with redis:// or rediss://")
+        self._prefix = prefix
+        self._retry_after = retry_after_seconds
+        self._warn_every = warn_every_seconds
+        self._poll_min = poll_min_seconds
+        self._poll_max = poll_max_seconds
+        self._monotonic = monotonic
+        self._client = redis_client.Redis.from_url(
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+        )
+        self._health = threading.Lock()
+        self._down_until = -math.inf
+        self._failing = False
+        self._last_warning = -math.inf
+        self._failures_since_warning = 0
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def get(self, key: str) -> bytes | None:
+        value = self._call(lambda: self._client.get(self._key(key)))
+        return None if isinstance(value, _Failed) else cast("bytes | None", value)
+
+    def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        name, ms = self._key(key), _milliseconds(ttl_seconds)
+        check_value(value)
+        self._call(lambda: self._client.set(name, value, px=ms))
+
+    def add(self, key: str, value: bytes, ttl_seconds: float) -> bool:
+        name, ms = self._key(key), _milliseconds(ttl_seconds)
+        check_value(value)
+        stored = self._call(lambda: self._client.set(name, value, px=ms, nx=True))
+        return True if isinstance(stored, _Failed) else bool(stored)
+
+    def delete(self, key: str) -> None:
+        name = self._key(key)
+        self._call(lambda: self._client.delete(name))
+
+    def wait_for(self, key: str, timeout: float) -> bytes | None:
+        name = self._key(key)
+        deadline = time.monotonic() + timeout
+        delay = self._poll_min
+        while True:
+            value = self._call(lambda: self._client.get(name))
+            if isinstance(value, _Failed):
+                return None
+            if value is not None:
+                return cast(bytes, value)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, self._poll_max)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _key(self, key: str) -> str:
+        return self._prefix + check_key(key)
+
+    def _call(self, operation: Callable[[], T]) -> T | _Failed:
+        if self._monotonic() < self._down_until:
+            self._failed(None)
+            return _FAILED
+        try:
+            result = operation()
+        except (redis_client.ConnectionError, redis_client.TimeoutError, OSError) as error:
+            self._failed(error, unreachable=True)
+            return _FAILED
+        except redis_client.RedisError as error:  # e.g. authentication, out of memory, read-only replica
+            self._failed(error)
+            return _FAILED
+        if self._failing:
+            with self._health:
+                if self._failing:
+                    self._failing = False
+                    log.info("Redis store reachable again")
+        return result
+
+    def _failed(self, error: Exception | None, *, unreachable: bool = False) -> None:
+        now = self._monotonic()
+        with self._health:
+            self._failing = True
+            if unreachable:
+                self._down_until = now + self._retry_after
+            self._failures_since_warning += 1
+            if now - self._last_warning < self._warn_every:
+                return
+            count, self._failures_since_warning = self._failures_since_warning, 0
+            self._last_warning = now
+        reason = type(error).__name__ if error is not None else "still unavailable"
+        log.warning(
+            "Redis store unavailable (%s); working without shared state (%d failed operations since the last warning)",
+            reason,
+            count,
+        )
+
+
+def _milliseconds(ttl_seconds: float) -> int:
+    return max(1, math.ceil(check_ttl(ttl_seconds) * 1000))
