@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,8 @@ HEADER_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_SECONDS = 10.0
 # In-flight requests get this long to finish after SIGTERM.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+# Then lookups already started get this long to post their answers (platforms kill after about 30 s in all).
+LAZY_WORK_GRACE_SECONDS = 15
 # Threads that run `app.dispatch` (middleware + ack). Lookups themselves run in Bolt's listener pool.
 DISPATCH_THREADS = 32
 EVENTS_PATH = "/slack/events"
@@ -322,11 +325,18 @@ def _bolt_headers(scope: Scope) -> dict[str, list[str]]:
     return headers
 
 
-def drain_lazy_work(app: App) -> ShutdownHook:
-    """The default shutdown hook: nothing yet. The listeners' owner decides how lazy lookups are drained."""
+def drain_lazy_work(app: App, timeout: float = LAZY_WORK_GRACE_SECONDS) -> ShutdownHook:
+    """The shutdown hook: let lookups already started (Bolt lazy listeners) post their answers, for at most
+    `timeout` seconds. No new HTTP request arrives by then. The listeners' owner may replace or extend this."""
 
     def hook() -> None:
-        logger.info("shutting down")
+        executor = app.listener_runner.listener_executor
+        logger.info("shutting down: waiting up to %.0f s for lookups in flight", timeout)
+        waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        if waiter.is_alive():
+            logger.warning("shutting down with lookups still in flight after %.0f s", timeout)
 
     return hook
 
