@@ -50,7 +50,7 @@ def serve(settings: Settings) -> int:
 
         SocketModeHandler(app, app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
     else:
-        # Bolt's own development server; production HTTP runs under gunicorn (see the Procfile).
+        # Bolt's own development server; production HTTP runs under uvicorn (the Procfile's `web`, bot/asgi.py).
         app.start(port=settings.port, path="/slack/events")
     return 0
 

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     capillary_lookup_account_id: str | None = Field(None, validation_alias="CAPILLARY_LOOKUP_ACCOUNT_ID")
     port: int = Field(3000, ge=1, le=65535, validation_alias="PORT")
     web_concurrency: int = Field(1, ge=1, le=64, validation_alias="WEB_CONCURRENCY")
+    http_request_timeout_seconds: float = Field(
+        10.0, ge=0.5, le=120, allow_inf_nan=False, validation_alias="COUPONS_HTTP_REQUEST_TIMEOUT_SECONDS"
+    )
     redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
     demo: bool = Field(False, validation_alias="COUPONS_DEMO")
     configured_button_secret: SecretStr | None = Field(None, validation_alias="COUPONS_BUTTON_SECRET")

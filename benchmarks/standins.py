@@ -1,0 +1,199 @@
+"""Loopback stand-ins for benchmarks/stay_up.py: a fake Slack Web API + response_url recorder, and a fake Capillary
+whose fault mode depends on the customer ID."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import time
+import zlib
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+NORMAL_CUSTOMERS = list(range(930_000_001, 930_000_011))  # answer at once
+SLOW_CUSTOMERS = list(range(920_000_000, 920_000_100))  # answer after 4 s
+DRIP_CUSTOMERS = list(range(910_000_000, 910_000_050))  # send their body at 1 byte/s
+BOMB_CUSTOMER = 900_000_001  # 1 MB of gzip that inflates to 1 GiB
+
+
+@functools.cache
+def gzip_bomb(inflated_mib: int = 1024) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b"\0" * (1 << 20)
+    return b"".join([*(compressor.compress(chunk) for _ in range(inflated_mib)), compressor.flush()])
+
+
+class _Server:
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 256
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+
+class FakeSlack:
+    """Web API under /api/ (always ok), response URLs under /response/<name> (recorded)."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, list[dict[str, Any]]] = {}
+        self.changed = threading.Condition()
+        fake = self
+
+        class Handler(_Quiet):
+            def do_POST(self) -> None:
+                body = self.body()
+                if self.path.startswith("/response/"):
+                    try:
+                        payload = json.loads(body)
+                    except ValueError:
+                        payload = {"text": body.decode(errors="replace")}
+                    with fake.changed:
+                        fake.replies.setdefault(self.path.removeprefix("/response/"), []).append(payload)
+                        fake.changed.notify_all()
+                    self.reply(200, b"ok", {"Content-Type": "text/plain"})
+                    return
+                answer = {"ok": True, "user_id": "UBOT0001", "bot_id": "BBOT0001", "team_id": "T0TEAM01", "ts": "1.2"}
+                self.reply(200, json.dumps(answer).encode())
+
+            do_GET = do_POST
+
+        self.server = _Server(Handler)
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url + "api/"
+
+    def response_url(self, name: str) -> str:
+        return self.server.url + f"response/{name}"
+
+    def count(self, name: str) -> int:
+        with self.changed:
+            return len(self.replies.get(name, []))
+
+    def wait_reply(self, name: str, timeout: float) -> str | None:
+        """The text of the first reply to `name`, or None if none came within `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not self.replies.get(name):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self.changed.wait(remaining)
+            return _text(self.replies[name][0])
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def _text(payload: dict[str, Any]) -> str:
+    for block in payload.get("blocks", []):
+        text = block.get("text")
+        if isinstance(text, dict) and text.get("text"):
+            return str(text["text"]).replace("\n", " ")
+    return str(payload.get("text", ""))
+
+
+class FakeCapillary:
+    """`GET /v2/customers/{id}/coupons` with a fault mode by customer ID; `POST /v3/oauth/token/generate`."""
+
+    def __init__(self, root: Path, *, token_delay: float = 0.0) -> None:
+        sample = root / "bot" / "demo" / "data" / "sample-response-lower-case.json"
+        self.sample = sample.read_bytes()
+        self.token_delay = token_delay
+        self.calls_by_customer: Counter[int] = Counter()
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        capillary = self
+
+        class Handler(_Quiet):
+            def do_GET(self) -> None:
+                match = re.fullmatch(r"/v2/customers/([0-9]+)/coupons(\?.*)?", self.path)
+                if not match:
+                    self.reply(404, b'{"errors": [{"code": 404, "message": "no such path"}]}')
+                    return
+                customer = int(match[1])
+                with capillary.lock:
+                    capillary.calls_by_customer[customer] += 1
+                if customer == BOMB_CUSTOMER:
+                    self.reply(200, gzip_bomb(), {"Content-Encoding": "gzip"})
+                elif customer in DRIP_CUSTOMERS:
+                    self.drip(capillary.sample)
+                elif customer in SLOW_CUSTOMERS:
+                    capillary.release.wait(4.0)
+                    self.reply(200, capillary.sample)
+                else:
+                    self.reply(200, capillary.sample)
+
+            def do_POST(self) -> None:
+                self.body()
+                if self.path.startswith("/v3/oauth/token/generate"):
+                    capillary.release.wait(capillary.token_delay)
+                    self.reply(200, b'{"data": {"accessToken": "tok", "ttlSeconds": 3600}}')
+                else:
+                    self.reply(404, b"{}")
+
+            def drip(self, body: bytes) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.flush()
+                    for byte in body[:120]:  # at most two minutes, and less once the run is over
+                        if capillary.release.wait(1.0):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass
+
+        self.server = _Server(Handler)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def calls(self, customer: int) -> int:
+        with self.lock:
+            return self.calls_by_customer[customer]
+
+    def release_drips(self) -> None:
+        """End every dripping or slow answer now (the next benchmark step needs quiet)."""
+        self.release.set()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.close()

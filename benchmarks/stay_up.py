@@ -1,0 +1,437 @@
+"""Does the Procfile's `web` process stay up under abuse? Runs the rows of issue "Stay up" that concern the server and
+Capillary, on 127.0.0.1 only, and prints a table.
+
+    python benchmarks/stay_up.py                 # this checkout's Procfile, with this interpreter's environment
+    python benchmarks/stay_up.py --root DIR      # another checkout (run it with that checkout's interpreter)
+
+The web process is started as a platform starts it (`sh -c "exec <Procfile line>"`, from another directory) against
+loopback stand-ins: a fake Slack Web API that records what is posted to response URLs, and a fake Capillary
+with fault modes chosen by customer ID (see `standins.py`). Every wait is capped, so the whole run takes about
+three minutes whatever the server does; a capped figure is printed as `>N s`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from standins import (
+    BOMB_CUSTOMER,
+    DRIP_CUSTOMERS,
+    NORMAL_CUSTOMERS,
+    SLOW_CUSTOMERS,
+    FakeCapillary,
+    FakeSlack,
+)
+
+SECRET = "stay-up-signing-secret-0123456789"
+HERE = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def signed(body: str, *, secret: str = SECRET) -> dict[str, str]:
+    ts = str(int(time.time()))
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body) or "",
+    }
+
+
+def command(text: str, response_url: str, user: str = "U0AGENT1") -> str:
+    return urllib.parse.urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM01",
+            "team_domain": "acme",
+            "channel_id": "C0SUPPORT",
+            "channel_name": "support",
+            "user_id": user,
+            "user_name": "agent",
+            "command": "/coupons",
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
+def tree_rss_kib(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        children.setdefault(int(fields.get("PPid", "0").strip()), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class Web:
+    """The Procfile's web process, with a sampler of its memory."""
+
+    def __init__(self, root: Path, env: dict[str, str], workdir: Path) -> None:
+        line = next(
+            cmd.strip()
+            for name, _, cmd in (ln.partition(":") for ln in (root / "Procfile").read_text().splitlines())
+            if name.strip() == "web"
+        )
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"web-{self.port}.log"
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        # Old Procfiles say $PORT; the shell expands it from the environment, as the platform's does.
+        self.process = subprocess.Popen(
+            ["sh", "-c", "exec " + line],
+            cwd=workdir,
+            env={"PATH": path, "PYTHONPATH": str(root), "PORT": str(self.port), **env},
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+        )
+        self.command = line
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit("web process exited:\n" + self.log.read_text())
+            try:
+                httpx.get(self.base + "/healthz", timeout=0.5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.process.pid))
+
+    def rss_mib(self) -> float:
+        return tree_rss_kib(self.process.pid) / 1024
+
+    def log_bytes(self) -> int:
+        return self.log.stat().st_size
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+HTTP = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=300, max_keepalive_connections=0))
+
+
+def post(base: str, body: str, headers: dict[str, str], timeout: float = 10) -> tuple[int | str, float]:
+    started = time.monotonic()
+    try:
+        status: int | str = HTTP.post(
+            base + "/slack/events", content=body, headers=headers, timeout=timeout
+        ).status_code
+    except httpx.TimeoutException:
+        status = "timeout"
+    except httpx.TransportError as error:
+        status = type(error).__name__
+    return status, time.monotonic() - started
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+def fmt(seconds: float | None, cap: float) -> str:
+    return f">{cap:.0f} s" if seconds is None else f"{seconds:.2f} s"
+
+
+Row = tuple[str, str, str]
+
+
+def dribble_row(web: Web, slack: FakeSlack, *, body: bool, count: int, tag: str) -> Row:
+    """`count` connections send a request head (or a body) at 1 byte/s while 12 signed lookups are sent."""
+    head = b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+    if body:
+        head += b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n"
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", web.port))
+        sock.sendall(head)
+        sock.setblocking(False)
+        sockets.append(sock)
+    closed: set[int] = set()
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.wait(1.0):
+            for n, sock in enumerate(sockets):
+                if n in closed:
+                    continue
+                try:
+                    data = sock.recv(4096)
+                    if not data or b" 408 " in data:
+                        closed.add(n)
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed.add(n)
+                    continue
+                try:
+                    sock.send(b"x")
+                except OSError:
+                    closed.add(n)
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    started = time.monotonic()
+    time.sleep(1.0)
+    bodies = [command(f"{NORMAL_CUSTOMERS[0]}", slack.response_url(f"{tag}{n}"), user=f"U0A{n:02d}") for n in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(lambda b: post(web.base, b, signed(b), timeout=10), bodies))
+    acked = [seconds for status, seconds in results if status == 200]
+    # How long until the server has dropped the slow connections (capped at 20 s from their start)?
+    while len(closed) < count and time.monotonic() - started < 20:
+        time.sleep(0.2)
+    dropped_after = time.monotonic() - started if len(closed) == count else None
+    stop.set()
+    dripper.join()
+    for sock in sockets:
+        sock.close()
+    figure = (
+        f"{len(acked)}/12 acked within 10 s, ack p95 {fmt(p95(acked), 10) if acked else '—'}; "
+        f"{len(closed)}/{count} slow connections dropped, all by {fmt(dropped_after, 20)}"
+    )
+    what = f"{count} connections sending {'a body' if body else 'headers'} at 1 byte/s"
+    return what, "signed /coupons acks meanwhile; slow connections dropped", figure
+
+
+def junk_row(web: Web) -> Row:
+    now = str(int(time.time()))
+    interaction = "payload=" + urllib.parse.quote('{"type": "block_actions", "actions": [], "user": {"id": "U1"}}')
+    cases: list[tuple[str, bytes | str, dict[str, str]]] = [
+        ("unsigned 11 bytes", "hello world", {}),
+        ("non-UTF-8", b"\xff\xfe\xfa\xfb", {"x-slack-request-timestamp": now, "x-slack-signature": "v0=" + "0" * 64}),
+        ("timestamp abc", "token=x", {"x-slack-request-timestamp": "abc", "x-slack-signature": "v0=" + "0" * 64}),
+        ("signed actions: []", interaction, signed(interaction)),
+        ("signed non-JSON payload", "payload=%7Bnot-json", signed("payload=%7Bnot-json")),
+    ]
+    before = web.log_bytes()
+    statuses = []
+    for _, body, headers in cases:
+        try:
+            statuses.append(str(HTTP.post(web.base + "/slack/events", content=body, headers=headers).status_code))
+        except httpx.TransportError as error:
+            statuses.append(type(error).__name__)
+    time.sleep(0.5)  # let the log lines land
+    added = web.log.read_bytes()[before:]
+    per = len(added) / len(cases)
+    tracebacks = added.count(b"Traceback")
+    figure = f"statuses {'/'.join(statuses)}; {per:.0f} log bytes per request, {tracebacks} tracebacks"
+    return "junk: " + ", ".join(name for name, _, _ in cases), "HTTP status, log cost", figure
+
+
+def wait_reply(slack: FakeSlack, name: str, cap: float) -> tuple[float | None, str]:
+    started = time.monotonic()
+    reply = slack.wait_reply(name, cap)
+    return (None if reply is None else time.monotonic() - started), (reply or "")
+
+
+def lookup_row(web: Web, slack: FakeSlack, customer: int, name: str, cap: float, what: str) -> Row:
+    body = command(str(customer), slack.response_url(name))
+    base_mib = web.rss_mib()
+    web.peak_kib = 0
+    status, ack = post(web.base, body, signed(body))
+    seconds, reply = wait_reply(slack, name, cap)
+    peak = web.peak_kib / 1024
+    figure = f"ack {status} in {ack:.2f} s; answer after {fmt(seconds, cap)}: {reply[:60]!r}; "
+    figure += f"server RSS {base_mib:.0f} → peak {peak:.0f} MiB"
+    return what, "answer time, what the agent is told, memory", figure
+
+
+def drips_then_normal_row(web: Web, slack: FakeSlack, cap: float) -> Row:
+    bodies = [
+        command(str(c), slack.response_url(f"drip40-{n}"), user=f"U0D{n:02d}")
+        for n, c in enumerate(DRIP_CUSTOMERS[1:41])
+    ]
+    with ThreadPoolExecutor(40) as pool:
+        acks = list(pool.map(lambda b: post(web.base, b, signed(b)), bodies))
+    time.sleep(0.5)
+    body = command(str(NORMAL_CUSTOMERS[1]), slack.response_url("after-drips"))
+    status, ack = post(web.base, body, signed(body))
+    seconds, _ = wait_reply(slack, "after-drips", cap)
+    ok = sum(1 for s, _ in acks if s == 200)
+    return (
+        "40 lookups whose Capillary drips 1 byte/s, then a normal one",
+        "the normal one's answer time",
+        f"{ok}/40 drips acked; normal ack {status} in {ack:.2f} s, answered after {fmt(seconds, cap)}",
+    )
+
+
+def replay_row(web: Web, slack: FakeSlack, capillary: FakeCapillary) -> Row:
+    customer = NORMAL_CUSTOMERS[2]
+    body = command(str(customer), slack.response_url("replay"))
+    headers = signed(body)
+    statuses = [post(web.base, body, headers)[0] for _ in range(5)]
+    time.sleep(3)
+    replies = slack.count("replay")
+    calls = capillary.calls(customer)
+    return (
+        "a valid signed /coupons replayed 5 times",
+        "acks, replies, Capillary lookups",
+        f"statuses {'/'.join(map(str, statuses))}; {replies} replies, {calls} lookups",
+    )
+
+
+def sigterm_row(root: Path, workdir: Path, slack: FakeSlack, capillary: FakeCapillary, count: int) -> Row:
+    web = Web(root, env_for(slack, capillary), workdir)
+    try:
+        bodies = [
+            command(str(c), slack.response_url(f"term{n}"), user=f"U0T{n:02d}")
+            for n, c in enumerate(SLOW_CUSTOMERS[:count])
+        ]
+        with ThreadPoolExecutor(40) as pool:
+            acks = list(pool.map(lambda b: post(web.base, b, signed(b)), bodies))
+        time.sleep(0.5)
+        web.process.terminate()
+        time.sleep(0.3)
+        late = command(str(NORMAL_CUSTOMERS[3]), slack.response_url("late"))
+        late_status, _ = post(web.base, late, signed(late), timeout=5)
+        try:
+            web.process.wait(30)
+            exited = "exited"
+        except subprocess.TimeoutExpired:
+            exited = "still running after 30 s"
+        time.sleep(1.0)
+        answered = sum(1 for n in range(count) if slack.count(f"term{n}"))
+        late_answered = slack.count("late")
+    finally:
+        web.stop()
+    ok = sum(1 for s, _ in acks if s == 200)
+    return (
+        f"SIGTERM with {count} lookups in flight (Capillary 4 s)",
+        "lookups answered; a request during shutdown",
+        f"{ok} acked, {answered}/{count} answered, process {exited}; during shutdown: {late_status}, "
+        f"{late_answered} reply",
+    )
+
+
+def env_for(slack: FakeSlack, capillary: FakeCapillary, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-stay-up",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "CAPILLARY_BASE_URL": capillary.url,
+        "CAPILLARY_USERNAME": "store.server",
+        "CAPILLARY_PASSWORD": "server123",
+        **extra,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=HERE, help="checkout whose Procfile and code to run")
+    parser.add_argument("--connections", type=int, default=200, help="slow connections (default 200)")
+    args = parser.parse_args()
+    root = args.root.resolve()
+    started = time.monotonic()
+    rows: list[Row] = []
+    slack, capillary = FakeSlack(), FakeCapillary(root)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        web = Web(root, env_for(slack, capillary), workdir)
+        print(f"web: {web.command}  (pid {web.process.pid}, RSS {web.rss_mib():.0f} MiB)", flush=True)
+        steps: list[Callable[[], Row]] = [
+            lambda: dribble_row(web, slack, body=False, count=args.connections, tag="hdr"),
+            lambda: dribble_row(web, slack, body=True, count=args.connections, tag="body"),
+            lambda: junk_row(web),
+            lambda: replay_row(web, slack, capillary),
+            lambda: lookup_row(
+                web, slack, BOMB_CUSTOMER, "bomb", 20, "Capillary answers 1 MB of gzip inflating to 1 GiB"
+            ),
+            lambda: lookup_row(web, slack, DRIP_CUSTOMERS[0], "drip", 20, "Capillary drips its body at 1 byte/s"),
+            lambda: drips_then_normal_row(web, slack, 25),
+        ]
+        try:
+            for step in steps:
+                rows.append(step())
+                print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
+        finally:
+            capillary.release_drips()
+            web.stop()
+        oauth = FakeCapillary(root, token_delay=4.0)
+        web = Web(
+            root,
+            env_for(
+                slack,
+                oauth,
+                CAPILLARY_USERNAME="",
+                CAPILLARY_PASSWORD="",
+                CAPILLARY_OAUTH_CLIENT_KEY="key",
+                CAPILLARY_OAUTH_CLIENT_SECRET="secret",
+                COUPONS_UPSTREAM_DEADLINE_SECONDS="2",
+            ),
+            workdir,
+        )
+        try:
+            rows.append(
+                lookup_row(web, slack, NORMAL_CUSTOMERS[4], "token", 15, "OAuth token endpoint takes 4 s, deadline 2 s")
+            )
+            print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
+        finally:
+            web.stop()
+            oauth.close()
+        slow = FakeCapillary(root)
+        try:
+            rows.append(sigterm_row(root, workdir, slack, slow, 80))
+        finally:
+            slow.close()
+        print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
+    capillary.close()
+    slack.close()
+    print()
+    print("| row | measured | figure |")
+    print("|---|---|---|")
+    for what, measured, figure in rows:
+        print(f"| {what} | {measured} | {figure} |")
+    print(f"\n{len(rows)} rows in {time.monotonic() - started:.0f} s; Procfile web: {shlex.quote(web.command)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,402 @@
+"""The HTTP front the Procfile's `web` process serves: uvicorn, one event loop per process, and an ASGI app of
+ours in front of Bolt.
+
+Why an event loop: a thread-per-connection server (gunicorn's sync/threaded workers) is held by any client that
+sends slowly, so a few dozen slow connections stop it acknowledging Slack. Here a connection costs a socket and a
+small parser until it is complete; only a whole, verified request reaches a thread.
+
+What the front does before Bolt sees anything:
+
+* `GET /healthz` → 200, without touching Capillary or Slack; other paths → 404, wrong method → 405;
+* the headers of a request must arrive within `HEADER_TIMEOUT_SECONDS` of the connection opening (or of the
+  previous response), else the connection is closed (`RequestTimeoutH11Protocol`);
+* the body must arrive within `BODY_TIMEOUT_SECONDS`, else 408; more than `MAX_BODY_BYTES` → 413;
+* the Slack signature is checked here (401), the body must be UTF-8 and a payload Slack could send (400), so
+  junk costs one short log line and never a traceback;
+* `app.dispatch` (which runs middleware and acks) runs in a thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sys
+import threading
+import urllib.parse
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import h11
+import uvicorn
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from bot.errors import ConfigError
+from bot.log_setup import configure_logging
+from bot.settings import Settings
+from bot.wiring import build_answerer, create_app
+
+logger = logging.getLogger(__name__)
+
+# Slack's payloads are a few kilobytes; anything far larger is not Slack.
+MAX_BODY_BYTES = 256 * 1024
+# Slack sends a whole request at once; a client that needs longer is not Slack (or is attacking).
+HEADER_TIMEOUT_SECONDS = 10.0
+BODY_TIMEOUT_SECONDS = 10.0
+# In-flight requests get this long to finish after SIGTERM.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+# Then lookups already started get this long to post their answers (platforms kill after about 30 s in all).
+LAZY_WORK_GRACE_SECONDS = 15
+# Threads that run `app.dispatch` (middleware + ack). Lookups themselves run in Bolt's listener pool.
+DISPATCH_THREADS = 32
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ShutdownHook = Callable[[], None]
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class Rejected(Exception):
+    """A request answered with `status` and a short reason (logged on one line, no traceback)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class RequestTimeoutH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus a deadline for a request's head.
+
+    uvicorn has no header read timeout: its keep-alive timer is disarmed by any byte, so a client sending one
+    header byte a second would hold a connection for ever. Here a timer starts when the connection opens (and
+    again after each response) and closes the connection unless a complete request head has arrived by then.
+    """
+
+    header_timeout = HEADER_TIMEOUT_SECONDS
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._disarm_once_head_arrived()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._arm_head_timer()  # waiting for the next request on a kept-alive connection
+        self._disarm_once_head_arrived()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _disarm_once_head_arrived(self) -> None:
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_head_timer()
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self.transport.write(_REQUEST_TIMEOUT)
+            self.transport.close()
+
+
+async def _respond(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, *, max_bytes: int, timeout: float) -> bytes:
+    """The whole body, or Rejected(413/408). A client that goes away raises Rejected(499)."""
+    declared = _header(scope, b"content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+        raise Rejected(413, "body too large")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise Rejected(499, "client went away")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Rejected(413, "body too large")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise Rejected(408, "body not received in time") from None
+
+
+class SlackRequestChecker:
+    """Signature first (401), then encoding and shape (400): what passes is a request Bolt can handle."""
+
+    def __init__(self, signing_secret: str) -> None:
+        self._verifier = SignatureVerifier(signing_secret)
+
+    def check(self, scope: Scope, body: bytes) -> str:
+        timestamp = _header(scope, b"x-slack-request-timestamp")
+        signature = _header(scope, b"x-slack-signature")
+        if timestamp is None or signature is None:
+            raise Rejected(401, "no Slack signature")
+        if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+            raise Rejected(401, "malformed Slack signature headers")
+        try:
+            text = body.decode("utf-8")  # SignatureVerifier would decode it too, and raise
+        except UnicodeDecodeError:
+            raise Rejected(400, "body is not UTF-8") from None
+        if not self._verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
+            raise Rejected(401, "invalid or stale Slack signature")
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if content_type == "application/json":
+            check_event_body(text)
+        elif content_type == "application/x-www-form-urlencoded":
+            check_form_body(text)
+        else:
+            raise Rejected(400, "unexpected content type")
+        return text
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise Rejected(400, f"{what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise Rejected(400, f"{what} is not a JSON object")
+    if not isinstance(value.get("type"), str):
+        raise Rejected(400, f"{what} has no type")
+    return value
+
+
+def check_event_body(text: str) -> None:
+    body = _json_object(text, "event body")
+    if body["type"] == "event_callback" and not isinstance(body.get("event"), dict):
+        raise Rejected(400, "event_callback without an event")
+
+
+def check_form_body(text: str) -> None:
+    try:
+        form = urllib.parse.parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=200)
+    except ValueError:
+        raise Rejected(400, "malformed form body") from None
+    if "payload" in form:
+        payload = _json_object(form["payload"][0], "payload")
+        if payload["type"] == "block_actions":
+            actions = payload.get("actions")
+            if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+                raise Rejected(400, "block_actions without actions")
+        return
+    if "command" in form or "ssl_check" in form:
+        return
+    raise Rejected(400, "form body is neither a command nor an interaction")
+
+
+class SlackFront:
+    """The ASGI application: routes, limits, checks, then `app.dispatch` in a thread."""
+
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        *,
+        on_shutdown: ShutdownHook | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        body_timeout: float | None = None,
+        dispatch_threads: int = DISPATCH_THREADS,
+    ) -> None:
+        self.app = app
+        self.checker = SlackRequestChecker(signing_secret)
+        self.on_shutdown = on_shutdown
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = BODY_TIMEOUT_SECONDS if body_timeout is None else body_timeout
+        self.executor = ThreadPoolExecutor(max_workers=dispatch_threads, thread_name_prefix="coupons-dispatch")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        # Anything else (websocket) is not ours: returning without accepting makes the server refuse it.
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                # In-flight HTTP requests have finished (or the grace period ran out): now lazy work may finish.
+                try:
+                    if self.on_shutdown is not None:
+                        await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
+                except Exception:
+                    logger.exception("shutdown hook failed")
+                self.executor.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        if path == HEALTH_PATH:
+            if method in {"GET", "HEAD"}:
+                await _respond(send, 200, "ok")
+            else:
+                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
+            return
+        if path != EVENTS_PATH:
+            await _respond(send, 404, "Not Found")
+            return
+        if method != "POST":
+            await _respond(send, 405, "Method Not Allowed", [(b"allow", b"POST")])
+            return
+        try:
+            body = await read_body(scope, receive, max_bytes=self.max_body_bytes, timeout=self.body_timeout)
+            text = self.checker.check(scope, body)
+        except Rejected as rejected:
+            client = (scope.get("client") or ("?",))[0]
+            logger.warning("rejected request from %s: %d %s", client, rejected.status, rejected.reason)
+            if rejected.status != 499:
+                # The rest of a refused body is not read: close rather than keep the connection alive.
+                await _respond(send, rejected.status, rejected.reason, [(b"connection", b"close")])
+            return
+        request = BoltRequest(
+            body=text, query=scope.get("query_string", b"").decode("latin-1"), headers=_bolt_headers(scope)
+        )
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self.executor, self.app.dispatch, request)
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, vs in response.headers.items() for v in vs]
+        body_bytes = (response.body or "").encode()
+        headers = [h for h in headers if h[0] != b"content-length"]
+        headers.append((b"content-length", str(len(body_bytes)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body_bytes})
+
+
+def _bolt_headers(scope: Scope) -> dict[str, str | Sequence[str]]:
+    headers: dict[str, list[str]] = {}
+    for key, value in scope["headers"]:
+        headers.setdefault(key.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return dict(headers)
+
+
+def drain_lazy_work(app: App, timeout: float = LAZY_WORK_GRACE_SECONDS) -> ShutdownHook:
+    """The shutdown hook: let lookups already started (Bolt lazy listeners) post their answers, for at most
+    `timeout` seconds. No new HTTP request arrives by then. The listeners' owner may replace or extend this."""
+
+    def hook() -> None:
+        executor = app.listener_runner.listener_executor
+        logger.info("shutting down: waiting up to %.0f s for lookups in flight", timeout)
+        waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        if waiter.is_alive():
+            logger.warning("shutting down with lookups still in flight after %.0f s", timeout)
+
+    return hook
+
+
+def load_settings() -> Settings:
+    """The environment's settings, or one line on stderr and exit status 2."""
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def create_asgi_app() -> SlackFront:
+    """Build the bot from the environment (every worker process does, from the same environment)."""
+    settings = load_settings()
+    # Both the head and the body of a request must arrive within this (each).
+    RequestTimeoutH11Protocol.header_timeout = settings.http_request_timeout_seconds
+    configure_logging(settings.log_level)
+    try:
+        app = create_app(settings, build_answerer(settings, use_demo=settings.demo))
+    except ConfigError as error:
+        print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    assert settings.slack_signing_secret is not None  # create_app required it
+    return SlackFront(
+        app,
+        settings.slack_signing_secret.get_secret_value(),
+        on_shutdown=drain_lazy_work(app),
+        body_timeout=settings.http_request_timeout_seconds,
+    )
+
+
+def main() -> None:
+    """The Procfile's `web`: `PORT` (default 3000), `WEB_CONCURRENCY` processes (default 1)."""
+    settings = load_settings()
+    workers = settings.web_concurrency
+    front = create_asgi_app()  # fails fast, with one line, before any worker starts
+    logging.getLogger("uvicorn.error").setLevel(logging.INFO)
+    config = uvicorn.Config(
+        # Several processes each build their own app from the same environment.
+        "bot.asgi:create_asgi_app" if workers > 1 else front,
+        factory=workers > 1,
+        host="0.0.0.0",  # noqa: S104 - the platform routes $PORT to us
+        port=settings.port,
+        workers=workers,
+        http=RequestTimeoutH11Protocol,
+        lifespan="on",
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+    if workers > 1:
+        front.executor.shutdown(wait=False)
+        sock = config.bind_socket()
+        uvicorn.supervisors.Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

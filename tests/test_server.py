@@ -1,0 +1,327 @@
+"""The real HTTP stack: the Procfile's `web` command (uvicorn + bot.asgi), started from another directory."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
+from tests.support.loopback import Reply
+from tests.support.slack import SIGNING_SECRET, FakeSlack, block_actions_payload, command_body, signed_headers
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CAPILLARY_DELAY = 3.0
+REQUEST_TIMEOUT = 2.0
+
+
+def procfile_line(process: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return command.strip()
+    raise AssertionError(f"no {process} process in the Procfile")
+
+
+def procfile_env(**env: str) -> dict[str, str]:
+    # The platform runs Procfile lines with a shell whose PATH has the app's environment first.
+    return {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **env}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Web:
+    process: subprocess.Popen[bytes]
+    base: str
+    port: int
+    log: Path
+
+    def stderr(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_web(env: dict[str, str], tmp_path: Path) -> Web:
+    port = free_port()
+    log = tmp_path / "web.log"
+    process = subprocess.Popen(
+        ["sh", "-c", "exec " + procfile_line("web")],
+        cwd=tmp_path,  # not the source tree
+        env=procfile_env(**env, PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(log.read_text())
+        try:
+            httpx.get(base + "/healthz", timeout=0.5)
+            return Web(process, base, port, log)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("the web process did not start: " + log.read_text())
+
+
+@pytest.fixture
+def web(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> Iterator[Web]:
+    capillary.answers[565032176] = Reply(
+        body=sample_bytes("lower"), delay=CAPILLARY_DELAY, headers={"Content-Type": "application/json"}
+    )
+    env = bot_env(
+        slack,
+        capillary,
+        COUPONS_READ_TIMEOUT_SECONDS="7",
+        COUPONS_UPSTREAM_DEADLINE_SECONDS="9",
+        COUPONS_HTTP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT),
+    )
+    server = start_web(env, tmp_path)
+    yield server
+    server.process.terminate()
+    try:
+        server.process.wait(15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(5)
+
+
+# One client for all requests: building one per request costs the test client, not the bot, tens of ms each.
+HTTP = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64, max_keepalive_connections=0))
+
+
+def post(base: str, body: str | bytes, headers: dict[str, list[str]] | None = None) -> tuple[int, float, str]:
+    text = body if isinstance(body, str) else body.decode("latin-1")
+    flat = {k: v[0] for k, v in (headers if headers is not None else signed_headers(text)).items()}
+    started = time.monotonic()
+    response = HTTP.post(base + "/slack/events", content=body, headers=flat)
+    return response.status_code, time.monotonic() - started, response.text
+
+
+def test_health_and_routing(web: Web, capillary: CapillaryStandIn, slack: FakeSlack) -> None:
+    assert HTTP.get(web.base + "/healthz").status_code == 200
+    assert HTTP.post(web.base + "/healthz").status_code == 405
+    assert HTTP.get(web.base + "/slack/events").status_code == 405
+    missing = HTTP.get(web.base + "/nope")
+    assert (missing.status_code, missing.text) == (404, "Not Found")
+    assert capillary.coupon_calls() == [] and slack.server.matching("/api/chat") == []
+
+
+def test_junk_gets_a_short_refusal_and_no_traceback(web: Web, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    body = command_body("565032176", response_url=slack.response_url("bad"))
+    interaction = "payload=" + urllib.parse.quote(
+        json.dumps(block_actions_payload({"action_id": "x"}, response_url=slack.response_url("bad")) | {"actions": []})
+    )
+    now = str(int(time.time()))
+    raw = b"\xff\xfe\xfa"
+    signature = (
+        "v0=" + hmac.new(SIGNING_SECRET.encode(), b"v0:" + now.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    )
+    cases: list[tuple[int, str | bytes, dict[str, list[str]]]] = [
+        (401, "hello world", {}),  # unsigned junk
+        (401, body, signed_headers(body, secret="not-the-secret")),
+        (401, body, signed_headers(body, timestamp=int(time.time()) - 600)),
+        (401, body, {"X-Slack-Request-Timestamp": ["abc"], "X-Slack-Signature": ["v0=" + "0" * 64]}),
+        (400, raw, {"X-Slack-Request-Timestamp": [now], "X-Slack-Signature": [signature]}),  # not UTF-8
+        (400, interaction, signed_headers(interaction)),  # actions: []
+        (400, "payload=not-json", signed_headers("payload=not-json")),
+        (400, '{"event": {}}', signed_headers('{"event": {}}', content_type="application/json")),  # no type
+    ]
+    for expected, junk, headers in cases:
+        flat = {k: v[0] for k, v in headers.items()}
+        assert HTTP.post(web.base + "/slack/events", content=junk, headers=flat).status_code == expected, junk
+    huge = body + "&pad=" + urllib.parse.quote("x" * 300_000)
+    assert post(web.base, huge)[0] == 413
+    assert HTTP.get(web.base + "/healthz").status_code == 200
+    log = web.stderr()
+    assert "Traceback" not in log
+    assert log.count("rejected request") == len(cases) + 1
+    assert all(len(line) < 200 for line in log.splitlines() if "rejected request" in line)
+    assert slack.responses("bad") == [] and capillary.coupon_calls() == []
+
+
+def test_a_signed_command_is_acked_and_answered(web: Web, slack: FakeSlack) -> None:
+    status, seconds, _ = post(web.base, command_body("565032176 lower", response_url=slack.response_url("one")))
+    assert status == 200 and seconds < 1.0
+    [answer] = slack.wait_responses(1, name="one", timeout=CAPILLARY_DELAY + 10)
+    assert "*7* expired" in answer["blocks"][1]["text"]["text"]
+
+
+class Dribblers:
+    """`count` connections that send a request head, or a body, one byte at a time and never finish."""
+
+    def __init__(self, port: int, count: int, *, body: bool) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.sockets: list[socket.socket] = []
+        head = b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+        if body:
+            head += b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(head)
+            sock.setblocking(False)
+            self.sockets.append(sock)
+            self.selector.register(sock, selectors.EVENT_READ)
+        self.closed: set[socket.socket] = set()
+
+    def drip(self) -> None:
+        for sock in self.sockets:
+            if sock not in self.closed:
+                try:
+                    sock.send(b"x" if sock.fileno() >= 0 else b"")
+                except OSError:
+                    self.closed.add(sock)
+        for key, _ in self.selector.select(timeout=0):
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            try:
+                data = sock.recv(4096)
+            except OSError:
+                data = b""
+            if not data or b"408" in data:
+                self.closed.add(sock)
+                self.selector.unregister(sock)
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+        self.selector.close()
+
+
+@pytest.mark.parametrize("body", [False, True], ids=["slow-headers", "slow-bodies"])
+def test_slow_clients_do_not_stop_acks_and_are_dropped(web: Web, slack: FakeSlack, body: bool) -> None:
+    dribblers = Dribblers(web.port, 200, body=body)
+    started = time.monotonic()
+    try:
+        bodies = [
+            command_body("565032176 lower", user=f"U0AGENT{n:02d}", response_url=slack.response_url(f"load{n}"))
+            for n in range(20)
+        ]
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            pending = [pool.submit(post, web.base, b) for b in bodies]
+            while not all(p.done() for p in pending):
+                dribblers.drip()
+                time.sleep(0.05)
+        results = [p.result() for p in pending]
+        assert all(status == 200 for status, _, _ in results), results
+        latencies = sorted(seconds for _, seconds, _ in results)
+        p95 = latencies[int(len(latencies) * 0.95) - 1]
+        print(f"ack p95 with 200 slow connections open: {p95:.3f}s")
+        assert p95 < 1.0, latencies
+        assert len(dribblers.closed) < 200  # they were still open while the acks went through
+        # Every slow connection is closed within the request timeout (plus scheduling slack).
+        while len(dribblers.closed) < 200 and time.monotonic() - started < REQUEST_TIMEOUT + 5:
+            dribblers.drip()
+            time.sleep(0.1)
+        assert len(dribblers.closed) == 200
+        assert HTTP.get(web.base + "/healthz").status_code == 200
+    finally:
+        dribblers.close()
+    slack.server.wait_for(20, path_prefix="/response/load", timeout=CAPILLARY_DELAY + 15)
+    assert "Traceback" not in web.stderr()
+
+
+def test_sigterm_finishes_in_flight_requests_and_calls_the_shutdown_hook(web: Web) -> None:
+    with socket.create_connection(("127.0.0.1", web.port), timeout=10) as sock:
+        # In flight: head received, body incomplete, so the app is waiting for it.
+        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Length: 20\r\n\r\nxxxxxxxxxx")
+        assert HTTP.get(web.base + "/healthz").status_code == 200
+        web.process.terminate()
+        assert sock.recv(4096).startswith(b"HTTP/1.1 408 ")  # it got its answer, not a reset
+    assert web.process.wait(15) in {0, -signal.SIGTERM}  # uvicorn re-raises the signal it handled
+    assert "shutting down" in web.stderr()
+    with pytest.raises(httpx.TransportError):
+        HTTP.get(web.base + "/healthz", timeout=1)
+
+
+def run_elsewhere(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the Procfile's web line the way an admin would: from another directory, with only these settings."""
+    return subprocess.run(
+        ["sh", "-c", "exec " + procfile_line("web")],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=procfile_env(**env),
+    )
+
+
+def test_missing_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    result = run_elsewhere(tmp_path, SLACK_BOT_TOKEN="xoxb-1", COUPONS_DEMO="1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["coupons-bot: configuration error: SLACK_SIGNING_SECRET is not set"]
+    result = run_elsewhere(tmp_path, WEB_CONCURRENCY="many")
+    assert result.stderr.strip().splitlines() == [
+        "coupons-bot: configuration error: WEB_CONCURRENCY must be a whole number, not 'many'"
+    ]
+
+
+def test_several_processes_from_web_concurrency(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> None:
+    server = start_web(bot_env(slack, capillary, WEB_CONCURRENCY="2"), tmp_path)
+    try:
+        status, _, _ = post(server.base, command_body("565032176", response_url=slack.response_url("two")))
+        assert status == 200
+        slack.wait_responses(1, name="two", timeout=10)
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert children  # sh → the supervisor → 2 workers
+    finally:
+        server.process.terminate()
+        server.process.wait(15)
+
+
+def test_socket_mode_entry_point_reports_missing_configuration(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ.get("PATH", ""), "SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "coupons-bot: configuration error: CAPILLARY_BASE_URL (or CAPILLARY_CLUSTER) is not set; "
+        "set COUPONS_DEMO=1 to use demo data"
+    ]
+
+
+def test_socket_mode_connects_with_the_app_token(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> None:
+    env = bot_env(slack, capillary, SLACK_APP_TOKEN="xapp-1-test-app-token")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        [call] = slack.server.wait_for(1, path_prefix="/api/apps.connections.open", timeout=20)[:1]
+        assert call.headers["authorization"] == "Bearer xapp-1-test-app-token"
+    finally:
+        process.kill()
+        process.wait(10)
