@@ -45,8 +45,10 @@ class GroupMembers:
 
     def start(self, *, wait_seconds: float = 0.0) -> None:
         """Refresh now and then once per TTL, in the background; wait up to `wait_seconds` for the first list."""
+        if not self.usergroup_ids:
+            return
         # Threads don't survive a fork: the refresher runs in the process that serves requests.
-        if self._started_in != os.getpid() and self.usergroup_ids:
+        if self._started_in != os.getpid():
             with self._start_lock:
                 if self._started_in != os.getpid():
                     self._started_in = os.getpid()
