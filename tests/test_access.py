@@ -7,12 +7,11 @@ import time
 from typing import Any
 
 from tests.conftest import AuditLines, CapillaryStandIn
-from tests.support.blockkit import all_texts
+from tests.support.blockkit import all_texts, find_button
 from tests.support.slack import (
     BOT_USER,
     FakeSlack,
     click_button,
-    find_button,
     send_command,
     send_event,
 )

@@ -182,15 +182,6 @@ def send_event(
     return app.dispatch(BoltRequest(body=body, headers=headers))
 
 
-def find_button(blocks: list[dict[str, Any]], text: str) -> dict[str, Any]:
-    for block in blocks:
-        elements = block.get("elements", []) if block["type"] == "actions" else [block.get("accessory") or {}]
-        for element in elements:
-            if element.get("type") == "button" and element["text"]["text"] == text:
-                return element
-    raise AssertionError(f"no button {text!r}")
-
-
 def click_button(app: App, button: dict[str, Any], *, response_url: str, **options: Any) -> BoltResponse:
     """Click a rendered button: the payload Slack would send for it."""
     action = {"action_id": button["action_id"], "value": button["value"]}
