@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from tests.conftest import AuditLines, CapillaryStandIn
@@ -14,6 +13,7 @@ from tests.support.slack import (
     click_button,
     send_command,
     send_event,
+    wait_until_idle,
 )
 
 ALLOWED, STRANGER = "U0AGENT1", "U0STRANGER"
@@ -113,8 +113,9 @@ def test_dm_and_mention_refusals_are_private(make_app: Any, slack: FakeSlack, ca
     [mention] = slack.wait_api("chat.postEphemeral")
     assert mention["user"] == STRANGER and mention["thread_ts"] == "1.2"
     assert "can't look up" in refused_text(mention)
-    time.sleep(0.2)
+    wait_until_idle(app)
     assert capillary.coupon_calls() == []
+    assert len(slack.api_calls("chat.postMessage")) == 1 and len(slack.api_calls("chat.postEphemeral")) == 1
 
 
 def test_the_home_tab_tells_a_refused_user(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
