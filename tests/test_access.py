@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from tests.conftest import AuditLines, CapillaryStandIn
-from tests.support.blockkit import all_texts
+from tests.support.blockkit import all_texts, find_button
 from tests.support.slack import (
     BOT_USER,
     FakeSlack,
     click_button,
-    find_button,
     send_command,
     send_event,
+    wait_until_idle,
 )
 
 ALLOWED, STRANGER = "U0AGENT1", "U0STRANGER"
@@ -114,8 +113,9 @@ def test_dm_and_mention_refusals_are_private(make_app: Any, slack: FakeSlack, ca
     [mention] = slack.wait_api("chat.postEphemeral")
     assert mention["user"] == STRANGER and mention["thread_ts"] == "1.2"
     assert "can't look up" in refused_text(mention)
-    time.sleep(0.2)
+    wait_until_idle(app)
     assert capillary.coupon_calls() == []
+    assert len(slack.api_calls("chat.postMessage")) == 1 and len(slack.api_calls("chat.postEphemeral")) == 1
 
 
 def test_the_home_tab_tells_a_refused_user(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
@@ -161,17 +161,17 @@ def test_an_open_bot_warns_at_start_up(make_app: Any, caplog: Any) -> None:
 def test_with_a_channel_list_share_is_offered_and_accepted_only_in_listed_channels(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, audit: AuditLines
 ) -> None:
-    from tests.support.blockkit import find_button_texts
+    from tests.support.blockkit import button_texts
 
     app, _ = make_app(COUPONS_ALLOWED_CHANNEL_IDS="C0OK")
     send_command(app, "565032176", channel="C0OK", response_url=slack.response_url("ok"))
     in_channel = slack.wait_responses(1, name="ok")[0]
-    assert "Share with channel" in find_button_texts(in_channel["blocks"])
+    assert "Share with channel" in button_texts(in_channel["blocks"])
     # A DM between two people: the private answer comes, but nothing in it can post the customer there.
     send_command(app, "565032176", channel="D0PEOPLE1", response_url=slack.response_url("dm"))
     in_dm = slack.wait_responses(1, name="dm")[0]
     assert "*7* expired" in refused_text(in_dm)
-    assert "Share with channel" not in find_button_texts(in_dm["blocks"])
+    assert "Share with channel" not in button_texts(in_dm["blocks"])
     # A Share button carried into the DM (or forged from another message) is refused there.
     share = find_button(in_channel["blocks"], "Share with channel")
     click_button(app, share, channel="D0PEOPLE1", response_url=slack.response_url("share"))

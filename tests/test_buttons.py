@@ -10,9 +10,9 @@ import pytest
 from bot.demo.customers import LARGE_COUPON_COUNT, LARGE_CUSTOMER, demo_answer
 from bot.domain.coupon import CodeCase
 from tests.conftest import NOW, CapillaryStandIn
-from tests.support.blockkit import all_texts, assert_valid_message, find_button_texts
+from tests.support.blockkit import all_texts, assert_valid_message, button_texts, buttons, find_button
 from tests.support.loopback import Reply
-from tests.support.slack import FakeSlack, block_actions_payload, click_button, find_button, send_action, send_command
+from tests.support.slack import FakeSlack, block_actions_payload, click_button, send_action, send_command
 
 
 @pytest.fixture
@@ -36,13 +36,15 @@ class Agent:
         message: dict[str, Any],
         label: str,
         *,
+        button: dict[str, Any] | None = None,
         block_message: dict[str, Any] | None = None,
         user: str = "U0AGENT1",
         value: str | None = None,
     ) -> dict[str, Any]:
         self.clicks += 1
         name = f"click{self.clicks}"
-        button = find_button(message["blocks"], label)
+        button = button or find_button(message["blocks"], label)
+        assert button["text"]["text"] == label
         action = {
             "action_id": button["action_id"],
             "value": value if value is not None else button["value"],
@@ -68,7 +70,7 @@ def test_expand_then_collapse_series_details(make_app: Any, slack: FakeSlack, ca
     assert "all stores" in text and "brands all" in text and "no redemption start date" in text
     assert "redemptions per user no limit" in text and "vouchers per user no limit" in text
     assert "redemptions per coupon" not in text  # not in this series: not shown
-    assert "Hide details" in find_button_texts(expanded["blocks"])
+    assert "Hide details" in button_texts(expanded["blocks"])
     collapsed = agent.click(expanded, "Hide details")
     assert ":mag:" not in " ".join(all_texts(collapsed["blocks"]))
     assert len(capillary.coupon_calls()) == 1  # every click inside the cache lifetime reuses the lookup
@@ -83,9 +85,18 @@ def test_several_series_open_at_once(make_app: Any, slack: FakeSlack, capillary:
     agent = Agent(app, slack)
     message = agent.command("565032176 lower")
     message = agent.click(message, "Series details")
-    labels_after_first = find_button_texts(message["blocks"])
-    assert labels_after_first.count("Series details") >= 1
+    # The first page shows 5 of the 7 expired coupons: three of the opened series, two of the other.
+    page_end = ["Next ▶", "Refresh", "Share with channel"]
+    assert button_texts(message["blocks"]) == [
+        "Hide details",
+        "Series details",
+        "Hide details",
+        "Hide details",
+        "Series details",
+        *page_end,
+    ]
     message = agent.click(message, "Series details")
+    assert button_texts(message["blocks"]) == ["Hide details"] * 5 + page_end
     assert " ".join(all_texts(message["blocks"])).count(":mag:") == 2
     assert_valid_message(message["blocks"])
 
@@ -104,21 +115,14 @@ def test_paging_reaches_every_coupon_of_a_400_coupon_customer(
             assert_valid_message(current["blocks"])
             group_codes = _codes_in_group(current["blocks"], group)
             seen |= group_codes
-            next_buttons = [b for b in _buttons(current["blocks"]) if b["action_id"] == f"coupons_page:{group}:next"]
+            next_buttons = [b for b in buttons(current["blocks"]) if b["action_id"] == f"coupons_page:{group}:next"]
             if not next_buttons:
                 break
-            current = agent.click(current, "Next ▶", value=next_buttons[0]["value"])
+            [next_button] = next_buttons
+            current = agent.click(current, "Next ▶", button=next_button)
             assert current["blocks"][1]["text"]["text"].startswith("*100* active")
     assert len(seen) == LARGE_COUPON_COUNT
     assert len(capillary.coupon_calls()) == 1
-
-
-def _buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = []
-    for block in blocks:
-        elements = block.get("elements", []) if block["type"] == "actions" else [block.get("accessory") or {}]
-        found += [e for e in elements if e.get("type") == "button"]
-    return found
 
 
 def _codes_in_group(blocks: list[dict[str, Any]], group: str) -> set[str]:
@@ -149,7 +153,7 @@ def test_share_posts_in_channel_without_buttons(make_app: Any, slack: FakeSlack,
     shared = agent.click(message, "Share with channel")
     assert shared["response_type"] == "in_channel"
     assert shared["replace_original"] is False
-    assert find_button_texts(shared["blocks"]) == []
+    assert button_texts(shared["blocks"]) == []
     assert "shared by <@U0AGENT1>" in " ".join(all_texts(shared["blocks"]))
     assert_valid_message(shared["blocks"])
 
@@ -203,7 +207,7 @@ def test_clicks_on_a_normal_message_in_a_dm_replace_it(
     message = answerer.answer(
         ViewState(565032176, CodeCase.LOWER, surface=Surface.MESSAGE), answerer_requester(), action="dm"
     )
-    assert "Share with channel" not in find_button_texts(message.blocks)
+    assert "Share with channel" not in button_texts(message.blocks)
     normal = {"type": "message", "ts": "1700000000.000100", "text": message.text, "blocks": message.blocks}
     answer = Agent(app, slack).click({"blocks": message.blocks}, "Series details", block_message=normal)
     assert answer["replace_original"] is True and ":mag:" in " ".join(all_texts(answer["blocks"]))

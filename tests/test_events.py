@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
 from tests.conftest import CapillaryStandIn
 from tests.support.blockkit import all_texts, assert_valid_message, assert_valid_view
-from tests.support.slack import BOT_USER, FakeSlack, send_event
+from tests.support.slack import BOT_USER, FakeSlack, send_event, wait_until_idle
 
 
 def dm(text: str, **extra: Any) -> dict[str, Any]:
@@ -95,9 +94,9 @@ def test_a_redelivered_event_is_answered_once(make_app: Any, slack: FakeSlack, c
     assert send_event(app, dm("565032176"), event_id="EvSAME").status == 200
     assert send_event(app, dm("565032176"), event_id="EvSAME", retry_num=1).status == 200
     assert send_event(app, dm("565032176"), event_id="EvOTHER", retry_num=1, retry_reason="http_timeout").status == 200
-    slack.wait_api("chat.postMessage")
-    time.sleep(0.5)
-    assert len(slack.api_calls("chat.postMessage")) == 1
+    wait_until_idle(app)
+    [posted] = slack.api_calls("chat.postMessage")
+    assert "*7* expired" in posted_texts(posted)
     assert len(capillary.coupon_calls()) == 1
 
 
@@ -117,8 +116,8 @@ def test_messages_that_are_not_a_person_asking_are_acknowledged_and_ignored(
 ) -> None:
     app, _ = make_app()
     assert send_event(app, event).status == 200  # a 404 would make Slack retry
-    time.sleep(0.3)
-    assert slack.api_calls("chat.postMessage") == [] and slack.api_calls("chat.postEphemeral") == []
+    wait_until_idle(app)
+    assert [r.path for r in slack.server.requests] == ["/api/auth.test"]  # Bolt's, when the app was built
     assert capillary.coupon_calls() == []
 
 
@@ -138,8 +137,9 @@ def test_home_tab_is_published(make_app: Any, slack: FakeSlack, capillary: Capil
 def test_messages_tab_opened_publishes_nothing(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
     app, _ = make_app()
     assert send_event(app, {"type": "app_home_opened", "user": "U0AGENT1", "tab": "messages"}).status == 200
-    time.sleep(0.3)
-    assert slack.api_calls("views.publish") == []
+    wait_until_idle(app)
+    # Bolt's auth.test when the app was built, and nothing since: no views.publish, nor anything else.
+    assert [r.path for r in slack.server.requests] == ["/api/auth.test"]
 
 
 def test_a_rate_limited_web_api_call_is_retried(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:

@@ -14,13 +14,13 @@ import pytest
 from bot.audit_log import audit_logger
 from bot.log_setup import configure_logging
 from tests.conftest import CapillaryStandIn, sample_bytes
+from tests.support.blockkit import find_button
 from tests.support.loopback import Reply
 from tests.support.slack import (
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
     click_button,
-    find_button,
     send_command,
 )
 

@@ -27,7 +27,7 @@ from bot.errors import (
     InvalidViewState,
 )
 from tests.conftest import NOW, coupon_json, make_coupon, sample_bytes
-from tests.support.blockkit import CONTROL_SEQUENCE, all_texts, assert_valid_message, find_button_texts
+from tests.support.blockkit import CONTROL_SEQUENCE, all_texts, assert_valid_message, button_texts, find_button
 
 CODEC = ViewStateCodec("secret")
 
@@ -104,7 +104,7 @@ def test_expected_output_for_each_group() -> None:
         ":white_check_mark: *Redeemed*",
         ":no_entry_sign: *Expired*",
     ]
-    assert {"Refresh", "Share with channel", "Series details"} <= set(find_button_texts(message.blocks))
+    assert button_texts(message.blocks) == ["Series details"] * 4 + ["Refresh", "Share with channel"]
 
 
 def test_a_redeemed_coupon_never_shows_up_as_usable() -> None:
@@ -212,23 +212,21 @@ def test_worst_case_with_expanded_series_still_fits() -> None:
 
 def test_paging_buttons_carry_the_next_view() -> None:
     message = render(many(12, "active"))
-    next_button = next(
-        e for b in message.blocks if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == "Next ▶"
-    )
+    next_button = find_button(message.blocks, "Next ▶")
     assert CODEC.decode(next_button["value"]).offset(CouponState.ACTIVE) == 5
     last = render(many(12, "active"), view=ViewState(565032176, CodeCase.LOWER, offsets=(10, 0, 0, 0)))
-    labels = find_button_texts(last.blocks)
+    labels = button_texts(last.blocks)
     assert "◀ Previous" in labels and "Next ▶" not in labels
     assert "showing 11–12" in " ".join(all_texts(last.blocks))
 
 
 def test_dm_messages_have_no_share_button_and_shared_ones_no_buttons() -> None:
     dm = render(mixed(), view=ViewState(565032176, CodeCase.LOWER, surface=Surface.MESSAGE))
-    assert "Share with channel" not in find_button_texts(dm.blocks)
+    assert "Share with channel" not in button_texts(dm.blocks)
     summary = summarize(CustomerCoupons(565032176, CodeCase.LOWER, tuple(mixed()), NOW), NOW)
     shared = render_summary(summary, ViewState(565032176, CodeCase.LOWER), SummaryOptions(shared_by="U0AGENT1"))
     assert_valid_message(shared.blocks)
-    assert find_button_texts(shared.blocks) == []
+    assert button_texts(shared.blocks) == []
     assert "shared by <@U0AGENT1>" in " ".join(all_texts(shared.blocks))
 
 
@@ -258,4 +256,4 @@ def test_every_error_has_a_message_that_says_what_to_do(error: CouponsBotError, 
     assert words in text
     assert "no coupons" not in text.lower()
     retry = isinstance(error, CapillaryUnavailable | CapillaryBadResponse | CapillaryReportedError)
-    assert ("Try again" in find_button_texts(message.blocks)) is retry
+    assert ("Try again" in button_texts(message.blocks)) is retry

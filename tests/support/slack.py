@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
 from typing import Any
@@ -182,16 +183,26 @@ def send_event(
     return app.dispatch(BoltRequest(body=body, headers=headers))
 
 
-def find_button(blocks: list[dict[str, Any]], text: str) -> dict[str, Any]:
-    for block in blocks:
-        elements = block.get("elements", []) if block["type"] == "actions" else [block.get("accessory") or {}]
-        for element in elements:
-            if element.get("type") == "button" and element["text"]["text"] == text:
-                return element
-    raise AssertionError(f"no button {text!r}")
-
-
 def click_button(app: App, button: dict[str, Any], *, response_url: str, **options: Any) -> BoltResponse:
     """Click a rendered button: the payload Slack would send for it."""
     action = {"action_id": button["action_id"], "value": button["value"]}
     return send_action(app, block_actions_payload(action, response_url=response_url, **options))
+
+
+def wait_until_idle(app: App, timeout: float = 15.0) -> None:
+    """Let every listener the app has started finish, and start no more.
+
+    Bolt submits a request's listeners to the app's listener pool before `dispatch` returns, and every Web API
+    call or response_url post a listener makes is recorded by the fake Slack before the listener goes on. So once
+    the pool has drained, what the app was going to send has been sent: "nothing was posted" is then a fact, not a
+    guess about timing. The app accepts no more requests afterwards; call this last.
+    """
+    executor = app.listener_runner.listener_executor
+    drained = threading.Event()
+
+    def drain() -> None:
+        executor.shutdown(wait=True)
+        drained.set()
+
+    threading.Thread(target=drain, name="wait-until-idle", daemon=True).start()
+    assert drained.wait(timeout), f"listeners still running after {timeout}s"
