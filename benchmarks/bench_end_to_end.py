@@ -340,7 +340,8 @@ def main() -> None:
     run = Run(web, slack)
     started = time.monotonic()
     try:
-        run.round(100, ID_BLOCK + 999)  # warm-up, not counted
+        smallest = min(args.sizes)
+        run.round(smallest, (SIZES.index(smallest) + 1) * ID_BLOCK + ID_BLOCK - 1)  # warm-up, not counted
         run.samples.clear()
         sequence = 0
         for size in args.sizes:

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.coupon_service import settle_long_lived_objects
 from bot.errors import ConfigError
 from bot.log_setup import configure_logging
 from bot.settings import Settings
@@ -38,6 +39,9 @@ def create_wsgi_app() -> WsgiApp:
         settings = Settings.from_env()
         configure_logging(settings.log_level)
         app = create_app(settings, build_answerer(settings, use_demo=settings.demo))
+        # Modules, settings and the app live as long as the process: keep the GC from rescanning them (and,
+        # with gunicorn's --preload, from touching the pages the workers share with the master).
+        settle_long_lived_objects()
     except ConfigError as error:
         print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
