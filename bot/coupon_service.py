@@ -17,7 +17,6 @@ from bot.coupon_state import Clock, system_clock
 from bot.coupon_summary import CustomerCoupons
 from bot.errors import CapillaryError, CapillaryUnavailable
 
-
 # A lookup this large leaves tens of thousands of long-lived objects in the cache; see `settle_long_lived_objects`.
 LARGE_LOOKUP = 200
 

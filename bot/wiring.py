@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import httpx
-from slack_bolt import App
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.access import AccessPolicy
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import CouponService
 from bot.coupon_state import Clock, system_clock
 from bot.demo.transport import DEMO_BASE_URL, demo_transport
-from bot.listeners import register_listeners
 from bot.lookup_answers import LookupAnswerer
-from bot.middleware import attach_services, check_access, drop_redelivered_events
 from bot.settings import BasicCredentials, Settings
 from bot.view_state import ViewStateCodec
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +64,15 @@ def build_answerer(
 
 
 def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> App:
+    # Bolt and the Slack SDK are imported here, not at the top: `coupons-bot preview` never needs them.
+    from slack_bolt import App  # noqa: PLC0415
+    from slack_sdk import WebClient  # noqa: PLC0415
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: PLC0415
+
+    from bot.access import AccessPolicy  # noqa: PLC0415
+    from bot.listeners import register_listeners  # noqa: PLC0415
+    from bot.middleware import attach_services, check_access, drop_redelivered_events  # noqa: PLC0415
+
     settings.require_slack(socket_mode=socket_mode)
     client = WebClient(
         token=settings.slack_bot_token,
