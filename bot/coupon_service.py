@@ -93,7 +93,9 @@ class CouponService:
             return self._follow(flight)
         try:
             result = self._fetcher.fetch_coupons(customer_id, case)
-            coupons = CustomerCoupons(customer_id, case, result.coupons, self._clock(), demo=self._demo)
+            coupons = CustomerCoupons(
+                customer_id, case, result.coupons, self._clock(), demo=self._demo, series=result.series
+            )
             flight.outcome = LookupOutcome(
                 coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms
             )

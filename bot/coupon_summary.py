@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.capillary.models import CodeCase, Coupon, CouponSeries
+from bot.capillary.models import CodeCase, Coupon, CouponSeries, SeriesCatalog
 from bot.coupon_state import STATE_ORDER, CouponState, classify
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
@@ -21,6 +22,8 @@ class CustomerCoupons:
     coupons: tuple[Coupon, ...]
     fetched_at: datetime
     demo: bool = False
+    # Where the series' full terms come from; None: from the coupons themselves.
+    series: SeriesCatalog | None = None
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class CouponSummary:
     case: CodeCase
     fetched_at: datetime
     groups: tuple[CouponGroup, ...]
-    series: dict[int, CouponSeries] = field(default_factory=dict)
+    series: Mapping[int, CouponSeries] = field(default_factory=dict)
     demo: bool = False
 
     def group(self, state: CouponState) -> CouponGroup:
@@ -61,11 +64,9 @@ def _sort_key(state: CouponState, coupon: Coupon) -> tuple[object, ...]:
 
 def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
     buckets: dict[CouponState, list[Coupon]] = {state: [] for state in STATE_ORDER}
-    series: dict[int, CouponSeries] = {}
     for coupon in coupons.coupons:
         buckets[classify(coupon, now)].append(coupon)
-        if coupon.series is not None:
-            series.setdefault(coupon.series.id, coupon.series)
+    series = coupons.series if coupons.series is not None else SeriesCatalog.of(coupons.coupons)
     groups = tuple(
         CouponGroup(state, tuple(sorted(buckets[state], key=lambda c, s=state: _sort_key(s, c))))
         for state in STATE_ORDER

@@ -15,7 +15,7 @@ import httpx
 from pydantic import ValidationError
 
 from bot.capillary.auth import CapillaryBasicAuth, CapillaryOAuth, OAuthToken
-from bot.capillary.models import ApiError, CodeCase, Coupon, CouponsResponse
+from bot.capillary.models import ApiError, CodeCase, Coupon, SeriesCatalog, parse_coupons
 from bot.errors import (
     CapillaryAuthError,
     CapillaryBadResponse,
@@ -42,6 +42,8 @@ class FetchResult:
     coupons: tuple[Coupon, ...]
     attempts: int
     upstream_ms: int
+    # The series' full terms, read from the same bytes when an agent opens one; None: the coupons carry them.
+    series: SeriesCatalog | None = None
 
 
 class CapillaryClient:
@@ -125,7 +127,7 @@ class CapillaryClient:
                 )
                 coupons = interpret_response(response.status_code, response.headers, response.content)
                 elapsed = round((self._monotonic() - started) * 1000)
-                return FetchResult(coupons, attempt, elapsed)
+                return FetchResult(coupons, attempt, elapsed, SeriesCatalog(response.content))
             except httpx.TimeoutException:
                 error: CapillaryError = CapillaryUnavailable("Capillary did not answer in time")
             except httpx.TransportError:
@@ -173,7 +175,7 @@ def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> t
         if _looks_like_html(headers, content):
             raise CapillaryBadResponse("Capillary answered with a web page instead of data", status=status)
         try:
-            envelope = CouponsResponse.model_validate_json(content)
+            envelope = parse_coupons(content)
         except ValidationError as exc:
             is_json = not any(e["type"] == "json_invalid" for e in exc.errors())
             reason = "data in an unexpected shape" if is_json else "something that is not JSON"

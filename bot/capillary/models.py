@@ -8,12 +8,23 @@ handled here or in `bot.coupon_state`, never in the renderers.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WrapValidator,
+)
 from pydantic.alias_generators import to_camel
+from typing_extensions import TypedDict
 
 
 def _assume_utc(value: datetime) -> datetime:
@@ -88,11 +99,21 @@ class Redemption(_Model):
         return self.date_iso or self.redeemed_on_iso or self.date or self.redeemed_on
 
 
-class CouponSeries(_Model):
-    """The series object embedded in every coupon. Sentinels (-1, "[-1]", 1970) are kept as sent."""
+class SeriesSummary(_Model):
+    """What every coupon line needs of its series: its id, its name, its discount type.
+
+    A lookup reads only this much of the series object embedded in each coupon (about 70 fields, the same
+    for every coupon of a series); the terms (`CouponSeries`) are read once per series, when one is opened.
+    """
 
     id: int
     description: str | None = None
+    discount_type: str | None = None
+
+
+class CouponSeries(SeriesSummary):
+    """The series object embedded in every coupon. Sentinels (-1, "[-1]", 1970) are kept as sent."""
+
     discount_code: str | None = None
     series_code: str | None = None
     valid_till_date: Timestamp | None = None
@@ -110,7 +131,6 @@ class CouponSeries(_Model):
     redemption_per_coupon_max_limit: int | None = None
     discount_upto: float | None = None
     discount_value: float | None = None
-    discount_type: str | None = None
     discount_on: str | None = None
     min_bill_amount: float | None = None
     max_bill_amount: float | None = None
@@ -125,7 +145,11 @@ class CouponSeries(_Model):
 
 
 class Coupon(_Model):
-    """One customer coupon. `is_redeemed` means *redeemed at least once*, not used up."""
+    """One customer coupon. `is_redeemed` means *redeemed at least once*, not used up.
+
+    `series` is the full `CouponSeries` when a coupon is validated on its own; in a lookup's answer
+    (`parse_coupons`) it is the `SeriesSummary`, and the terms come from the lookup's `SeriesCatalog`.
+    """
 
     id: int
     series_id: int | None = None
@@ -222,12 +246,107 @@ def _errors_as_objects(value: Any) -> Any:
     return value
 
 
+ApiErrors = Annotated[list[ApiError] | None, BeforeValidator(_errors_as_objects)]
+
+
 class CouponsResponse(_Model):
     """The envelope: `{"entity": [...], "warnings": [], "errors": [], "success": true}`."""
 
     entity: list[Coupon] | None = None
-    errors: Annotated[list[ApiError] | None, BeforeValidator(_errors_as_objects)] = None
+    errors: ApiErrors = None
     success: bool | None = None
+
+
+class ListedCoupon(Coupon):
+    """A coupon as a lookup reads it: everything the message shows, its series in brief."""
+
+    series: SeriesSummary | None = None  # type: ignore[assignment]  # a CouponSeries is a SeriesSummary
+
+
+class CouponsPage(_Model):
+    """`CouponsResponse` as a lookup reads it (`parse_coupons`): about half the work for the same answer."""
+
+    entity: list[ListedCoupon] | None = None
+    errors: ApiErrors = None
+    success: bool | None = None
+
+
+def parse_coupons(content: bytes) -> CouponsPage:
+    """The response bytes → the envelope, reading of each coupon only what the bot shows. Raises
+    `ValidationError` as `CouponsResponse.model_validate_json` would."""
+    return CouponsPage.model_validate_json(content)
+
+
+class _SeriesOfCoupon(TypedDict, total=False):
+    series: CouponSeries | None
+
+
+class _SeriesOfCoupons(TypedDict, total=False):
+    entity: list[_SeriesOfCoupon] | None
+
+
+_SERIES_ONLY = TypeAdapter(_SeriesOfCoupons)
+
+
+class SeriesCatalog(Mapping[int, CouponSeries]):
+    """Every series of one response by id, read in full from the response bytes the first time one is
+    asked for (an agent opening "Series details"), then kept. Thread-safe: a race only reads twice."""
+
+    def __init__(self, content: bytes | None = None, known: Mapping[int, CouponSeries] | None = None) -> None:
+        self._content = content
+        self._series: dict[int, CouponSeries] | None = dict(known) if known is not None else None
+
+    @classmethod
+    def of(cls, coupons: Iterable[Coupon]) -> SeriesCatalog:
+        """The series the coupons carry in full (coupons validated on their own)."""
+        found: dict[int, CouponSeries] = {}
+        for coupon in coupons:
+            if isinstance(coupon.series, CouponSeries):
+                found.setdefault(coupon.series.id, coupon.series)
+        return cls(known=found)
+
+    def _all(self) -> dict[int, CouponSeries]:
+        if self._series is None:
+            self._series = _read_series(self._content or b"{}")
+        return self._series
+
+    def __getitem__(self, series_id: int) -> CouponSeries:
+        return self._all()[series_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _read_series(content: bytes) -> dict[int, CouponSeries]:
+    found: dict[int, CouponSeries] = {}
+    try:
+        entries = _SERIES_ONLY.validate_json(content).get("entity") or []
+        for entry in entries:
+            series = entry.get("series")
+            if series is not None:
+                found.setdefault(series.id, series)
+        return found
+    except ValidationError:
+        pass
+    # One odd series must not hide the others' terms: read them one by one.
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return found
+    entity = body.get("entity") if isinstance(body, dict) else None
+    for coupon in entity if isinstance(entity, list) else []:
+        raw = coupon.get("series") if isinstance(coupon, dict) else None
+        if not isinstance(raw, dict):
+            continue
+        try:
+            series = CouponSeries.model_validate(raw)
+        except ValidationError:
+            continue
+        found.setdefault(series.id, series)
+    return found
 
 
 def parse_json_list(raw: str | None) -> list[Any] | dict[str, Any] | None:
