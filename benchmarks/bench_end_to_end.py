@@ -319,6 +319,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), choices=SIZES)
     parser.add_argument("--rounds", type=int, default=0, help="rounds per size (default: by size)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--slowest", type=int, default=0, help="also print the N slowest replies of each row")
     args = parser.parse_args()
     default_rounds = {100: 100, 1000: 60, 10000: 10}
     bodies = {SIZES.index(size) + 1: body_for(size) for size in args.sizes}
@@ -375,6 +376,9 @@ def main() -> None:
                 f"{size:>8,} {len(body):>11,} {baseline * 1000:>9.1f}ms {kind:>6} {len(values):>4}"
                 f" {median * 1000:>8.1f}ms {worst * 1000:>8.1f}ms {median / baseline:>11.2f}× {worst / baseline:>8.2f}×"
             )
+            if args.slowest:
+                slowest = sorted(values, reverse=True)[: args.slowest]
+                print(" " * 9 + "slowest: " + ", ".join(f"{v * 1000:.1f}ms" for v in slowest))
 
 
 if __name__ == "__main__":

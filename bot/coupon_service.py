@@ -17,8 +17,9 @@ from bot.coupon_state import Clock, system_clock
 from bot.coupon_summary import CustomerCoupons
 from bot.errors import CapillaryError, CapillaryUnavailable
 
-# A lookup this large leaves tens of thousands of long-lived objects in the cache; see `settle_long_lived_objects`.
-LARGE_LOOKUP = 200
+# Once this many coupons have been cached since the last freeze, freeze again (`settle_long_lived_objects`):
+# a few hundred cached coupons are already thousands of objects every full GC pass would rescan.
+FREEZE_AFTER_COUPONS = 200
 
 
 def settle_long_lived_objects() -> None:
@@ -72,6 +73,7 @@ class CouponService:
             maxsize=max_customers, ttl=ttl_seconds, timer=monotonic
         )
         self._flights: dict[tuple[int, CodeCase], _Flight] = {}
+        self._cached_since_freeze = 0
 
     @property
     def demo(self) -> bool:
@@ -102,7 +104,11 @@ class CouponService:
             if self._cache.ttl > 0:  # 0 turns the cache off
                 with self._lock:
                     self._cache[key] = coupons
-                if len(result.coupons) >= LARGE_LOOKUP:
+                    self._cached_since_freeze += len(result.coupons)
+                    freeze = self._cached_since_freeze >= FREEZE_AFTER_COUPONS
+                    if freeze:
+                        self._cached_since_freeze = 0
+                if freeze:
                     settle_long_lived_objects()
             return flight.outcome
         except CapillaryError as error:
