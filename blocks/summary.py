@@ -111,9 +111,11 @@ def _group_blocks(
         if with_details and series_id is not None and series_id in view.expanded and series_id not in detailed:
             # The full terms are read (once per lookup) only here, when an agent has opened the series.
             terms = summary.series.get(series_id)
+            detailed.add(series_id)
             if terms is not None:
-                detailed.add(series_id)
                 blocks.append(render_series_details(terms, coupon.display_series_name))
+            else:  # Capillary sent this series' terms in a shape the bot cannot read
+                blocks.append(section(f"No terms can be shown for series {series_id}: Capillary sent them unreadable."))
     if options.encode and total > len(page):
         paging = []
         if start > 0:
