@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shlex
 import socket
 import subprocess
@@ -72,7 +73,7 @@ def command(text: str, response_url: str, user: str = "U0AGENT1") -> str:
             "text": text,
             "api_app_id": "A0APP",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": secrets.token_hex(8),
         }
     )
 

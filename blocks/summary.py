@@ -80,6 +80,7 @@ def _page_start(view: ViewState, group: CouponGroup, page_size: int) -> int:
 
 
 def _group_blocks(
+    summary: CouponSummary,
     group: CouponGroup,
     view: ViewState,
     options: SummaryOptions,
@@ -105,9 +106,14 @@ def _group_blocks(
                 options.encode(view.toggled(series_id)),
             )
         blocks.append(block)
-        if with_details and series_id in view.expanded and series_id not in detailed and coupon.series:
+        if with_details and series_id is not None and series_id in view.expanded and series_id not in detailed:
+            # The full terms are read (once per lookup) only here, when an agent has opened the series.
+            terms = summary.series.get(series_id)
             detailed.add(series_id)
-            blocks.append(render_series_details(coupon.series, coupon.display_series_name))
+            if terms is not None:
+                blocks.append(render_series_details(terms, coupon.display_series_name))
+            else:  # Capillary sent this series' terms in a shape the bot cannot read
+                blocks.append(section(f"No terms can be shown for series {series_id}: Capillary sent them unreadable."))
     if options.encode and total > len(page):
         paging = []
         if start > 0:
@@ -149,7 +155,7 @@ def _build(
     detailed: set[int] = set()
     for group in summary.groups:
         if group.coupons:
-            blocks.extend(_group_blocks(group, view, options, page_size, details, detailed))
+            blocks.extend(_group_blocks(summary, group, view, options, page_size, details, detailed))
     if options.encode:
         footer = [button("Refresh", ACTION_REFRESH, options.encode(view))]
         if options.shareable and view.surface is Surface.EPHEMERAL and summary.total:

@@ -19,6 +19,7 @@ What the front does before Bolt sees anything:
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import re
@@ -361,6 +362,8 @@ def create_asgi_app() -> SlackFront:
         print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     assert settings.slack_signing_secret is not None  # create_app required it
+    # Modules, settings and the app live as long as the process: keep full GC passes from rescanning them.
+    gc.freeze()
     return SlackFront(
         app,
         settings.slack_signing_secret.get_secret_value(),

@@ -3,13 +3,10 @@ touches the network: refusals are delivered after the ack."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from cachetools import TTLCache
 from slack_bolt import BoltContext, BoltResponse
-from slack_bolt.request import BoltRequest
 
 from bot.access import AccessPolicy
 from bot.audit_log import write_audit
@@ -17,33 +14,40 @@ from bot.delivery import Delivery
 from bot.errors import AccessDenied
 from bot.lookup_answers import LookupAnswerer
 from bot.requester import Requester, asks_as_a_person, part
+from bot.store import Store
 
 Next = Callable[[], None]
 Middleware = Callable[..., BoltResponse | None]
+# Slack retries an event for about an hour in all, and a request's signature is good for five minutes.
+REPLAY_WINDOW_SECONDS = 3600.0
 
 
-def drop_redelivered_events(seen_ttl_seconds: float = 600.0) -> Middleware:
-    """Slack redelivers an event it thinks went unanswered; answer each `event_id` once."""
-    seen: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=seen_ttl_seconds)
-    lock = threading.Lock()
+def answer_once(store: Store, window_seconds: float = REPLAY_WINDOW_SECONDS) -> Middleware:
+    """Each event and each trigger is answered once, by whichever process gets it first.
 
-    def drop(body: dict[str, Any], request: BoltRequest, next: Next) -> BoltResponse | None:
-        if body.get("type") != "event_callback":
-            next()
-            return None
-        event_id = body.get("event_id")
-        # A retry for a timeout means the first delivery reached a worker, maybe not this one.
-        timed_out = (request.headers.get("x-slack-retry-reason") or [""])[0] == "http_timeout"
-        with lock:
-            duplicate = timed_out or (isinstance(event_id, str) and event_id in seen)
-            if isinstance(event_id, str):
-                seen[event_id] = True
-        if duplicate:
+    Slack redelivers an event it thinks went unanswered (same `event_id`); a captured request replayed within
+    the signature's five minutes carries the same `trigger_id` (commands, clicks, shortcuts). The keys live in
+    the shared store; if it is unreachable the request is answered (twice rather than never).
+    """
+
+    def once(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        key = once_key(body)
+        if key is not None and not store.add(key, b"1", window_seconds):
             return BoltResponse(status=200, body="")
         next()
         return None
 
-    return drop
+    return once
+
+
+def once_key(body: dict[str, Any]) -> str | None:
+    event_id = body.get("event_id")
+    if body.get("type") == "event_callback" and isinstance(event_id, str) and event_id:
+        return f"seen:event:{event_id}"
+    trigger_id = body.get("trigger_id")
+    if isinstance(trigger_id, str) and trigger_id:
+        return f"seen:trigger:{trigger_id}"
+    return None
 
 
 def check_access(policy: AccessPolicy, answerer: LookupAnswerer, delivery: Delivery) -> Middleware:

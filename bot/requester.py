@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import BoltContext
+if TYPE_CHECKING:  # the preview reads no Slack request: it need not import Bolt
+    from slack_bolt import BoltContext
 
 
 @dataclass(frozen=True)

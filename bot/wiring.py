@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import SecretStr
-from slack_bolt import App
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.access import AccessPolicy, GroupMembers, usergroup_fetcher
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import CouponService
-from bot.delivery import Delivery
 from bot.demo.transport import DEMO_BASE_URL, demo_transport
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.view_state import ViewStateCodec
-from bot.listeners import register_listeners
-from bot.listeners.lazy import report_unexpected
 from bot.lookup_answers import LookupAnswerer
-from bot.middleware import check_access, drop_redelivered_events
-from bot.services import Services
 from bot.settings import BasicCredentials, CapillaryCredentials, Settings
+from bot.store import Store, open_store
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +30,7 @@ def build_answerer(
     use_demo: bool,
     clock: Clock = system_clock,
     transport: httpx.BaseTransport | None = None,
+    store: Store | None = None,
 ) -> LookupAnswerer:
     credentials: CapillaryCredentials
     if use_demo:
@@ -55,8 +52,9 @@ def build_answerer(
     )
     service = CouponService(
         client,
+        store or build_store(settings),
         ttl_seconds=settings.cache_ttl_seconds,
-        max_customers=settings.cache_max_customers,
+        deadline_seconds=settings.upstream_deadline_seconds,
         clock=clock,
         demo=use_demo,
     )
@@ -70,7 +68,31 @@ def build_answerer(
     )
 
 
+def build_store(settings: Settings) -> Store:
+    """The state every process must share: Redis when `REDIS_URL` is set, else this process's memory."""
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    if redis_url is None and settings.web_concurrency > 1:
+        logger.warning(
+            "WEB_CONCURRENCY=%d without REDIS_URL: each process keeps its own cache and de-duplication, so a "
+            "retried event may be answered twice and a click may call Capillary again; set REDIS_URL",
+            settings.web_concurrency,
+        )
+    return open_store(redis_url, max_bytes=settings.cache_max_bytes)
+
+
 def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> App:
+    # Bolt and the Slack SDK are imported here, not at the top: `coupons-bot preview` never needs them.
+    from slack_bolt import App  # noqa: PLC0415
+    from slack_sdk import WebClient  # noqa: PLC0415
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: PLC0415
+
+    from bot.access import AccessPolicy, GroupMembers, usergroup_fetcher  # noqa: PLC0415
+    from bot.delivery import Delivery  # noqa: PLC0415
+    from bot.listeners import register_listeners  # noqa: PLC0415
+    from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
+    from bot.middleware import answer_once, check_access  # noqa: PLC0415
+    from bot.services import Services  # noqa: PLC0415
+
     settings.require_slack(socket_mode=socket_mode)
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
@@ -99,7 +121,7 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
         process_before_response=True,
         listener_executor=executor,
     )
-    app.use(drop_redelivered_events())
+    app.use(answer_once(answerer.service.store))
     app.use(check_access(policy, answerer, services.delivery))
 
     @app.error

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,8 @@ from bot.coupon_service import CouponService
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryUnavailable, CustomerNotFound
 from bot.settings import BasicCredentials
-from tests.conftest import NOW, CapillaryStandIn, make_coupon, sample_bytes
+from bot.store import MemoryStore
+from tests.conftest import NOW, CapillaryStandIn, coupon_json, envelope, make_coupon, sample_bytes
 from tests.support.loopback import Reply
 
 
@@ -28,7 +31,10 @@ class CountingFetcher:
         time.sleep(self.delay)
         if self.error is not None:
             raise self.error
-        return FetchResult((make_coupon(id=customer_id),), attempts=1, upstream_ms=int(self.delay * 1000))
+        body = json.dumps(envelope([coupon_json(id=customer_id)])).encode()
+        return FetchResult(
+            (make_coupon(id=customer_id),), attempts=1, upstream_ms=int(self.delay * 1000), series={}, body=body
+        )
 
 
 class FakeMonotonic:
@@ -39,12 +45,19 @@ class FakeMonotonic:
         return self.now
 
 
+def service_for(fetcher: CountingFetcher, *, max_bytes: int = 64 * 1024 * 1024, **options: Any) -> CouponService:
+    clock = options.pop("monotonic", time.monotonic)
+    return CouponService(fetcher, MemoryStore(max_bytes, clock=clock), clock=lambda: NOW, **options)
+
+
 def test_cache_hits_within_the_ttl_and_misses_after() -> None:
     fetcher, clock = CountingFetcher(), FakeMonotonic()
-    service = CouponService(fetcher, ttl_seconds=60, clock=lambda: NOW, monotonic=clock)
+    service = service_for(fetcher, ttl_seconds=60, monotonic=clock)
     first = service.lookup(1, CodeCase.LOWER)
     second = service.lookup(1, CodeCase.LOWER)
-    assert not first.cache_hit and second.cache_hit and second.coupons is first.coupons
+    assert not first.cache_hit and second.cache_hit
+    assert [c.code for c in second.coupons.coupons] == [c.code for c in first.coupons.coupons]
+    assert second.coupons.fetched_at == NOW
     assert second.attempts == 0
     service.lookup(1, CodeCase.UPPER)  # another case is another key
     clock.now += 61
@@ -54,7 +67,7 @@ def test_cache_hits_within_the_ttl_and_misses_after() -> None:
 
 def test_a_zero_ttl_turns_the_cache_off() -> None:
     fetcher = CountingFetcher()
-    service = CouponService(fetcher, ttl_seconds=0, clock=lambda: NOW, monotonic=FakeMonotonic())
+    service = service_for(fetcher, ttl_seconds=0)
     assert not service.lookup(1, CodeCase.LOWER).cache_hit
     assert not service.lookup(1, CodeCase.LOWER).cache_hit
     assert len(fetcher.calls) == 2
@@ -62,16 +75,18 @@ def test_a_zero_ttl_turns_the_cache_off() -> None:
 
 def test_refresh_bypasses_the_cache_and_updates_it() -> None:
     fetcher = CountingFetcher()
-    service = CouponService(fetcher, clock=lambda: NOW)
+    service = service_for(fetcher)
     service.lookup(1, CodeCase.LOWER)
     refreshed = service.lookup(1, CodeCase.LOWER, refresh=True)
     assert not refreshed.cache_hit and len(fetcher.calls) == 2
-    assert service.lookup(1, CodeCase.LOWER).coupons is refreshed.coupons
+    assert service.lookup(1, CodeCase.LOWER).cache_hit and len(fetcher.calls) == 2
 
 
-def test_the_cache_is_bounded() -> None:
+def test_the_cache_is_bounded_in_bytes() -> None:
     fetcher = CountingFetcher()
-    service = CouponService(fetcher, max_customers=2, clock=lambda: NOW)
+    entry = len(fetcher.fetch_coupons(1, CodeCase.LOWER).body) + 200
+    fetcher.calls.clear()
+    service = service_for(fetcher, max_bytes=2 * entry)  # room for two customers' answers
     for customer in (1, 2, 3):
         service.lookup(customer, CodeCase.LOWER)
     service.lookup(1, CodeCase.LOWER)
@@ -80,7 +95,7 @@ def test_the_cache_is_bounded() -> None:
 
 def test_failures_are_not_cached() -> None:
     fetcher = CountingFetcher(error=CustomerNotFound("no"))
-    service = CouponService(fetcher, clock=lambda: NOW)
+    service = service_for(fetcher)
     for _ in range(2):
         with pytest.raises(CustomerNotFound):
             service.lookup(1, CodeCase.LOWER)
@@ -89,7 +104,7 @@ def test_failures_are_not_cached() -> None:
 
 def test_forty_concurrent_lookups_of_one_customer_make_one_call() -> None:
     fetcher = CountingFetcher(delay=0.3)
-    service = CouponService(fetcher, clock=lambda: NOW)
+    service = service_for(fetcher)
     barrier = threading.Barrier(40)
 
     def look() -> bool:
@@ -104,7 +119,7 @@ def test_forty_concurrent_lookups_of_one_customer_make_one_call() -> None:
 
 def test_followers_of_a_failed_flight_get_the_same_error() -> None:
     fetcher = CountingFetcher(delay=0.2, error=CapillaryUnavailable("down"))
-    service = CouponService(fetcher, clock=lambda: NOW)
+    service = service_for(fetcher)
     errors: list[Exception] = []
 
     def look() -> None:
@@ -124,8 +139,27 @@ def test_followers_of_a_failed_flight_get_the_same_error() -> None:
 def test_single_flight_against_a_slow_real_capillary(capillary: CapillaryStandIn) -> None:
     capillary.answers[5] = Reply(body=sample_bytes("lower"), delay=1.0)
     client = CapillaryClient(capillary.url, BasicCredentials("u", "p"))
-    service = CouponService(client, clock=lambda: NOW)
+    service = CouponService(client, MemoryStore(64 * 1024 * 1024), clock=lambda: NOW)
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(pool.map(lambda _: service.lookup(5, CodeCase.LOWER), range(20)))
     assert len(capillary.coupon_calls()) == 1
     assert all(len(o.coupons.coupons) == 7 for o in outcomes)
+
+
+def test_two_processes_sharing_redis_make_one_call_and_share_the_cache(
+    capillary: CapillaryStandIn, redis_server: Any
+) -> None:
+    from bot.store.redis import RedisStore
+
+    capillary.answers[6] = Reply(body=sample_bytes("lower"), delay=0.5)
+    # Two services with their own clients and stores, as two worker processes have, sharing one Redis.
+    services = [
+        CouponService(CapillaryClient(capillary.url, BasicCredentials("u", "p")), RedisStore(redis_server.url))
+        for _ in range(2)
+    ]
+    with ThreadPoolExecutor(40) as pool:
+        outcomes = list(pool.map(lambda n: services[n % 2].lookup(6, CodeCase.LOWER), range(40)))
+    assert len(capillary.coupon_calls()) == 1
+    assert [o.cache_hit for o in outcomes].count(False) == 1
+    assert all(len(o.coupons.coupons) == 7 for o in outcomes)
+    assert services[1].lookup(6, CodeCase.LOWER).cache_hit and len(capillary.coupon_calls()) == 1

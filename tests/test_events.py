@@ -93,11 +93,33 @@ def test_a_redelivered_event_is_answered_once(make_app: Any, slack: FakeSlack, c
     app, _ = make_app()
     assert send_event(app, dm("565032176"), event_id="EvSAME").status == 200
     assert send_event(app, dm("565032176"), event_id="EvSAME", retry_num=1).status == 200
-    assert send_event(app, dm("565032176"), event_id="EvOTHER", retry_num=1, retry_reason="http_timeout").status == 200
+    assert send_event(app, dm("565032176"), event_id="EvSAME", retry_num=2, retry_reason="http_timeout").status == 200
     wait_until_idle(app)
     [posted] = slack.api_calls("chat.postMessage")
     assert "*7* expired" in posted_texts(posted)
     assert len(capillary.coupon_calls()) == 1
+
+
+def test_a_timeout_retry_whose_first_delivery_never_arrived_is_answered(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    assert send_event(app, dm("565032176"), event_id="EvLOST", retry_num=1, retry_reason="http_timeout").status == 200
+    [posted] = slack.wait_api("chat.postMessage")
+    assert "*7* expired" in posted_texts(posted)
+
+
+def test_a_replayed_command_is_answered_once(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    from slack_bolt.request import BoltRequest
+
+    from tests.support.slack import command_body, signed_headers
+
+    app, _ = make_app()
+    body = command_body("565032176", response_url=slack.response_url("replay"))
+    for _ in range(5):  # the same signed request, captured and sent again within the five minutes
+        assert app.dispatch(BoltRequest(body=body, headers=signed_headers(body))).status == 200
+    wait_until_idle(app)
+    assert len(slack.responses("replay")) == 1 and len(capillary.coupon_calls()) == 1
 
 
 @pytest.mark.parametrize(

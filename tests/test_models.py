@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -101,3 +102,29 @@ def test_a_malformed_validity_date_is_an_error_not_a_guess() -> None:
 def test_errors_as_bare_strings_are_kept() -> None:
     response = CouponsResponse.model_validate_json(b'{"entity": [], "errors": ["busy"]}')
     assert response.errors is not None and response.errors[0].message == "busy"
+
+
+def test_a_lookup_reads_the_series_in_brief_and_its_terms_on_demand() -> None:
+    from bot.capillary.coupons import SeriesCatalog, parse_coupons
+    from bot.domain.coupon import CouponSeries, SeriesSummary
+
+    body = sample_bytes("lower")
+    coupons = parse_coupons(body).entity or []
+    full = CouponsResponse.model_validate_json(body).entity or []
+    assert [c.model_dump(exclude={"series"}) for c in coupons] == [c.model_dump(exclude={"series"}) for c in full]
+    first = coupons[0]
+    assert isinstance(first.series, SeriesSummary) and not isinstance(first.series, CouponSeries)
+    assert first.display_series_name == full[0].display_series_name and first.discount == full[0].discount
+    catalog = SeriesCatalog(body)
+    assert dict(catalog) == {c.series.id: c.series for c in reversed(full) if c.series}
+
+
+def test_one_odd_series_does_not_hide_the_others_terms() -> None:
+    from bot.capillary.coupons import SeriesCatalog
+
+    good = coupon_json()
+    odd = coupon_json(id=2)
+    odd["series"] = {**odd["series"], "id": 99, "validTillDate": "next tuesday"}
+    body = json.dumps({"entity": [good, odd]}).encode()
+    assert set(SeriesCatalog(body)) == {good["series"]["id"]}
+    assert dict(SeriesCatalog(b"<html>")) == {}

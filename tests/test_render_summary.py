@@ -257,3 +257,17 @@ def test_every_error_has_a_message_that_says_what_to_do(error: CouponsBotError, 
     assert "no coupons" not in text.lower()
     retry = isinstance(error, CapillaryUnavailable | CapillaryBadResponse | CapillaryReportedError)
     assert ("Try again" in button_texts(message.blocks)) is retry
+
+
+def test_an_opened_series_is_read_from_the_lookup_and_an_unreadable_one_says_so() -> None:
+    from bot.capillary.coupons import SeriesCatalog, parse_coupons
+
+    body = sample_bytes("lower")
+    coupons = tuple(parse_coupons(body).entity or ())
+    series_id = coupons[0].series.id  # type: ignore[union-attr]
+    view = ViewState(565032176, CodeCase.LOWER, expanded=(series_id,))
+    for catalog, expected in ((SeriesCatalog(body), "*Terms:*"), ({}, "No terms can be shown")):
+        summary = summarize(CustomerCoupons(565032176, CodeCase.LOWER, coupons, NOW, series=catalog), NOW)
+        message = render_summary(summary, view, SummaryOptions(encode=CODEC.encode))
+        assert_valid_message(message.blocks)
+        assert any(expected in text for text in all_texts(message.blocks))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import httpx
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, looks_like_html, mentions
 from bot.capillary.http import CapillaryHttp
-from bot.domain.coupon import CodeCase, Coupon, Model
+from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Model, SeriesSummary
 from bot.errors import CapillaryBadResponse, CapillaryReportedError
 
 
@@ -18,6 +21,9 @@ class FetchResult:
     coupons: tuple[Coupon, ...]
     attempts: int
     upstream_ms: int
+    # The series' full terms, read from the same bytes when an agent opens one; None: the coupons carry them.
+    series: Mapping[int, CouponSeries] | None = None
+    body: bytes = b""  # the answer as Capillary sent it (decompressed): what the cache keeps
 
 
 class CouponsResponse(Model):
@@ -28,9 +34,97 @@ class CouponsResponse(Model):
     success: bool | None = None
 
 
+class ListedCoupon(Coupon):
+    """A coupon as a lookup reads it: everything the message shows, its series in brief."""
+
+    series: SeriesSummary | None = None  # type: ignore[assignment]  # a CouponSeries is a SeriesSummary
+
+
+class CouponsPage(Model):
+    """`CouponsResponse` as a lookup reads it (`parse_coupons`): about half the work for the same answer."""
+
+    entity: list[ListedCoupon] | None = None
+    errors: ApiErrors = None
+    success: bool | None = None
+
+
+def parse_coupons(content: bytes) -> CouponsPage:
+    """The response bytes → the envelope, reading of each coupon only what the bot shows. Raises
+    `ValidationError` as `CouponsResponse.model_validate_json` would."""
+    return CouponsPage.model_validate_json(content)
+
+
+class _SeriesOfCoupon(TypedDict, total=False):
+    series: CouponSeries | None
+
+
+class _SeriesOfCoupons(TypedDict, total=False):
+    entity: list[_SeriesOfCoupon] | None
+
+
+_SERIES_ONLY = TypeAdapter(_SeriesOfCoupons)
+
+
+class SeriesCatalog(Mapping[int, CouponSeries]):
+    """Every series of one response by id, read in full from the response bytes the first time one is
+    asked for (an agent opening "Series details"), then kept. Thread-safe: a race only reads twice."""
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+        self._series: dict[int, CouponSeries] | None = None
+
+    def _all(self) -> dict[int, CouponSeries]:
+        if self._series is None:
+            self._series = _read_series(self._content)
+        return self._series
+
+    def __getitem__(self, series_id: int) -> CouponSeries:
+        return self._all()[series_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _read_series(content: bytes) -> dict[int, CouponSeries]:
+    found: dict[int, CouponSeries] = {}
+    try:
+        entries = _SERIES_ONLY.validate_json(content).get("entity") or []
+        for entry in entries:
+            series = entry.get("series")
+            if series is not None:
+                found.setdefault(series.id, series)
+        return found
+    except ValidationError:
+        pass
+    # One odd series must not hide the others' terms: read them one by one.
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return found
+    entity = body.get("entity") if isinstance(body, dict) else None
+    for coupon in entity if isinstance(entity, list) else []:
+        raw = coupon.get("series") if isinstance(coupon, dict) else None
+        if not isinstance(raw, dict):
+            continue
+        try:
+            series = CouponSeries.model_validate(raw)
+        except ValidationError:
+            continue
+        found.setdefault(series.id, series)
+    return found
+
+
 def fetch_coupons(http: CapillaryHttp, customer_id: int, case: CodeCase) -> FetchResult:
-    fetched = http.get(f"v2/customers/{customer_id}/coupons", {"coupon_code_case": case.value}, interpret_response)
-    return FetchResult(fetched.value, fetched.attempts, fetched.upstream_ms)
+    fetched = http.get(f"v2/customers/{customer_id}/coupons", {"coupon_code_case": case.value}, _read_answer)
+    coupons, body = fetched.value
+    return FetchResult(coupons, fetched.attempts, fetched.upstream_ms, SeriesCatalog(body), body)
+
+
+def _read_answer(status: int, headers: httpx.Headers, content: bytes) -> tuple[tuple[Coupon, ...], bytes]:
+    return interpret_response(status, headers, content), content
 
 
 def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> tuple[Coupon, ...]:
@@ -39,7 +133,7 @@ def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> t
         if looks_like_html(headers, content):
             raise CapillaryBadResponse("Capillary answered with a web page instead of data", status=status)
         try:
-            envelope = CouponsResponse.model_validate_json(content)
+            envelope = parse_coupons(content)
         except ValidationError as exc:
             is_json = not any(e["type"] == "json_invalid" for e in exc.errors())
             reason = "data in an unexpected shape" if is_json else "something that is not JSON"

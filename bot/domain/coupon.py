@@ -93,11 +93,21 @@ class Redemption(Model):
         return self.date_iso or self.redeemed_on_iso or self.date or self.redeemed_on
 
 
-class CouponSeries(Model):
-    """The series object embedded in every coupon. Sentinels (-1, "[-1]", 1970) are kept as sent."""
+class SeriesSummary(Model):
+    """What every coupon line needs of its series: its id, its name, its discount type.
+
+    A lookup reads only this much of the series object embedded in each coupon (about 70 fields, the same
+    for every coupon of a series); the terms (`CouponSeries`) are read once per series, when one is opened.
+    """
 
     id: int
     description: str | None = None
+    discount_type: str | None = None
+
+
+class CouponSeries(SeriesSummary):
+    """The series object embedded in every coupon. Sentinels (-1, "[-1]", 1970) are kept as sent."""
+
     discount_code: str | None = None
     series_code: str | None = None
     valid_till_date: Timestamp | None = None
@@ -115,7 +125,6 @@ class CouponSeries(Model):
     redemption_per_coupon_max_limit: int | None = None
     discount_upto: float | None = None
     discount_value: float | None = None
-    discount_type: str | None = None
     discount_on: str | None = None
     min_bill_amount: float | None = None
     max_bill_amount: float | None = None
@@ -136,7 +145,11 @@ class CouponSeries(Model):
 
 
 class Coupon(Model):
-    """One customer coupon. `is_redeemed` means *redeemed at least once*, not used up."""
+    """One customer coupon. `is_redeemed` means *redeemed at least once*, not used up.
+
+    `series` is the full `CouponSeries` when a coupon is validated on its own; in a lookup's answer it is the
+    `SeriesSummary`, and the terms come from the lookup's series catalogue (`CustomerCoupons.series`).
+    """
 
     id: int
     series_id: int | None = None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.domain.coupon import CodeCase, Coupon
+from bot.domain.coupon import CodeCase, Coupon, CouponSeries
 from bot.domain.coupon_state import STATE_ORDER, CouponState, classify
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
@@ -22,6 +23,8 @@ class CustomerCoupons:
     coupons: tuple[Coupon, ...]
     fetched_at: datetime
     demo: bool = False
+    # Where the series' full terms come from; None: from the coupons themselves.
+    series: Mapping[int, CouponSeries] | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class CouponSummary:
     case: CodeCase
     fetched_at: datetime
     groups: tuple[CouponGroup, ...]
+    series: Mapping[int, CouponSeries] = field(default_factory=dict)  # full terms by series id
     demo: bool = False
 
     def group(self, state: CouponState) -> CouponGroup:
@@ -63,6 +67,7 @@ def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
     buckets: dict[CouponState, list[Coupon]] = {state: [] for state in STATE_ORDER}
     for coupon in coupons.coupons:
         buckets[classify(coupon, now)].append(coupon)
+    series = coupons.series if coupons.series is not None else series_of(coupons.coupons)
     groups = tuple(
         CouponGroup(state, tuple(sorted(buckets[state], key=functools.partial(_sort_key, state))))
         for state in STATE_ORDER
@@ -72,5 +77,15 @@ def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
         case=coupons.case,
         fetched_at=coupons.fetched_at,
         groups=groups,
+        series=series,
         demo=coupons.demo,
     )
+
+
+def series_of(coupons: Iterable[Coupon]) -> dict[int, CouponSeries]:
+    """The series the coupons carry in full (coupons validated on their own), by id."""
+    found: dict[int, CouponSeries] = {}
+    for coupon in coupons:
+        if isinstance(coupon.series, CouponSeries):
+            found.setdefault(coupon.series.id, coupon.series)
+    return found

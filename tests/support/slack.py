@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -13,6 +14,14 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from tests.support.loopback import LoopbackServer, Recorded, Reply
+
+_triggers = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """Slack gives every command and click a trigger_id of its own; a repeated one is a replay."""
+    return f"{next(_triggers)}.1700000000.abcdef"
+
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-bot-token-000000000000"
@@ -109,7 +118,7 @@ def command_body(
             "text": text,
             "api_app_id": "A0APP",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": new_trigger_id(),
         }
     )
 
@@ -140,7 +149,7 @@ def block_actions_payload(
         "api_app_id": "A0APP",
         "token": "legacy",
         "container": container,
-        "trigger_id": "1.2.3",
+        "trigger_id": new_trigger_id(),
         "team": {"id": TEAM, "domain": "acme"},
         "channel": {"id": channel, "name": "support"},
         "response_url": response_url,

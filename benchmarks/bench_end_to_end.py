@@ -1,0 +1,386 @@
+"""What an agent feels: from Slack's POST to the reply arriving at the `response_url`, through the real server.
+
+    python benchmarks/bench_end_to_end.py            # 100, 1,000 and 10,000 coupons (about a minute)
+    python benchmarks/bench_end_to_end.py --quick    # fewer rounds
+    python benchmarks/bench_end_to_end.py --sizes 1000 --rounds 40
+
+It starts the Procfile's `web` command (the line as written, `$PORT` substituted, run through `sh -c`), a
+loopback Capillary serving customers of 100, 1,000 and 10,000 coupons (`bulk_coupons`), and a loopback Slack
+(Web API + `response_url` recorder). For each round it sends a signed `/coupons` for a customer ID never asked
+for before (a cache miss), the same command again (a hit), then clicks the reply's "Series details" and
+"Next ▶" buttons (clicks served from the cache). Requests go one at a time over one kept-alive connection,
+so a round's follow-ups normally reach the worker that holds the cache; the audit line of each request says
+whether it really was a hit, and the sample is filed under what it was.
+
+Printed per size and kind: `json.loads` of the same bytes (median, timed in this process in this run), the
+reply's median and p99 (POST sent → reply fully received), and both as ratios of `json.loads`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import queue
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.demo.customers import bulk_coupons
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-signing-secret-0123456789abcdef"
+SIZES = (100, 1000, 10000)
+ID_BLOCK = 10**8  # customer id // ID_BLOCK picks the size; the rest makes each id new
+KINDS = ("miss", "hit", "click")
+
+
+def body_for(count: int) -> bytes:
+    coupons = bulk_coupons(count, datetime.now(UTC))
+    return json.dumps({"entity": coupons, "warnings": [], "errors": [], "success": True}).encode()
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+def capillary(bodies: dict[int, bytes]) -> ThreadingHTTPServer:
+    class Capillary(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            # /v2/customers/{id}/coupons
+            customer = int(urllib.parse.urlsplit(self.path).path.split("/")[3])
+            body = bodies[customer // ID_BLOCK]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return serve(Capillary)
+
+
+class Recorder:
+    """Fake Slack: every Web API method answers ok; a POST to /response/<key> is a reply, timed on arrival."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.changed = threading.Condition()
+        recorder = self
+
+        class Slack(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                arrived = time.perf_counter()
+                path = urllib.parse.urlsplit(self.path).path
+                if path.startswith("/response/"):
+                    with recorder.changed:
+                        recorder.replies[path.removeprefix("/response/")] = (arrived, json.loads(body))
+                        recorder.changed.notify_all()
+                    answer = b"ok"
+                else:
+                    answer = json.dumps({"ok": True, "user_id": "UBOT0001", "team_id": "T0TEAM01"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = serve(Slack)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def wait(self, key: str, timeout: float = 30.0) -> tuple[float, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while key not in self.replies:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise RuntimeError(f"no reply for {key} within {timeout:.0f}s")
+                self.changed.wait(remaining)
+            return self.replies.pop(key)
+
+
+def procfile_web() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == "web":
+            return command.strip()
+    raise SystemExit("no web process in the Procfile")
+
+
+class Web:
+    """The Procfile's `web` process; its stdout (the audit log) is read line by line."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.workdir = tempfile.TemporaryDirectory()
+        bin_dir = str(Path(sys.executable).parent)
+        self.process = subprocess.Popen(
+            ["sh", "-c", procfile_web()],
+            cwd=self.workdir.name,  # not the source tree
+            env={"PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), **env, "PORT": str(self.port)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.audit: queue.Queue[dict[str, Any]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.conn: http.client.HTTPConnection | None = None
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the web process exited with status {self.process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit("the web process did not start within 30s") from None
+                time.sleep(0.1)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            try:
+                self.audit.put(json.loads(line))
+            except ValueError:
+                continue
+
+    def post(self, body: str) -> float:
+        """Send one signed request on the kept-alive connection; the time it was sent."""
+        ts = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
+        }
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.conn.connect()
+            sent = time.perf_counter()
+            try:
+                self.conn.request("POST", "/slack/events", body=body.encode(), headers=headers)
+                response = self.conn.getresponse()
+                response.read()
+            except (http.client.HTTPException, OSError):
+                # The server closed an idle keep-alive connection: open another (maybe to the other worker).
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if response.status != 200:
+                raise RuntimeError(f"HTTP {response.status} from the web process")
+            if response.getheader("Connection", "").lower() == "close":
+                self.conn.close()
+                self.conn = None
+            return sent
+        raise AssertionError("unreachable")
+
+    def next_audit(self, timeout: float = 30.0) -> dict[str, Any]:
+        return self.audit.get(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        try:
+            os.killpg(self.process.pid, 15)
+            self.process.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, 9)
+        self.workdir.cleanup()
+
+
+def command_body(customer_id: int, response_url: str) -> str:
+    return urllib.parse.urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM01",
+            "team_domain": "acme",
+            "channel_id": "C0SUPPORT",
+            "channel_name": "support",
+            "user_id": "U0AGENT1",
+            "user_name": "agent",
+            "command": "/coupons",
+            "text": f"{customer_id} lower",
+            "api_app_id": "A0APP",
+            "response_url": response_url,
+            "trigger_id": secrets.token_hex(8),
+        }
+    )
+
+
+def click_body(button: dict[str, Any], response_url: str) -> str:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0AGENT1", "username": "agent", "team_id": "T0TEAM01"},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "container": {"type": "message", "channel_id": "C0SUPPORT", "is_ephemeral": True, "message_ts": "1.0"},
+        "trigger_id": secrets.token_hex(8),
+        "team": {"id": "T0TEAM01", "domain": "acme"},
+        "channel": {"id": "C0SUPPORT", "name": "support"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "block_id": "b1",
+                "type": "button",
+                "action_ts": "1700000001.0",
+                "action_id": button["action_id"],
+                "value": button["value"],
+            }
+        ],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def find_button(blocks: list[dict[str, Any]], text: str) -> dict[str, Any]:
+    for block in blocks:
+        elements = block.get("elements", []) if block["type"] == "actions" else [block.get("accessory") or {}]
+        for element in elements:
+            if element.get("type") == "button" and element["text"]["text"] == text:
+                return element
+    raise RuntimeError(f"no {text!r} button in the reply")
+
+
+class Run:
+    def __init__(self, web: Web, slack: Recorder) -> None:
+        self.web, self.slack = web, slack
+        self.samples: dict[tuple[int, str], list[float]] = {}
+        self.keys = 0
+
+    def timed(self, size: int, kind: str, body_of: Any) -> dict[str, Any]:
+        self.keys += 1
+        key = f"k{self.keys}"
+        sent = self.web.post(body_of(self.slack.url + "response/" + key))
+        arrived, reply = self.slack.wait(key)
+        audit = self.web.next_audit()
+        if audit.get("outcome") != "ok":
+            raise RuntimeError(f"lookup failed: {audit}")
+        # A follow-up that reached the other worker fetched again: file it as the miss it was.
+        actual = "miss" if audit.get("cache") == "miss" else kind
+        self.samples.setdefault((size, actual), []).append(arrived - sent)
+        return reply
+
+    def round(self, size: int, customer_id: int) -> None:
+        first = self.timed(size, "miss", lambda url: command_body(customer_id, url))
+        self.timed(size, "hit", lambda url: command_body(customer_id, url))
+        details = find_button(first["blocks"], "Series details")
+        self.timed(size, "click", lambda url: click_body(details, url))
+        following = find_button(first["blocks"], "Next ▶")
+        self.timed(size, "click", lambda url: click_body(following, url))
+
+
+def json_loads_median(body: bytes, seconds: float) -> float:
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(times) < 5 or (time.perf_counter() < deadline and len(times) < 200):
+        started = time.perf_counter()
+        json.loads(body)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1) + 0.5))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), choices=SIZES)
+    parser.add_argument("--rounds", type=int, default=0, help="rounds per size (default: by size)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--slowest", type=int, default=0, help="also print the N slowest replies of each row")
+    args = parser.parse_args()
+    default_rounds = {100: 100, 1000: 60, 10000: 10}
+    bodies = {SIZES.index(size) + 1: body_for(size) for size in args.sizes}
+    upstream = capillary(bodies)
+    slack = Recorder()
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-bench-000000000000",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.url + "api/",
+        "CAPILLARY_BASE_URL": f"http://127.0.0.1:{upstream.server_address[1]}/",
+        "CAPILLARY_USERNAME": "bench",
+        "CAPILLARY_PASSWORD": "bench",
+        "COUPONS_CACHE_TTL_SECONDS": "600",
+        "COUPONS_READ_TIMEOUT_SECONDS": "20",
+        "COUPONS_UPSTREAM_DEADLINE_SECONDS": "25",
+        "COUPONS_LOG_LEVEL": "WARNING",
+    }
+    web = Web(env)
+    run = Run(web, slack)
+    started = time.monotonic()
+    try:
+        smallest = min(args.sizes)
+        run.round(smallest, (SIZES.index(smallest) + 1) * ID_BLOCK + ID_BLOCK - 1)  # warm-up, not counted
+        run.samples.clear()
+        sequence = 0
+        for size in args.sizes:
+            rounds = args.rounds or default_rounds[size]
+            if args.quick:
+                rounds = max(3, rounds // 3)
+            for _ in range(rounds):
+                sequence += 1
+                run.round(size, (SIZES.index(size) + 1) * ID_BLOCK + sequence)
+    finally:
+        web.stop()
+        upstream.shutdown()
+        slack.server.shutdown()
+    elapsed = time.monotonic() - started
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}; web: {procfile_web()}")
+    print(f"{elapsed:.0f}s of requests; reply = POST sent → reply received at the response_url")
+    print(
+        f"{'coupons':>8} {'bytes':>11} {'json.loads':>11} {'kind':>6} {'n':>4} {'median':>10} {'p99':>10}"
+        f" {'median/json':>12} {'p99/json':>9}"
+    )
+    for size in args.sizes:
+        body = bodies[SIZES.index(size) + 1]
+        baseline = json_loads_median(body, 3.0)
+        for kind in KINDS:
+            values = run.samples.get((size, kind), [])
+            if not values:
+                continue
+            median, worst = statistics.median(values), p99(values)
+            print(
+                f"{size:>8,} {len(body):>11,} {baseline * 1000:>9.1f}ms {kind:>6} {len(values):>4}"
+                f" {median * 1000:>8.1f}ms {worst * 1000:>8.1f}ms {median / baseline:>11.2f}× {worst / baseline:>8.2f}×"
+            )
+            if args.slowest:
+                slowest = sorted(values, reverse=True)[: args.slowest]
+                print(" " * 9 + "slowest: " + ", ".join(f"{v * 1000:.1f}ms" for v in slowest))
+
+
+if __name__ == "__main__":
+    main()
