@@ -165,14 +165,10 @@ def send_action(app: App, payload: dict[str, Any]) -> BoltResponse:
     return app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
 
 
-def send_event(
-    app: App,
-    event: dict[str, Any],
-    *,
-    event_id: str = "Ev001",
-    retry_num: int | None = None,
-    retry_reason: str | None = None,
-) -> BoltResponse:
+def event_request(
+    event: dict[str, Any], *, event_id: str = "Ev001", retry_num: int | None = None, retry_reason: str | None = None
+) -> tuple[str, dict[str, list[str]]]:
+    """The body and signed headers Slack would send for an event (a retry carries Slack's retry headers)."""
     body = json.dumps(
         {
             "token": "legacy",
@@ -189,6 +185,11 @@ def send_event(
     if retry_num is not None:
         headers["x-slack-retry-num"] = [str(retry_num)]
         headers["x-slack-retry-reason"] = [retry_reason or "http_error"]
+    return body, headers
+
+
+def send_event(app: App, event: dict[str, Any], **options: Any) -> BoltResponse:
+    body, headers = event_request(event, **options)
     return app.dispatch(BoltRequest(body=body, headers=headers))
 
 
