@@ -6,6 +6,7 @@ in the background, once per TTL, one request at a time, and the last good list i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -16,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.requester import Requester
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,23 @@ class GroupMembers:
         while True:
             self.refresh()
             time.sleep(self._ttl)
+
+
+def shared_members(
+    store: Store, fetch: Callable[[str], frozenset[str]], *, ttl_seconds: float = 300.0
+) -> Callable[[str], frozenset[str]]:
+    """`fetch` through the store: processes sharing it ask Slack once per TTL between them, not once each."""
+
+    def members(usergroup_id: str) -> frozenset[str]:
+        key = f"usergroup:{usergroup_id}"
+        cached = store.get(key)
+        if cached is not None:
+            return frozenset(json.loads(cached))
+        found = fetch(usergroup_id)
+        store.set(key, json.dumps(sorted(found)).encode(), ttl_seconds)
+        return found
+
+    return members
 
 
 def usergroup_fetcher(client: WebClient) -> Callable[[str], frozenset[str]]:

@@ -40,6 +40,7 @@ def build_answerer(
         settings.require_data_source()
         assert settings.capillary_base_url is not None and settings.capillary_credentials is not None
         base_url, credentials = settings.capillary_base_url, settings.capillary_credentials
+    store = store or build_store(settings)
     client = CapillaryClient(
         base_url,
         credentials,
@@ -49,10 +50,11 @@ def build_answerer(
         max_response_bytes=settings.max_response_bytes,
         max_concurrent=settings.max_concurrent_upstream,
         transport=transport,
+        store=store,
     )
     service = CouponService(
         client,
-        store or build_store(settings),
+        store,
         ttl_seconds=settings.cache_ttl_seconds,
         deadline_seconds=settings.upstream_deadline_seconds,
         clock=clock,
@@ -86,7 +88,7 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
     from slack_sdk import WebClient  # noqa: PLC0415
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: PLC0415
 
-    from bot.access import AccessPolicy, GroupMembers, usergroup_fetcher  # noqa: PLC0415
+    from bot.access import AccessPolicy, GroupMembers, shared_members, usergroup_fetcher  # noqa: PLC0415
     from bot.delivery import Delivery  # noqa: PLC0415
     from bot.listeners import register_listeners  # noqa: PLC0415
     from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
@@ -100,7 +102,9 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
         timeout=10,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
-    groups = GroupMembers(settings.allowed_usergroup_ids, usergroup_fetcher(client))
+    groups = GroupMembers(
+        settings.allowed_usergroup_ids, shared_members(answerer.service.store, usergroup_fetcher(client))
+    )
     # Membership is fetched in the background: an ack never waits for Slack. A few seconds at start-up let the
     # first requests already know it; until a first list arrives, a group grants nobody.
     groups.start(wait_seconds=5.0)

@@ -69,3 +69,17 @@ def test_a_refused_dm_is_acked_before_the_refusal_is_posted(
     [posted] = slack.wait_api("chat.postMessage")
     assert posted["channel"] == "D0DM0009" and "can't look up" in str(posted["blocks"])
     assert capillary.coupon_calls() == []
+
+
+def test_processes_sharing_a_store_ask_slack_for_a_group_once() -> None:
+    from bot.access import shared_members
+    from bot.store import MemoryStore
+
+    groups = SlowGroups()
+    groups.release.set()
+    store = MemoryStore(1024 * 1024)
+    workers = [GroupMembers(frozenset({"S0AGENTS"}), shared_members(store, groups.fetch)) for _ in range(3)]
+    for members in workers:
+        members.refresh()
+    assert groups.calls == 1
+    assert all(AccessPolicy(groups=members).allows(AGENT) for members in workers)

@@ -58,9 +58,9 @@ def oauth_capillary():
     stand_in.server.close()
 
 
-def client_for(stand_in: OAuthCapillary, monotonic=None) -> CapillaryClient:
+def client_for(stand_in: OAuthCapillary, monotonic=None, store=None) -> CapillaryClient:
     options = {"monotonic": monotonic} if monotonic else {}
-    return CapillaryClient(stand_in.server.url, OAuthCredentials("client-key", "client-secret"), **options)
+    return CapillaryClient(stand_in.server.url, OAuthCredentials("client-key", "client-secret"), store=store, **options)
 
 
 def test_token_is_generated_sent_and_reused(oauth_capillary: OAuthCapillary) -> None:
@@ -92,7 +92,7 @@ def test_a_rejected_token_is_regenerated_once_and_the_request_retried(status: in
         issued.append(f"t{len(issued)}")
         return OAuthToken(issued[-1], 3600)
 
-    auth = CapillaryOAuth(generate)
+    auth = CapillaryOAuth(lambda _rejected: generate())
     import httpx
 
     seen: list[str] = []
@@ -155,3 +155,17 @@ def test_a_token_service_outage_is_retried_like_any_other() -> None:
         transport=httpx.MockTransport(lambda _r: answers.pop(0)),
     )
     assert client.fetch_coupons(1, CodeCase.UPPER).attempts == 2
+
+
+def test_processes_sharing_a_store_share_one_token(oauth_capillary: OAuthCapillary) -> None:
+    from bot.store import MemoryStore
+
+    store = MemoryStore(1024 * 1024)  # what Redis is to several processes
+    first, second = (client_for(oauth_capillary, store=store) for _ in range(2))
+    first.fetch_coupons(1, CodeCase.LOWER)
+    second.fetch_coupons(1, CodeCase.LOWER)
+    assert oauth_capillary.issued == 1
+    oauth_capillary.valid.clear()  # Capillary rejects it: a new one is made once, and shared again
+    second.fetch_coupons(1, CodeCase.LOWER)
+    first.fetch_coupons(1, CodeCase.LOWER)
+    assert oauth_capillary.issued == 2

@@ -43,11 +43,13 @@ class OAuthToken:
 class CapillaryOAuth(httpx.Auth):
     """Sends a cached token; regenerates it shortly before it expires, and once when Capillary rejects it.
 
-    `generate` makes the token request (see `CapillaryHttp`). One thread generates at a time; the
-    others wait for its token instead of asking Capillary again.
+    `generate(rejected)` makes (or finds, shared by other processes) a token other than `rejected`. One thread
+    generates at a time; the others wait for its token instead of asking Capillary again.
     """
 
-    def __init__(self, generate: Callable[[], OAuthToken], *, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, generate: Callable[[str | None], OAuthToken], *, monotonic: Callable[[], float] = time.monotonic
+    ):
         self._generate = generate
         self._monotonic = monotonic
         self._lock = threading.Lock()
@@ -63,7 +65,7 @@ class CapillaryOAuth(httpx.Auth):
         try:
             stale = self._token is None or self._monotonic() >= self._renew_at
             if stale or (replacing is not None and self._token == replacing):
-                fresh = self._generate()
+                fresh = self._generate(replacing)
                 # Renew a little early: a token that expires in flight costs a retry.
                 margin = min(30.0, fresh.ttl_seconds / 5)
                 self._token, self._renew_at = fresh.value, self._monotonic() + fresh.ttl_seconds - margin

@@ -5,6 +5,7 @@ retries, a cap on concurrent calls and on response size, and the `errors[]` enve
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import random
 import threading
@@ -30,6 +31,7 @@ from bot.errors import (
     CapillaryUnavailable,
 )
 from bot.settings import BasicCredentials, CapillaryCredentials, OAuthCredentials
+from bot.store import Store
 
 T = TypeVar("T")
 TOKEN_PATH = "v3/oauth/token/generate"  # noqa: S105 - a path, not a secret
@@ -71,6 +73,7 @@ class CapillaryHttp:
         max_response_bytes: int = 32 * 1024 * 1024,
         max_concurrent: int = 8,
         transport: httpx.BaseTransport | None = None,
+        store: Store | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
@@ -80,6 +83,7 @@ class CapillaryHttp:
         self._deadline = deadline
         self._max_response_bytes = max_response_bytes
         self._sleep = sleep
+        self._store = store
         self._monotonic = monotonic
         self._jitter = jitter
         self._slots = threading.BoundedSemaphore(max_concurrent)
@@ -181,13 +185,26 @@ class CapillaryHttp:
         if isinstance(credentials, BasicCredentials):
             return CapillaryBasicAuth(credentials.username, credentials.password.get_secret_value())
         if isinstance(credentials, OAuthCredentials):
-            return CapillaryOAuth(lambda: self._generate_token(credentials), monotonic=self._monotonic)
+            return CapillaryOAuth(lambda rejected: self._token(credentials, rejected), monotonic=self._monotonic)
         raise TypeError(f"unknown credentials {type(credentials).__name__}")
 
     def _timeout(self, remaining: float) -> httpx.Timeout:
         remaining = max(0.05, remaining)
         read = min(self._read_timeout, remaining)
         return httpx.Timeout(read, connect=min(self._connect_timeout, remaining), pool=remaining)
+
+    def _token(self, credentials: OAuthCredentials, rejected: str | None) -> OAuthToken:
+        """A token every process shares through the store (one token request per lifetime, not per process)."""
+        if self._store is None:
+            return self._generate_token(credentials)
+        key = "capillary-token:" + hashlib.sha256(credentials.client_key.encode()).hexdigest()[:16]
+        shared = _shared_token(self._store.get(key), now=time.time())
+        if shared is not None and shared.value != rejected:
+            return shared
+        fresh = self._generate_token(credentials)
+        expires_at = time.time() + fresh.ttl_seconds
+        self._store.set(key, f"{expires_at} {fresh.value}".encode(), fresh.ttl_seconds * 0.8)
+        return fresh
 
     def _generate_token(self, credentials: OAuthCredentials) -> OAuthToken:
         deadline = current_deadline() or Deadline(self._monotonic() + self._read_timeout, self._monotonic)
@@ -203,6 +220,15 @@ class CapillaryHttp:
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter: 0.25 s, 0.5 s, 1 s ceilings.
         return min(2.0, 0.25 * 2.0 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
+
+
+def _shared_token(entry: bytes | None, *, now: float) -> OAuthToken | None:
+    expires_at, _, token = (entry or b"").decode(errors="replace").partition(" ")
+    try:
+        left = float(expires_at) - now
+    except ValueError:
+        return None
+    return OAuthToken(token, left) if token and left > 0 else None
 
 
 def read_token(content: bytes) -> OAuthToken | None:
