@@ -8,6 +8,7 @@ from blocks.help import render_usage
 from blocks.message import Message
 from blocks.mrkdwn import actions, button, clean, context, section
 from bot.domain.action_ids import ACTION_RETRY
+from bot.domain.customer import KIND_LABELS, Identifier, masked_identifier
 from bot.errors import (
     AccessDenied,
     BotBusy,
@@ -21,6 +22,8 @@ from bot.errors import (
     CapillaryUnavailable,
     CouponsBotError,
     CustomerNotFound,
+    CustomerNotInSource,
+    IdentifierNotAccepted,
     InvalidCommand,
     InvalidCustomerId,
     InvalidViewState,
@@ -35,9 +38,38 @@ class ErrorText:
     retry: bool = False
 
 
-def describe_error(error: CouponsBotError, *, customer_id: int | None, contact: str) -> ErrorText:
+def describe_error(
+    error: CouponsBotError,
+    *,
+    customer_id: int | None,
+    contact: str,
+    identifier: Identifier | None = None,
+    source: str | None = None,
+) -> ErrorText:
     who = f"customer {customer_id}" if customer_id is not None else "this customer"
     tell = clean(contact, 80)
+    if identifier is not None and customer_id is None:
+        label = KIND_LABELS[identifier.kind]
+        typed = f"{label} {clean(masked_identifier(identifier), 120)}"  # masked: a message never shows it whole
+        who = f"the customer with {typed}"
+        in_source = f" (source {clean(source, 20)})" if source else ""
+        match error:
+            case CustomerNotInSource():
+                return ErrorText(
+                    f"The customer with {typed} is not registered in source {clean(source or '?', 20)}.",
+                    "Capillary knows the identifier in another source. The bot looks in the source set by "
+                    f"CAPILLARY_LOOKUP_SOURCE; ask {tell} whether it should look elsewhere, or use the customer ID.",
+                )
+            case CustomerNotFound():
+                return ErrorText(
+                    f"No customer with {typed}{in_source}.",
+                    f"Check the {label} on the ticket, or try the customer ID. Nothing is wrong with the bot.",
+                )
+            case IdentifierNotAccepted() | InvalidCustomerId():
+                return ErrorText(
+                    f"Capillary doesn't accept a {label} to find customers here.",
+                    f"Try the customer ID or another identifier; tell {tell} if {label} lookups should work.",
+                )
     match error:
         case InvalidViewState():
             return ErrorText("This message is out of date.", "Please run `/coupons <customer ID>` again.")
@@ -58,7 +90,8 @@ def describe_error(error: CouponsBotError, *, customer_id: int | None, contact: 
                 f"Capillary has no customer with ID {customer_id}."
                 if customer_id
                 else "Capillary has no such customer.",
-                "Check the ID on the customer's loyalty profile. Nothing is wrong with the bot.",
+                "Check the ID on the customer's loyalty profile (a mobile number needs `mobile:` or a `+`). "
+                "Nothing is wrong with the bot.",
             )
         case CapillaryAuthError():
             return ErrorText(
@@ -118,10 +151,12 @@ def render_error(
     contact: str,
     retry_value: str | None = None,
     demo: bool = False,
+    identifier: Identifier | None = None,
+    source: str | None = None,
 ) -> Message:
     if isinstance(error, InvalidCommand):
         return render_usage(clean(error, 300))
-    text = describe_error(error, customer_id=customer_id, contact=contact)
+    text = describe_error(error, customer_id=customer_id, contact=contact, identifier=identifier, source=source)
     advice = text.advice + (" :test_tube: _Demo mode: this answer comes from the built-in demo data._" if demo else "")
     blocks = [section(f":warning: *{text.title}*"), context(advice)]
     if text.retry and retry_value:

@@ -23,14 +23,17 @@ def render_home(*, connection: str, allowed: bool, demo: bool, contact: str) -> 
         {"type": "header", "text": plain("Coupons bot", 150)},
         section(
             "See a loyalty customer's coupons without leaving Slack: which are *active*, *upcoming*, "
-            "*redeemed* and *expired*, with each series' terms a click away."
+            "*redeemed* and *expired*, with each series' terms a click away. Find the customer by customer ID, "
+            "mobile number, email, loyalty card or the brand's own ID; the answer says who it is (name, tier, "
+            "points), with mobile and email masked."
         ),
         section(access),
         {"type": "divider"},
         section("*Slash command* (anywhere; only you see the answer)\n" + usage_lines("/coupons")),
         section(
-            "*Direct message* — send the bot a customer ID in the Messages tab:\n"
-            "`565032176` · `565032176 lower` · `coupons 565032176 as_it_is`"
+            "*Direct message* — send the bot a customer ID or identifier in the Messages tab:\n"
+            "`565032176` · `565032176 lower` · `coupons 565032176 as_it_is` · `+91 99000 01001` · "
+            "`asha@example.com lower`"
         ),
         section("*Mention* — `@Coupons 565032176` in a channel or thread; the answer is private to you."),
         section(

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from blocks.customer import PROFILE_UNREADABLE, customer_line, customer_title
 from blocks.discount import describe_discount
 from blocks.limits import fits_message
 from blocks.message import Message
@@ -15,6 +16,7 @@ from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_SHARE, ACT
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
 from bot.domain.coupon_summary import CouponGroup, CouponSummary
+from bot.domain.customer import CustomerCard
 from bot.domain.view_state import Surface, ViewState
 
 GROUP_TITLES = {
@@ -35,6 +37,8 @@ class SummaryOptions:
     page_size: int = 5
     shared_by: str | None = None
     shareable: bool = True  # offer Share (a private answer, in a place where customer data may be shown)
+    customer: CustomerCard | None = None  # who this is (masked), when the profile was read
+    profile_unreadable: bool = False  # the profile was asked for and couldn't be read
 
 
 def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
@@ -147,10 +151,12 @@ def _build(
         notes.append(":test_tube: *Demo data*, not a real customer")
     if options.shared_by and _SLACK_ID.fullmatch(options.shared_by):
         notes.append(f"shared by <@{options.shared_by}>")
+    who = [customer_line(options.customer)] if options.customer else []
+    who += [PROFILE_UNREADABLE] if options.profile_unreadable and not options.customer else []
     blocks: list[Block] = [
-        {"type": "header", "text": plain(f"Coupons · customer {summary.customer_id}", 150)},
+        {"type": "header", "text": plain(customer_title(options.customer, summary.customer_id), 150)},
         section(counts_line(summary, bold=True) if summary.total else "This customer has no coupons."),
-        context(" · ".join(notes)),
+        context(*who, " · ".join(notes)),
     ]
     detailed: set[int] = set()
     for group in summary.groups:

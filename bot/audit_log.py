@@ -1,6 +1,7 @@
 """One JSON line per lookup, click and refusal: who asked for which customer, and what came of it.
 
-The line carries Slack IDs, the customer ID, the outcome, counts and timings. It never carries a coupon
+The line carries Slack IDs, the customer ID, the kind of identifier the agent typed (never its value), the
+outcome, counts and timings. It never carries a coupon
 code, a token, a password, a header or a `response_url`: callers pass only the fields named here.
 """
 
@@ -22,6 +23,7 @@ def write_audit(
     outcome: str,
     decision: str = "allowed",
     customer_id: int | None = None,
+    identifier_kind: str | None = None,
     case: str | None = None,
     counts: dict[str, int] | None = None,
     cache: str | None = None,
@@ -36,6 +38,7 @@ def write_audit(
         "user": requester.user_id,
         "channel": requester.channel_id,
         "decision": decision,
+        "identifier_kind": identifier_kind,  # how the agent named the customer (`mobile`, …), never the value
         "customer_id": customer_id,
         "case": case,
         "outcome": outcome,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
+from bot.domain.customer import Identifier, IdentifierKind
 from bot.errors import InvalidCommand
 
 MAX_TEXT = 200
@@ -16,8 +17,11 @@ HELP_WORDS = frozenset({"", "help", "?", "-h", "--help", "usage"})
 
 @dataclass(frozen=True)
 class LookupRequest:
-    customer_id: int
+    """A customer ID (`identifier` None), or an identifier to resolve first (`customer_id` None)."""
+
+    customer_id: int | None
     case: CodeCase = CodeCase.UPPER
+    identifier: Identifier | None = None
 
 
 @dataclass(frozen=True)
@@ -26,27 +30,108 @@ class HelpRequest:
 
 
 def parse_command_text(text: str | None) -> LookupRequest | HelpRequest:
-    """`565032176`, `565032176 lower`; empty or `help` asks for usage. Raises `InvalidCommand`."""
+    """`565032176`, `mobile:919900001001 lower`, `+91 99000 01001`, `asha@example.com`, `card:…`, `external:…`;
+    empty or `help` asks for usage. Raises `InvalidCommand`."""
     text = text or ""
     if len(text) > MAX_TEXT:
-        raise InvalidCommand("That's too long for a customer ID.")
+        raise InvalidCommand("That's too long for a customer ID or identifier.")
     words = text.split()
     if not words or (len(words) == 1 and words[0].lower() in HELP_WORDS):
         return HelpRequest()
-    if len(words) > 2:
-        raise InvalidCommand("Give a customer ID and, optionally, lower, upper or as_it_is — nothing more.")
-    raw_id = words[0]
+    case = CodeCase.UPPER
+    if len(words) > 1 and words[-1].lower() in _CASE_WORDS:
+        case = _CASE_WORDS[words[-1].lower()]
+        words = words[:-1]
+    who = parse_customer(" ".join(words))
+    if isinstance(who, Identifier):
+        return LookupRequest(None, case, who)
+    return LookupRequest(who, case)
+
+
+def parse_customer(text: str) -> int | Identifier:
+    """What identifies a customer (the issue's table): digits → a customer ID; `mobile:`, `+…` → a mobile number
+    (spaces, dashes, dots and a leading `+` dropped); `email:` or anything with an `@` → an email address;
+    `card:` → a card number; `external:` → the brand's customer ID. Raises `InvalidCommand` for anything else,
+    and for values of the wrong shape. Shared by every place an agent types a customer."""
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidCommand("Give a customer ID, a mobile number, an email address, `card:…` or `external:…`.")
+    prefix, colon, rest = text.partition(":")
+    prefix = prefix.strip().lower()
+    if colon and prefix in _PREFIXES:
+        kind = _PREFIXES[prefix]
+        value = rest.strip()
+    elif text.startswith("+"):
+        kind, value = IdentifierKind.MOBILE, text
+    elif "@" in text:
+        kind, value = IdentifierKind.EMAIL, text
+    else:
+        if " " in text:
+            raise InvalidCommand(
+                "Give one customer ID or identifier and, optionally, lower, upper or as_it_is — nothing more."
+            )
+        return _customer_id(text)
+    return Identifier(kind, _VALIDATORS[kind](value))
+
+
+def _customer_id(raw_id: str) -> int:
     if not _DIGITS.fullmatch(raw_id):
-        raise InvalidCommand(f"“{raw_id[:40]}” is not a customer ID: use digits 0–9 only.")
+        raise InvalidCommand(
+            f"“{raw_id[:40]}” is not a customer ID: use digits 0–9 only "
+            "(or say what it is: `mobile:…`, `email:…`, `card:…`, `external:…`)."
+        )
     customer_id = int(raw_id) if len(raw_id) <= 25 else MAX_CUSTOMER_ID + 1
     if not 0 < customer_id <= MAX_CUSTOMER_ID:
         raise InvalidCommand(
             f"“{raw_id[:40]}” is not a customer ID: it must be a positive number of at most 19 digits."
         )
-    case = CodeCase.UPPER
-    if len(words) == 2:
-        word = words[1].lower()
-        if word not in _CASE_WORDS:
-            raise InvalidCommand(f"“{words[1][:40]}” is not a code case: use lower, upper or as_it_is.")
-        case = _CASE_WORDS[word]
-    return LookupRequest(customer_id, case)
+    return customer_id
+
+
+def _mobile(value: str) -> str:
+    digits = _MOBILE_NOISE.sub("", value)
+    digits = digits.removeprefix("+")
+    if not _DIGITS.fullmatch(digits) or not 8 <= len(digits) <= 15:
+        # The message never repeats the number: it may end up in a channel.
+        raise InvalidCommand(
+            "That is not a mobile number: use 8 to 15 digits with the country code, e.g. `+91 99000 01001`."
+        )
+    return digits
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.fullmatch(value) or len(value) > 255:
+        raise InvalidCommand(
+            "That is not an email address: it needs a name, an `@` and a domain, e.g. `asha@example.com`."
+        )
+    return value.lower()
+
+
+def _card(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise InvalidCommand("Give the card number after `card:`, e.g. `card:EXMPL0000000000001` (no spaces).")
+    return value
+
+
+def _external(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise InvalidCommand("Give the brand's customer ID after `external:`, e.g. `external:EXAMPLE-000001`.")
+    return value
+
+
+_PREFIXES = {
+    "mobile": IdentifierKind.MOBILE,
+    "email": IdentifierKind.EMAIL,
+    "card": IdentifierKind.CARD,
+    "external": IdentifierKind.EXTERNAL,
+}
+_MOBILE_NOISE = re.compile(r"[ \-.]")
+_EMAIL = re.compile(r"[A-Za-z0-9_+\-.]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+", re.ASCII)
+_TOKEN = re.compile(r"[\x21-\x7e]{1,100}", re.ASCII)  # printable ASCII, no spaces
+_VALIDATORS = {
+    IdentifierKind.MOBILE: _mobile,
+    IdentifierKind.EMAIL: _email,
+    IdentifierKind.CARD: _card,
+    IdentifierKind.EXTERNAL: _external,
+}

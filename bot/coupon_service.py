@@ -16,6 +16,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from bot.capillary.coupons import FetchResult, SeriesCatalog, parse_coupons
+from bot.capillary.deadline import current_deadline
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import CustomerCoupons
@@ -74,9 +75,7 @@ class CouponService:
         key = f"coupons:{customer_id}:{case.value}"
         try:
             # Followers wait no longer than a lookup of their own could take.
-            flight = self._flights.run(
-                key, produce, ttl_seconds=self._ttl, deadline=time.monotonic() + self._deadline, fresh=refresh
-            )
+            flight = self._flights.run(key, produce, ttl_seconds=self._ttl, deadline=self._limit(), fresh=refresh)
         except FlightTimeout:
             raise CapillaryTooSlow("Capillary did not answer in time") from None
         except LeaderFailed:
@@ -88,6 +87,12 @@ class CouponService:
             return self._fetch(customer_id, case)[0]
         # The caller used the cache, or waited for another caller's request instead of making one.
         return LookupOutcome(coupons, cache_hit=True, attempts=0, upstream_ms=0)
+
+    def _limit(self) -> float:
+        """When waiting must end: this lookup's deadline, or the one of the answer it is part of if sooner."""
+        limit = time.monotonic() + self._deadline
+        outer = current_deadline()
+        return min(limit, time.monotonic() + outer.remaining()) if outer is not None else limit
 
     def _fetch(self, customer_id: int, case: CodeCase) -> tuple[LookupOutcome, bytes]:
         result = self._fetcher.fetch_coupons(customer_id, case)

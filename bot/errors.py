@@ -71,6 +71,18 @@ class CustomerNotFound(CapillaryError):
     outcome = "not_found"
 
 
+class CustomerNotInSource(CustomerNotFound):
+    """The identifier is registered, but not in the source the bot looks in (8065)."""
+
+    outcome = "not_in_source"
+
+
+class IdentifierNotAccepted(CapillaryError):
+    """Capillary doesn't accept this kind of identifier (8013 on a lookup, or a 400 without a code)."""
+
+    outcome = "invalid_identifier"
+
+
 class CapillaryAuthError(CapillaryError):
     """Our credentials were refused (401, or the OAuth key/secret was rejected)."""
 

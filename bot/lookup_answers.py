@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
 from blocks.errors import render_error
@@ -10,13 +13,19 @@ from blocks.help import render_usage
 from blocks.message import Message
 from blocks.summary import SummaryOptions, render_summary
 from bot.audit_log import write_audit
+from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.command_text import HelpRequest, parse_command_text
 from bot.coupon_service import CouponService
+from bot.customer_service import CustomerOutcome, CustomerService
+from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import summarize
+from bot.domain.customer import CustomerCard, Identifier, customer_card
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
 from bot.errors import CapillaryError, CouponsBotError
 from bot.requester import Requester
+
+logger = logging.getLogger(__name__)
 
 
 class LookupAnswerer:
@@ -25,12 +34,14 @@ class LookupAnswerer:
         service: CouponService,
         codec: ViewStateCodec,
         *,
+        customers: CustomerService | None = None,
         page_size: int = 5,
         contact: str = "your Slack admin",
         clock: Clock = system_clock,
         connection_label: str = "",
     ) -> None:
         self.service = service
+        self.customers = customers
         self.connection_label = connection_label
         self.codec = codec
         self.page_size = page_size
@@ -55,8 +66,62 @@ class LookupAnswerer:
             return render_usage(str(error), command=command)
         if isinstance(request, HelpRequest):
             return render_usage(command=command)
-        view = ViewState(request.customer_id, request.case, surface=surface)
-        return self.answer(view, requester, action=action, may_share=may_share)
+        if request.identifier is None:
+            assert request.customer_id is not None
+            view = ViewState(request.customer_id, request.case, surface=surface)
+            return self.answer(view, requester, action=action, may_share=may_share)
+        return self._answer_identifier(
+            request.identifier, request.case, requester, surface=surface, action=action, may_share=may_share
+        )
+
+    def _answer_identifier(
+        self,
+        identifier: Identifier,
+        case: CodeCase,
+        requester: Requester,
+        *,
+        surface: Surface,
+        action: str,
+        may_share: bool,
+    ) -> Message:
+        """Resolve a mobile number, email, card or external ID to the customer, then answer as for an ID. The
+        resolution and the coupons share one deadline; the audit line names the identifier's kind only."""
+        started = time.monotonic()
+        kind = identifier.kind.value
+        if self.customers is None:  # a bot built without customer lookups
+            write_audit(requester, action=action, outcome="invalid_input", identifier_kind=kind)
+            return render_usage("This bot can only look customers up by their customer ID.")
+        with within(Deadline.after(self.customers.deadline_seconds)):
+            try:
+                resolved = self.customers.resolve(identifier)
+            except CouponsBotError as error:
+                write_audit(
+                    requester,
+                    outcome=error.outcome,
+                    attempts=error.attempts if isinstance(error, CapillaryError) else None,
+                    duration_ms=_ms_since(started),
+                    action=action,
+                    identifier_kind=kind,
+                    case=case.value,
+                )
+                return render_error(
+                    error,
+                    customer_id=None,
+                    contact=self.contact,
+                    demo=self.service.demo,
+                    identifier=identifier,
+                    source=self.customers.source,
+                )
+            view = ViewState(resolved.customer_id, case, surface=surface)
+            return self.answer(
+                view,
+                requester,
+                action=action,
+                may_share=may_share,
+                resolved=resolved,
+                identifier_kind=kind,
+                started=started,
+            )
 
     def answer_click(
         self,
@@ -85,25 +150,28 @@ class LookupAnswerer:
         refresh: bool = False,
         shared_by: str | None = None,
         may_share: bool = True,
+        resolved: CustomerOutcome | None = None,
+        identifier_kind: str | None = None,
+        started: float | None = None,
     ) -> Message:
-        """The customer's coupons drawn as `view` says; `may_share`: whether this place may get a Share button."""
-        started = time.monotonic()
-        try:
-            outcome = self.service.lookup(view.customer_id, view.case, refresh=refresh)
-        except CouponsBotError as error:
-            write_audit(
-                requester,
-                outcome=error.outcome,
-                attempts=error.attempts if isinstance(error, CapillaryError) else None,
-                duration_ms=_ms_since(started),
-                action=action,
-                customer_id=view.customer_id,
-                case=view.case.value,
-            )
-            retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None
-            return render_error(
-                error, customer_id=view.customer_id, contact=self.contact, retry_value=retry, demo=self.service.demo
-            )
+        """The customer's coupons drawn as `view` says, under a header saying who it is; `may_share`: whether this
+        place may get a Share button. The profile (unless `resolved` brought it) is read on a thread while the
+        coupons are fetched, both within one deadline."""
+        started = time.monotonic() if started is None else started
+        deadline = current_deadline() or Deadline.after(self._deadline_seconds())
+        with within(deadline):
+            profile = None
+            if resolved is None and self.customers is not None:
+                profile = self.customers.profile_soon(view.customer_id, refresh=refresh)
+            try:
+                outcome = self.service.lookup(view.customer_id, view.case, refresh=refresh)
+            except CouponsBotError as error:
+                if profile is not None:
+                    profile.cancel()
+                return self._failed(
+                    error, view, requester, action=action, shared_by=shared_by, kind=identifier_kind, started=started
+                )
+            card, unreadable = self._card(view.customer_id, resolved, profile, deadline)
         summary = summarize(outcome.coupons, self._clock())
         # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
         options = SummaryOptions(
@@ -111,6 +179,8 @@ class LookupAnswerer:
             page_size=self.page_size,
             shared_by=shared_by,
             shareable=may_share,
+            customer=card,
+            profile_unreadable=unreadable,
         )
         message = render_summary(summary, view, options)
         write_audit(
@@ -122,10 +192,68 @@ class LookupAnswerer:
             upstream_ms=outcome.upstream_ms,
             duration_ms=_ms_since(started),
             action=action,
+            identifier_kind=identifier_kind,
             customer_id=view.customer_id,
             case=view.case.value,
         )
         return message
+
+    def _deadline_seconds(self) -> float:
+        return self.customers.deadline_seconds if self.customers is not None else 8.0
+
+    def _card(
+        self,
+        customer_id: int,
+        resolved: CustomerOutcome | None,
+        profile: Future[CustomerOutcome] | None,
+        deadline: Deadline,
+    ) -> tuple[CustomerCard | None, bool]:
+        """The header's card, and whether the profile was asked for and couldn't be read (not found, failed,
+        empty, or not back by the deadline): the coupons show either way."""
+        if self.customers is None:
+            return None, False
+        source = self.customers.source
+        if resolved is not None:
+            found = resolved.profile
+        else:
+            assert profile is not None
+            try:
+                found = profile.result(timeout=max(0.0, deadline.remaining())).profile
+            except (CouponsBotError, FutureTimeout, CancelledError) as error:
+                logger.info("profile of customer %d not shown: %s", customer_id, type(error).__name__)
+                return None, True
+        card = customer_card(found, source=source)
+        if card is None:
+            return None, True
+        if card.customer_id != customer_id:  # Capillary answered with the survivor of a merge
+            card = replace(card, customer_id=customer_id, merged=True)
+        return card, False
+
+    def _failed(
+        self,
+        error: CouponsBotError,
+        view: ViewState,
+        requester: Requester,
+        *,
+        action: str,
+        shared_by: str | None,
+        kind: str | None,
+        started: float,
+    ) -> Message:
+        write_audit(
+            requester,
+            outcome=error.outcome,
+            attempts=error.attempts if isinstance(error, CapillaryError) else None,
+            duration_ms=_ms_since(started),
+            action=action,
+            identifier_kind=kind,
+            customer_id=view.customer_id,
+            case=view.case.value,
+        )
+        retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None
+        return render_error(
+            error, customer_id=view.customer_id, contact=self.contact, retry_value=retry, demo=self.service.demo
+        )
 
     def refusal(self, error: CouponsBotError) -> Message:
         return render_error(error, customer_id=None, contact=self.contact)

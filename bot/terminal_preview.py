@@ -16,6 +16,8 @@ _EMOJI = {
     ":warning:": "⚠",
     ":mag:": "»",
     ":test_tube:": "⚗",
+    ":grey_question:": "?",
+    ":twisted_rightwards_arrows:": "⇄",
 }
 
 
@@ -54,7 +56,7 @@ def blocks_to_text(blocks: list[dict[str, Any]]) -> str:
                 lines.append("")  # a group title or a details block starts a new paragraph
             lines += [indent + line for line in body.splitlines()]
         elif kind == "context":
-            lines.append("  " + " ".join(mrkdwn_to_text(e.get("text", "")) for e in block.get("elements", [])))
+            lines.append("  " + "\n  ".join(mrkdwn_to_text(e.get("text", "")) for e in block.get("elements", [])))
         elif kind == "actions":
             lines.append("  " + _buttons(block.get("elements", [])))
         elif kind == "divider":

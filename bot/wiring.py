@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import CouponService
+from bot.customer_service import CustomerService
 from bot.demo.transport import DEMO_BASE_URL, demo_transport
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.view_state import ViewStateCodec
@@ -60,9 +61,20 @@ def build_answerer(
         clock=clock,
         demo=use_demo,
     )
+    customers = CustomerService(
+        client,
+        service.store,
+        key_secret=settings.button_secret,
+        source=settings.capillary_lookup_source,
+        account_id=settings.capillary_lookup_account_id,
+        ttl_seconds=settings.cache_ttl_seconds,
+        deadline_seconds=settings.upstream_deadline_seconds,
+        max_threads=settings.max_concurrent_upstream,
+    )
     return LookupAnswerer(
         service,
         ViewStateCodec(settings.button_secret),
+        customers=customers,
         page_size=settings.page_size,
         contact=settings.support_contact,
         clock=clock,

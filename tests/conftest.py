@@ -20,6 +20,7 @@ from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 pytest_plugins = ["tests.support.redis_server"]
 
 DATA = Path(__file__).resolve().parent.parent / "bot" / "demo" / "data"
+REFERENCE = DATA
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
@@ -42,18 +43,43 @@ def envelope(coupons: list[dict[str, Any]]) -> dict[str, Any]:
     return {"entity": coupons, "warnings": [], "errors": [], "success": True}
 
 
+NOT_FOUND = {"errors": [{"status": False, "code": 8015, "message": "Customer not found for the given identifiers"}]}
+
+
+def customer_json(customer_id: int = 565000123, **overrides: Any) -> dict[str, Any]:
+    """The reference's by-ID sample (Asha Example, Gold, 1,850 points) for `customer_id`, fields replaced."""
+    body = json.loads((REFERENCE / "sample-customer-by-id.json").read_text())
+    body["id"] = customer_id
+    body.update(overrides)
+    return body
+
+
 class CapillaryStandIn:
-    """A loopback Capillary: `answers[customer_id]` is a Reply, or a list of Replies given in turn."""
+    """A loopback Capillary.
+
+    `answers[customer_id]`: the coupons; `profiles[customer_id]`: `GET /v2/customers/{id}`;
+    `lookups[(identifierName, identifierValue)]`: `GET /v2/customers/lookup/customerDetails`. Each a Reply, or a
+    list of Replies given in turn. Unknown customers and identifiers: 404 with code 8015.
+    """
 
     def __init__(self) -> None:
         self.answers: dict[int, Reply | list[Reply]] = {}
+        self.profiles: dict[int, Reply | list[Reply]] = {}
+        self.lookups: dict[tuple[str, str], Reply | list[Reply]] = {}
         self.server = LoopbackServer(self._route)
 
     def _route(self, request: Recorded) -> Reply:
-        match = re.fullmatch(r"/v2/customers/([0-9]+)/coupons", request.path)
-        if not match:
+        answer: Reply | list[Reply]
+        missing = Reply(404, NOT_FOUND)
+        if request.path == "/v2/customers/lookup/customerDetails":
+            key = (request.query.get("identifierName", [""])[0], request.query.get("identifierValue", [""])[0])
+            answer = self.lookups.get(key, missing)
+        elif match := re.fullmatch(r"/v2/customers/([0-9]+)/coupons", request.path):
+            answer = self.answers.get(int(match[1]), missing)
+        elif match := re.fullmatch(r"/v2/customers/([0-9]+)", request.path):
+            answer = self.profiles.get(int(match[1]), missing)
+        else:
             return Reply(404, {"errors": [{"code": 404, "message": "no such path"}]})
-        answer = self.answers.get(int(match[1]), Reply(404, {"errors": [{"code": 8015, "message": "not found"}]}))
         if isinstance(answer, list):
             return answer.pop(0) if len(answer) > 1 else answer[0]
         return answer
@@ -63,7 +89,13 @@ class CapillaryStandIn:
         return self.server.url
 
     def coupon_calls(self) -> list[Recorded]:
-        return self.server.matching("/v2/customers/")
+        return [r for r in self.server.matching("/v2/customers/") if r.path.endswith("/coupons")]
+
+    def profile_calls(self) -> list[Recorded]:
+        return [r for r in self.server.matching("/v2/customers/") if re.fullmatch(r"/v2/customers/[0-9]+", r.path)]
+
+    def lookup_calls(self) -> list[Recorded]:
+        return self.server.matching("/v2/customers/lookup/")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from bot.audit_log import audit_logger
 from bot.log_setup import configure_logging
-from tests.conftest import CapillaryStandIn, sample_bytes
+from tests.conftest import NOT_FOUND, CapillaryStandIn, customer_json, sample_bytes
 from tests.support.blockkit import find_button
 from tests.support.loopback import Reply
 from tests.support.slack import (
@@ -83,3 +83,32 @@ def test_logs_of_a_full_lookup_hold_no_secret(
     values = json.dumps(message["blocks"])
     for secret in (BOT_TOKEN, SIGNING_SECRET, PASSWORD, md5):
         assert secret not in values
+
+
+def test_logs_never_hold_a_mobile_number_or_an_email(
+    make_app: Any,
+    slack: FakeSlack,
+    capillary: CapillaryStandIn,
+    capsys: pytest.CaptureFixture[str],
+    production_logging: None,
+) -> None:
+    """Lookups by mobile and email — found, not found, a failing profile, a click — at DEBUG: neither appears."""
+    mobile, email = "919900000001", "asha@example.com"
+    capillary.lookups[("mobile", mobile)] = Reply(body=customer_json(565032176))
+    capillary.lookups[("email", email)] = Reply(200, NOT_FOUND)
+    capillary.profiles[565032176] = Reply(500, "down")
+    configure_logging("DEBUG")
+    app, _ = make_app(COUPONS_LOG_LEVEL="DEBUG", COUPONS_UPSTREAM_DEADLINE_SECONDS="1")
+    send_command(app, "+91 99000 00001 lower", response_url=slack.response_url("m"))
+    message = slack.wait_responses(1, name="m")[0]
+    send_command(app, "Asha@Example.com", response_url=slack.response_url("e"))
+    slack.wait_responses(1, name="e")
+    click_button(app, find_button(message["blocks"], "Refresh"), response_url=slack.response_url("c"))
+    slack.wait_responses(1, name="c")
+
+    out = capsys.readouterr()
+    logged = out.out + out.err
+    audit_lines = [json.loads(line) for line in out.out.splitlines() if line.startswith("{")]
+    assert [line.get("identifier_kind") for line in audit_lines] == ["mobile", "email", None]
+    for value in (mobile, mobile[2:], "99000 00001", email, "Asha@Example.com", "asha@"):
+        assert value.lower() not in logged.lower(), value

@@ -45,8 +45,9 @@ def test_preview_prints_the_demo_summary_as_text(no_capillary: None, capsys: pyt
     out = capsys.readouterr()
     assert "showing built-in demo data" in out.err
     lines = out.out.splitlines()
-    assert lines[0] == "Coupons · customer 565032176"
+    assert lines[0] == "Coupons · Asha Example"
     assert lines[3] == "3 active · 1 upcoming · 2 redeemed · 2 expired"
+    assert lines[4] == "  Gold tier · 1,850 points · customer 565032176 · mobile ••••••••1001 · email a•••@example.com"
     assert "Demo data, not a real customer" in out.out and "codes in lower case" in out.out
     for title in ("● Active · 3", "◔ Upcoming · 1", "✔ Redeemed · 2", "✖ Expired · 2"):
         assert title in lines

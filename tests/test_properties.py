@@ -98,8 +98,13 @@ def test_the_command_parser_only_ever_answers_or_refuses(text: str) -> None:
         return
     assert isinstance(result, HelpRequest | LookupRequest)
     if isinstance(result, LookupRequest):
-        assert 0 < result.customer_id < 2**63
-        assert text.split(maxsplit=1)[0].isascii()
+        # Exactly one of a customer ID in range and an identifier with a value.
+        assert (result.customer_id is None) != (result.identifier is None)
+        if result.customer_id is not None:
+            assert 0 < result.customer_id < 2**63
+            assert text.split(maxsplit=1)[0].isascii()
+        else:
+            assert result.identifier is not None and result.identifier.value.strip()
 
 
 json_values = st.recursive(

@@ -6,12 +6,22 @@ services one object to hold.
 
 from __future__ import annotations
 
-from bot.capillary import coupons
+from bot.capillary import coupons, customers
 from bot.capillary.coupons import FetchResult
+from bot.capillary.customers import CustomerFetch
 from bot.capillary.http import CapillaryHttp
 from bot.domain.coupon import CodeCase
+from bot.domain.customer import Identifier
 
 
 class CapillaryClient(CapillaryHttp):
     def fetch_coupons(self, customer_id: int, case: CodeCase) -> FetchResult:
         return coupons.fetch_coupons(self, customer_id, case)
+
+    def fetch_customer_details(
+        self, identifier: Identifier, *, source: str, account_id: str | None = None
+    ) -> CustomerFetch:
+        return customers.fetch_customer_details(self, identifier, source=source, account_id=account_id)
+
+    def fetch_customer(self, customer_id: int, *, source: str, account_id: str | None = None) -> CustomerFetch:
+        return customers.fetch_customer(self, customer_id, source=source, account_id=account_id)

@@ -108,6 +108,9 @@ class CapillaryHttp:
         """GET `path`, retrying what may pass, until `interpret` accepts an answer or the deadline passes."""
         started = self._monotonic()
         deadline = Deadline(started + self._deadline, self._monotonic)
+        outer = current_deadline()  # one lookup of several calls: none of them outlives the lookup's deadline
+        if outer is not None and outer.remaining() < deadline.remaining():
+            deadline = outer
         with within(deadline), self._slot(deadline):
             attempt = 0
             while True:

@@ -228,3 +228,87 @@ def demo_answer(customer_id: int, case: CodeCase, now: datetime) -> DemoError | 
     for coupon in coupons:
         coupon["code"] = coupon["trimmedCode"] = apply_case(coupon["code"], case)
     return {"entity": coupons, "warnings": [], "errors": [], "success": True}
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    first_name: str
+    last_name: str
+    tier: str
+    points: float
+    mobile: str
+    email: str
+    card: str
+    external_id: str
+
+
+# Who the demo customers are: each answers by ID, mobile, email, card number and external ID (README's table).
+DEMO_PEOPLE: dict[int, DemoPerson] = {
+    MIXED_CUSTOMER: DemoPerson(
+        "Asha", "Example", "Gold", 1850.0, "919900001001", "asha@example.com", "EXMPL0000000000001", "EXAMPLE-000001"
+    ),
+    LARGE_CUSTOMER: DemoPerson(
+        "Ravi", "Sample", "Silver", 420.0, "919900001002", "ravi@example.com", "EXMPL0000000000002", "EXAMPLE-000002"
+    ),
+}
+# Identifiers that show the lookup's own answers: registered in another source (8065), merged (warning 8069).
+NOT_IN_SOURCE_MOBILE = "919900008065"
+MERGED_EMAIL = "merged@example.com"
+
+
+@cache
+def _profile_template() -> dict[str, Any]:
+    data = resources.files("bot.demo") / "data"
+    body: dict[str, Any] = json.loads((data / "sample-customer-details.json").read_text())
+    return body
+
+
+def demo_profile(customer_id: int, *, warnings: tuple[int, ...] = ()) -> dict[str, Any] | None:
+    """The body of `GET /v2/customers/{id}` (or `customerDetails`) for a demo customer; None for anyone else."""
+    person = DEMO_PEOPLE.get(customer_id)
+    if person is None:
+        return None
+    body = copy.deepcopy(_profile_template())
+    identifiers = [
+        {"type": "mobile", "value": person.mobile},
+        {"type": "email", "value": person.email},
+        {"type": "externalId", "value": person.external_id},
+        {"type": "cardNumber", "value": person.card, "seriesId": 19, "statusLabel": "ACTIVE"},
+    ]
+    profile = body["profiles"][0]
+    profile.update(
+        firstName=person.first_name,
+        lastName=person.last_name,
+        userId=customer_id,
+        identifiers=identifiers,
+        identifiersAll=identifiers[:3],
+        commChannels=[
+            {"type": "mobile", "value": person.mobile, "primary": True, "verified": True},
+            {"type": "email", "value": person.email, "primary": True, "verified": False},
+        ],
+    )
+    body["id"] = customer_id
+    body["pointsSummary"].update(currentSlab=person.tier, loyaltyPoints=person.points)
+    body["loyaltyProgramDetails"] = body["loyaltyProgramDetails"][:1]
+    body["loyaltyProgramDetails"][0].update(currentSlab=person.tier, loyaltyPoints=person.points)
+    body["warnings"] = [{"status": False, "code": code, "message": "Merged customer found"} for code in warnings]
+    return body
+
+
+def _lookup_error(status: int, code: int, message: str) -> DemoError:
+    return DemoError(status, json.dumps({"errors": [{"status": False, "code": code, "message": message}]}))
+
+
+def demo_lookup(identifier_name: str, value: str) -> DemoError | dict[str, Any]:
+    """`GET /v2/customers/lookup/customerDetails` for the demo: the demo people by any identifier."""
+    fields = {"mobile": "mobile", "email": "email", "cardnumber": "card", "externalId": "external_id"}
+    if identifier_name not in fields:
+        return _lookup_error(200, 8013, "Invalid identifier name")
+    if identifier_name == "mobile" and value == NOT_IN_SOURCE_MOBILE:
+        return _lookup_error(200, 8065, "User not found for given source")
+    if identifier_name == "email" and value == MERGED_EMAIL:
+        return demo_profile(MIXED_CUSTOMER, warnings=(8069,)) or {}
+    for customer_id, person in DEMO_PEOPLE.items():
+        if getattr(person, fields[identifier_name]) == value:
+            return demo_profile(customer_id) or {}
+    return _lookup_error(200, 8015, "Customer not found for the given identifiers")

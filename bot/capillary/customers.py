@@ -1,0 +1,117 @@
+"""Who a customer is: `GET /v2/customers/lookup/customerDetails` (an identifier → ID and profile, in one call)
+and `GET /v2/customers/{customerId}` (an ID → profile). Both with `embed=points,mlp`: tier and points.
+
+Found, not found, not in this source or merged is decided from the body (`id`, `errors[].code`,
+`warnings[].code`) whatever the HTTP status: Capillary's documentation doesn't say which status comes with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+from pydantic import ValidationError
+
+from bot.capillary.envelope import (
+    COMMON_CODES,
+    ApiErrors,
+    error_for_failure,
+    error_from_codes,
+    looks_like_html,
+)
+from bot.capillary.http import CapillaryHttp
+from bot.domain.customer import IDENTIFIER_NAMES, MERGE_CODES, ApiNotice, CustomerProfile, Identifier
+from bot.errors import (
+    CapillaryBadResponse,
+    CapillaryError,
+    CustomerNotFound,
+    CustomerNotInSource,
+    IdentifierNotAccepted,
+    InvalidCustomerId,
+)
+
+DETAILS_PATH = "v2/customers/lookup/customerDetails"
+EMBED = "points,mlp"
+BY_ID_CODES: Mapping[str, type[CapillaryError]] = {**COMMON_CODES, "8065": CustomerNotInSource}
+LOOKUP_CODES: Mapping[str, type[CapillaryError]] = {**BY_ID_CODES, "8013": IdentifierNotAccepted}
+
+
+@dataclass(frozen=True)
+class CustomerFetch:
+    profile: CustomerProfile  # always names a customer (`id` is set)
+    attempts: int
+    upstream_ms: int
+    body: bytes = b""  # the answer as Capillary sent it: what the cache keeps
+
+
+class CustomerAnswer(CustomerProfile):
+    errors: ApiErrors = None
+
+
+def lookup_params(source: str, account_id: str | None) -> dict[str, str]:
+    params = {"source": source, "embed": EMBED}
+    if account_id:
+        params["accountId"] = account_id
+    return params
+
+
+def fetch_customer_details(
+    http: CapillaryHttp, identifier: Identifier, *, source: str, account_id: str | None = None
+) -> CustomerFetch:
+    params = {
+        **lookup_params(source, account_id),
+        "identifierName": IDENTIFIER_NAMES[identifier.kind],
+        "identifierValue": identifier.value,
+    }
+    fetched = http.get(DETAILS_PATH, params, lambda s, h, c: (interpret_customer(s, h, c, codes=LOOKUP_CODES), c))
+    profile, body = fetched.value
+    return CustomerFetch(profile, fetched.attempts, fetched.upstream_ms, body)
+
+
+def fetch_customer(
+    http: CapillaryHttp, customer_id: int, *, source: str, account_id: str | None = None
+) -> CustomerFetch:
+    fetched = http.get(
+        f"v2/customers/{customer_id}",
+        lookup_params(source, account_id),
+        lambda s, h, c: (interpret_customer(s, h, c, codes=BY_ID_CODES), c),
+    )
+    profile, body = fetched.value
+    return CustomerFetch(profile, fetched.attempts, fetched.upstream_ms, body)
+
+
+def parse_customer(content: bytes) -> CustomerAnswer:
+    """Raises `ValidationError`."""
+    return CustomerAnswer.model_validate_json(content)
+
+
+def interpret_customer(
+    status: int, headers: httpx.Headers, content: bytes, *, codes: Mapping[str, type[CapillaryError]] = LOOKUP_CODES
+) -> CustomerProfile:
+    """One HTTP answer → a profile that names a customer, or one of our errors."""
+    if 200 <= status < 300:
+        if looks_like_html(headers, content):
+            raise CapillaryBadResponse("Capillary answered with a web page instead of data", status=status)
+        try:
+            answer = parse_customer(content)
+        except ValidationError as exc:
+            is_json = not any(e["type"] == "json_invalid" for e in exc.errors())
+            reason = "data in an unexpected shape" if is_json else "something that is not JSON"
+            raise CapillaryBadResponse(f"Capillary answered with {reason}", status=status) from None
+        errors = answer.errors or []
+        merge_only = bool(errors) and all(e.code_text in MERGE_CODES for e in errors)
+        if errors and not (merge_only and answer.id is not None):
+            raise error_from_codes(status, errors, codes)
+        if answer.id is None:
+            raise CustomerNotFound("Capillary's answer names no customer", status=status)
+        profile = CustomerProfile.model_validate(answer.model_dump(exclude={"errors"}))
+        if merge_only:  # some documentation lists the merge as an error: it is still the customer, merged
+            notices = [*(profile.warnings or []), *(ApiNotice(code=e.code, message=e.message) for e in errors)]
+            profile = profile.model_copy(update={"warnings": notices})
+        return profile
+    error = error_for_failure(status, content, codes)
+    if isinstance(error, InvalidCustomerId) and codes is LOOKUP_CODES and error.code is None:
+        # A bare 400 on a lookup: Capillary didn't take the identifier.
+        raise IdentifierNotAccepted("Capillary rejected the identifier", status=status)
+    raise error
