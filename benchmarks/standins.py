@@ -18,6 +18,7 @@ NORMAL_CUSTOMERS = list(range(930_000_001, 930_000_011))  # answer at once
 SLOW_CUSTOMERS = list(range(920_000_000, 920_000_100))  # answer after 4 s
 DRIP_CUSTOMERS = list(range(910_000_000, 910_000_050))  # send their body at 1 byte/s
 BOMB_CUSTOMER = 900_000_001  # 1 MB of gzip that inflates to 1 GiB
+ONE_BAD_CUSTOMER = 900_000_050  # 50 coupons, one of them without an `id`
 
 
 @functools.cache
@@ -70,6 +71,10 @@ class FakeSlack:
     def __init__(self) -> None:
         self.replies: dict[str, list[dict[str, Any]]] = {}
         self.changed = threading.Condition()
+        self.api_delays: dict[str, float] = {}  # Web API method → seconds before it answers
+        self.api_calls: Counter[str] = Counter()
+        self.group_members = ["U0AGENT1", *(f"U0G{n:02d}" for n in range(40))]
+        self.release = threading.Event()
         fake = self
 
         class Handler(_Quiet):
@@ -85,7 +90,13 @@ class FakeSlack:
                         fake.changed.notify_all()
                     self.reply(200, b"ok", {"Content-Type": "text/plain"})
                     return
+                method = self.path.removeprefix("/api/").split("?")[0]
+                with fake.changed:
+                    fake.api_calls[method] += 1
+                fake.release.wait(fake.api_delays.get(method, 0.0))
                 answer = {"ok": True, "user_id": "UBOT0001", "bot_id": "BBOT0001", "team_id": "T0TEAM01", "ts": "1.2"}
+                if method == "usergroups.users.list":
+                    answer["users"] = fake.group_members  # type: ignore[assignment]
                 self.reply(200, json.dumps(answer).encode())
 
             do_GET = do_POST
@@ -115,6 +126,7 @@ class FakeSlack:
             return _text(self.replies[name][0])
 
     def close(self) -> None:
+        self.release.set()
         self.server.close()
 
 
@@ -151,6 +163,8 @@ class FakeCapillary:
                     self.reply(200, gzip_bomb(), {"Content-Encoding": "gzip"})
                 elif customer in DRIP_CUSTOMERS:
                     self.drip(capillary.sample)
+                elif customer == ONE_BAD_CUSTOMER:
+                    self.reply(200, capillary.one_bad_of_50())
                 elif customer in SLOW_CUSTOMERS:
                     capillary.release.wait(4.0)
                     self.reply(200, capillary.sample)
@@ -185,6 +199,13 @@ class FakeCapillary:
     @property
     def url(self) -> str:
         return self.server.url
+
+    def one_bad_of_50(self) -> bytes:
+        body = json.loads(self.sample)
+        first = body["entity"][0]
+        coupons = [{**first, "id": 70_000 + n, "code": f"code{n:04d}"} for n in range(50)]
+        del coupons[17]["id"]
+        return json.dumps({**body, "entity": coupons}).encode()
 
     def calls(self, customer: int) -> int:
         with self.lock:

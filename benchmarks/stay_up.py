@@ -13,6 +13,7 @@ three minutes whatever the server does; a capped figure is printed as `>N s`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shlex
@@ -35,6 +36,7 @@ from standins import (
     BOMB_CUSTOMER,
     DRIP_CUSTOMERS,
     NORMAL_CUSTOMERS,
+    ONE_BAD_CUSTOMER,
     SLOW_CUSTOMERS,
     FakeCapillary,
     FakeSlack,
@@ -243,16 +245,22 @@ def dribble_row(web: Web, slack: FakeSlack, *, body: bool, count: int, tag: str)
     return what, "signed /coupons acks meanwhile; slow connections dropped", figure
 
 
-def junk_row(web: Web) -> Row:
+def junk_row(web: Web, *, signed_payloads: bool = False) -> Row:
     now = str(int(time.time()))
     interaction = "payload=" + urllib.parse.quote('{"type": "block_actions", "actions": [], "user": {"id": "U1"}}')
+    no_event = json.dumps({"type": "event_callback", "team_id": "T0TEAM01"})
     cases: list[tuple[str, bytes | str, dict[str, str]]] = [
         ("unsigned 11 bytes", "hello world", {}),
         ("non-UTF-8", b"\xff\xfe\xfa\xfb", {"x-slack-request-timestamp": now, "x-slack-signature": "v0=" + "0" * 64}),
         ("timestamp abc", "token=x", {"x-slack-request-timestamp": "abc", "x-slack-signature": "v0=" + "0" * 64}),
-        ("signed actions: []", interaction, signed(interaction)),
-        ("signed non-JSON payload", "payload=%7Bnot-json", signed("payload=%7Bnot-json")),
     ]
+    if signed_payloads:
+        cases = [
+            ("signed actions: []", interaction, signed(interaction)),
+            ("signed non-JSON payload", "payload=%7Bnot-json", signed("payload=%7Bnot-json")),
+            ("signed event_callback without event", no_event, {**signed(no_event), "content-type": "application/json"}),
+            ("signed payload without type", "payload=%7B%7D", signed("payload=%7B%7D")),
+        ]
     before = web.log_bytes()
     statuses = []
     for _, body, headers in cases:
@@ -265,7 +273,8 @@ def junk_row(web: Web) -> Row:
     per = len(added) / len(cases)
     tracebacks = added.count(b"Traceback")
     figure = f"statuses {'/'.join(statuses)}; {per:.0f} log bytes per request, {tracebacks} tracebacks"
-    return "junk: " + ", ".join(name for name, _, _ in cases), "HTTP status, log cost", figure
+    kind = "signed malformed payloads: " if signed_payloads else "junk: "
+    return kind + ", ".join(name for name, _, _ in cases), "HTTP status, log cost", figure
 
 
 def wait_reply(slack: FakeSlack, name: str, cap: float) -> tuple[float | None, str]:
@@ -340,7 +349,9 @@ def sigterm_row(root: Path, workdir: Path, slack: FakeSlack, capillary: FakeCapi
         except subprocess.TimeoutExpired:
             exited = "still running after 30 s"
         time.sleep(1.0)
-        answered = sum(1 for n in range(count) if slack.count(f"term{n}"))
+        firsts = [slack.wait_reply(f"term{n}", 0) or "" for n in range(count)]
+        answered = sum(1 for text in firsts if text.startswith("Coupons") or "Capillary" in text)
+        notices = sum(1 for text in firsts if "restarted" in text)
         late_answered = slack.count("late")
     finally:
         web.stop()
@@ -348,8 +359,133 @@ def sigterm_row(root: Path, workdir: Path, slack: FakeSlack, capillary: FakeCapi
     return (
         f"SIGTERM with {count} lookups in flight (Capillary 4 s)",
         "lookups answered; a request during shutdown",
-        f"{ok} acked, {answered}/{count} answered, process {exited}; during shutdown: {late_status}, "
+        f"{ok} acked; {answered} answered, {notices} told to ask again, {count - answered - notices} silent; "
+        f"process {exited}; during shutdown: {late_status}, "
         f"{late_answered} reply",
+    )
+
+
+def event(user: str, channel: str, text: str) -> str:
+    message = {"type": "message", "channel_type": "im", "user": user, "channel": channel, "text": text, "ts": "1.1"}
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM01",
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event": message,
+            "event_id": "Ev" + secrets.token_hex(6),
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0TEAM01", "user_id": "UBOT0001", "is_bot": True}],
+        }
+    )
+
+
+def share_click(root: Path, customer: int, channel: str, response_url: str) -> str:
+    sys.path.insert(0, str(root))
+    from bot.domain.view_state import ViewState, ViewStateCodec  # noqa: PLC0415 - the checkout under test
+
+    value = ViewStateCodec(SECRET).encode(ViewState(customer))
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0AGENT1", "username": "agent", "team_id": "T0TEAM01"},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "container": {"type": "message", "channel_id": channel, "is_ephemeral": True, "message_ts": "1.1"},
+        "trigger_id": secrets.token_hex(8),
+        "team": {"id": "T0TEAM01", "domain": "acme"},
+        "channel": {"id": channel, "name": "directmessage"},
+        "response_url": response_url,
+        "actions": [
+            {"action_id": "coupons_share", "block_id": "footer", "type": "button", "value": value, "action_ts": "1.2"}
+        ],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def usergroup_row(web: Web, slack: FakeSlack) -> Row:
+    """20 lookups at once by members of an allowed user group whose member list takes 5 s to arrive."""
+    before = slack.api_calls["usergroups.users.list"]
+    names = [f"group{n}" for n in range(20)]
+    bodies = [
+        command(str(NORMAL_CUSTOMERS[5]), slack.response_url(name), user=f"U0G{n:02d}") for n, name in enumerate(names)
+    ]
+    started = time.monotonic()
+    with ThreadPoolExecutor(20) as pool:
+        acks = list(pool.map(lambda b: post(web.base, b, signed(b)), bodies))
+    for name in names:
+        slack.wait_reply(name, max(0.0, started + 30 - time.monotonic()))
+    answered = sum(1 for name in names if slack.count(name))
+    last = fmt(time.monotonic() - started if answered == 20 else None, 30)
+    calls = slack.api_calls["usergroups.users.list"] - before
+    ok = [seconds for status, seconds in acks if status == 200]
+    return (
+        "usergroups.users.list takes 5 s; 20 concurrent lookups by group members",
+        "acks, list calls, time to the last answer",
+        f"{len(ok)}/20 acked, ack p95 {fmt(p95(ok), 10) if ok else '—'}; {calls} list calls during the burst; "
+        f"{answered}/20 answered, all by {last}",
+    )
+
+
+def refused_dm_row(web: Web, slack: FakeSlack) -> Row:
+    """A DM from someone not allowed, while chat.postMessage takes 6 s."""
+    slack.api_delays["chat.postMessage"] = 6.0
+    before = slack.api_calls["chat.postMessage"]
+    body = event("U0STRANGER", "D0STRANGER", "565032176")
+    status, ack = post(web.base, body, {**signed(body), "content-type": "application/json"})
+    deadline = time.monotonic() + 10
+    while slack.api_calls["chat.postMessage"] == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    refusal = "refusal posted" if slack.api_calls["chat.postMessage"] > before else "no refusal within 10 s"
+    slack.api_delays.pop("chat.postMessage")
+    return "a refused DM while chat.postMessage takes 6 s", "ack time", f"ack {status} after {ack:.2f} s; {refusal}"
+
+
+def directmessage_channel_row(web: Web, slack: FakeSlack, capillary: FakeCapillary) -> Row:
+    """A /coupons from a channel outside the allowlist that is *named* directmessage."""
+    customer = NORMAL_CUSTOMERS[6]
+    form = dict(urllib.parse.parse_qsl(command(str(customer), slack.response_url("dmname"))))
+    form.update(channel_id="C0ELSEWHERE", channel_name="directmessage")
+    body = urllib.parse.urlencode(form)
+    ack = HTTP.post(web.base + "/slack/events", content=body, headers=signed(body))
+    # A refusal of a command travels in the ack itself; anything else would come to the response_url.
+    told = json.loads(ack.text).get("text", "") if ack.text.startswith("{") else ack.text
+    slack.wait_reply("dmname", 2)
+    return (
+        "/coupons from a channel named directmessage, outside COUPONS_ALLOWED_CHANNEL_IDS",
+        "what the agent is told, Capillary lookups",
+        f"ack {ack.status_code}: {told[:60]!r}; {slack.count('dmname')} later replies; "
+        f"{capillary.calls(customer)} lookups",
+    )
+
+
+def share_in_people_dm_row(root: Path, web: Web, slack: FakeSlack, capillary: FakeCapillary) -> Row:
+    """Share with channel clicked in a DM between two people (with a channel allowlist)."""
+    customer = NORMAL_CUSTOMERS[7]
+    body = share_click(root, customer, "D0PEOPLE", slack.response_url("sharedm"))
+    status, _ = post(web.base, body, signed(body))
+    _, reply = wait_reply(slack, "sharedm", 10)
+    with slack.changed:
+        kinds = {p.get("response_type", "?") for p in slack.replies.get("sharedm", [])}
+    return (
+        "Share with channel clicked in a DM between two people (channel allowlist set)",
+        "what is posted, and to whom",
+        f"ack {status}; {'/'.join(sorted(kinds)) or 'no'} reply: {reply[:60]!r}; {capillary.calls(customer)} lookups",
+    )
+
+
+def one_bad_coupon_row(web: Web, slack: FakeSlack) -> Row:
+    body = command(str(ONE_BAD_CUSTOMER), slack.response_url("onebad"))
+    status, _ = post(web.base, body, signed(body))
+    seconds, reply = wait_reply(slack, "onebad", 10)
+    with slack.changed:
+        payload = json.dumps((slack.replies.get("onebad") or [{}])[0])
+    note = "says 1 coupon couldn't be read" if "1 coupon couldn't be read" in payload else "no note"
+    shown = payload.count("code00")  # codes of the first page
+    return (
+        "Capillary sends 50 coupons, one without an id",
+        "what the agent is told",
+        f"ack {status}; answer after {fmt(seconds, 10)}: {reply[:40]!r}, {note}, {shown} codes on the first page",
     )
 
 
@@ -365,7 +501,7 @@ def env_for(slack: FakeSlack, capillary: FakeCapillary, **extra: str) -> dict[st
     }
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 - one step after another, each bounded
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=HERE, help="checkout whose Procfile and code to run")
     parser.add_argument("--connections", type=int, default=200, help="slow connections (default 200)")
@@ -382,6 +518,8 @@ def main() -> None:
             lambda: dribble_row(web, slack, body=False, count=args.connections, tag="hdr"),
             lambda: dribble_row(web, slack, body=True, count=args.connections, tag="body"),
             lambda: junk_row(web),
+            lambda: junk_row(web, signed_payloads=True),
+            lambda: one_bad_coupon_row(web, slack),
             lambda: replay_row(web, slack, capillary),
             lambda: lookup_row(
                 web, slack, BOMB_CUSTOMER, "bomb", 20, "Capillary answers 1 MB of gzip inflating to 1 GiB"
@@ -418,6 +556,24 @@ def main() -> None:
         finally:
             web.stop()
             oauth.close()
+        slack.api_delays["usergroups.users.list"] = 5.0
+        web = Web(
+            root,
+            env_for(slack, capillary, COUPONS_ALLOWED_USERGROUP_IDS="S0GROUP", COUPONS_ALLOWED_CHANNEL_IDS="C0SUPPORT"),
+            workdir,
+        )
+        try:
+            for step in (
+                lambda: usergroup_row(web, slack),
+                lambda: refused_dm_row(web, slack),
+                lambda: directmessage_channel_row(web, slack, capillary),
+                lambda: share_in_people_dm_row(root, web, slack, capillary),
+            ):
+                rows.append(step())
+                print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
+        finally:
+            slack.api_delays.clear()
+            web.stop()
         slow = FakeCapillary(root)
         try:
             rows.append(sigterm_row(root, workdir, slack, slow, 80))

@@ -169,3 +169,9 @@ def render_internal_error(reference: str, *, contact: str) -> Message:
     title = f"Something went wrong on our side (ref `{clean(reference, 16)}`)."
     advice = f"Try again. If it keeps happening, tell {clean(contact, 80)} and quote the ref."
     return Message(f"{title} {advice}", [section(f":warning: *{title}*"), context(advice)], ok=False)
+
+
+def render_restart_notice() -> Message:
+    """The bot stopped (a deploy, a restart) before this person's answer was ready."""
+    title = "The bot restarted before it could answer — please run /coupons again."
+    return Message(title, [section(f":warning: *{title}*")], ok=False)

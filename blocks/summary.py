@@ -149,6 +149,8 @@ def _build(
     ]
     if summary.demo:
         notes.append(":test_tube: *Demo data*, not a real customer")
+    if summary.skipped:
+        notes.append(f":warning: {summary.skipped} coupon{'s' if summary.skipped > 1 else ''} couldn't be read")
     if options.shared_by and _SLACK_ID.fullmatch(options.shared_by):
         notes.append(f"shared by <@{options.shared_by}>")
     who = [customer_line(options.customer)] if options.customer else []

@@ -19,12 +19,12 @@ What the front does before Bolt sees anything:
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
 import re
 import sys
-import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,9 +38,11 @@ from slack_sdk.signature import SignatureVerifier
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.errors import ConfigError
+from bot.listeners.lazy import tell_restarted
 from bot.log_setup import configure_logging
+from bot.services import Services
 from bot.settings import Settings
-from bot.wiring import build_answerer, create_app
+from bot.wiring import build_answerer, build_app
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +51,14 @@ MAX_BODY_BYTES = 256 * 1024
 # Slack sends a whole request at once; a client that needs longer is not Slack (or is attacking).
 HEADER_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_SECONDS = 10.0
-# In-flight requests get this long to finish after SIGTERM.
-GRACEFUL_SHUTDOWN_SECONDS = 10
-# Then lookups already started get this long to post their answers (platforms kill after about 30 s in all).
-LAZY_WORK_GRACE_SECONDS = 15
+# Platforms send SIGKILL about 30 s after SIGTERM; the three phases below add up to at most 27 s.
+# In-flight requests (a dispatch is middleware + ack: milliseconds) get this long to finish after SIGTERM.
+GRACEFUL_SHUTDOWN_SECONDS = 4
+# Then lookups already started or queued get COUPONS_SHUTDOWN_GRACE_SECONDS (18 s) to post their answers (a lookup
+# ends within COUPONS_UPSTREAM_DEADLINE_SECONDS, 8 s, so two rounds of the listener pool fit)...
+LAZY_WORK_GRACE_SECONDS = 18.0
+# ...and whoever is still waiting is told to ask again, all at once, within this.
+RESTART_NOTICE_SECONDS = 5
 # Threads that run `app.dispatch` (middleware + ack). Lookups themselves run in Bolt's listener pool.
 DISPATCH_THREADS = 32
 EVENTS_PATH = "/slack/events"
@@ -325,18 +331,18 @@ def _bolt_headers(scope: Scope) -> dict[str, str | Sequence[str]]:
     return dict(headers)
 
 
-def drain_lazy_work(app: App, timeout: float = LAZY_WORK_GRACE_SECONDS) -> ShutdownHook:
-    """The shutdown hook: let lookups already started (Bolt lazy listeners) post their answers, for at most
-    `timeout` seconds. No new HTTP request arrives by then. The listeners' owner may replace or extend this."""
+def drain_lazy_work(
+    services: Services, grace: float = LAZY_WORK_GRACE_SECONDS, tell_within: float = RESTART_NOTICE_SECONDS
+) -> ShutdownHook:
+    """The shutdown hook (no new HTTP request arrives by then): lookups already started or queued get `grace`
+    seconds to post their answers; everyone still waiting after that is told the bot restarted and to ask
+    again, within `tell_within` seconds. Never an ack followed by silence."""
 
     def hook() -> None:
-        executor = app.listener_runner.listener_executor
-        logger.info("shutting down: waiting up to %.0f s for lookups in flight", timeout)
-        waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
-        waiter.start()
-        waiter.join(timeout)
-        if waiter.is_alive():
-            logger.warning("shutting down with lookups still in flight after %.0f s", timeout)
+        work = services.lazy_work
+        logger.info("shutting down: waiting up to %.0f s for %d lookups in flight", grace, work.in_flight)
+        told = work.drain(grace, functools.partial(tell_restarted, services), tell_within=tell_within)
+        logger.info("shut down: %d people told to ask again", told)
 
     return hook
 
@@ -357,7 +363,7 @@ def create_asgi_app() -> SlackFront:
     RequestTimeoutH11Protocol.header_timeout = settings.http_request_timeout_seconds
     configure_logging(settings.log_level)
     try:
-        app = create_app(settings, build_answerer(settings, use_demo=settings.demo))
+        app, services = build_app(settings, build_answerer(settings, use_demo=settings.demo))
     except ConfigError as error:
         print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -367,7 +373,7 @@ def create_asgi_app() -> SlackFront:
     return SlackFront(
         app,
         settings.slack_signing_secret.get_secret_value(),
-        on_shutdown=drain_lazy_work(app),
+        on_shutdown=drain_lazy_work(services, grace=settings.shutdown_grace_seconds),
         body_timeout=settings.http_request_timeout_seconds,
     )
 

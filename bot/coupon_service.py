@@ -96,7 +96,9 @@ class CouponService:
 
     def _fetch(self, customer_id: int, case: CodeCase) -> tuple[LookupOutcome, bytes]:
         result = self._fetcher.fetch_coupons(customer_id, case)
-        coupons = CustomerCoupons(customer_id, case, result.coupons, self._clock(), self._demo, result.series)
+        coupons = CustomerCoupons(
+            customer_id, case, result.coupons, self._clock(), self._demo, result.series, skipped=result.skipped
+        )
         outcome = LookupOutcome(coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms)
         return outcome, result.body
 
@@ -106,10 +108,12 @@ class CouponService:
             return None
         fetched_at, body = decoded
         try:
-            coupons = tuple(parse_coupons(body).entity or ())
+            page = parse_coupons(body)  # skips the coupons it can't read, as the first reading did
         except ValidationError:
             return None
-        return CustomerCoupons(customer_id, case, coupons, fetched_at, self._demo, SeriesCatalog(body))
+        return CustomerCoupons(
+            customer_id, case, page.entity, fetched_at, self._demo, SeriesCatalog(body), skipped=page.skipped
+        )
 
 
 def encode_entry(fetched_at: datetime, body: bytes) -> bytes:

@@ -187,6 +187,7 @@ class LookupAnswerer:
             requester,
             outcome="ok",
             counts={group.state.value: len(group.coupons) for group in summary.groups},
+            skipped=summary.skipped or None,
             cache="hit" if outcome.cache_hit else "miss",
             attempts=outcome.attempts,
             upstream_ms=outcome.upstream_ms,

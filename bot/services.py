@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.access import AccessPolicy
 from bot.delivery import Delivery
+from bot.lazy_work import LazyWork
 from bot.lookup_answers import LookupAnswerer
 
 
@@ -14,3 +15,4 @@ class Services:
     answerer: LookupAnswerer
     policy: AccessPolicy
     delivery: Delivery
+    lazy_work: LazyWork

@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     http_request_timeout_seconds: float = Field(
         10.0, ge=0.5, le=120, allow_inf_nan=False, validation_alias="COUPONS_HTTP_REQUEST_TIMEOUT_SECONDS"
     )
+    # After SIGTERM, lookups in flight get this long to answer before their people are told to ask again.
+    shutdown_grace_seconds: float = Field(
+        18.0, ge=0, le=25, allow_inf_nan=False, validation_alias="COUPONS_SHUTDOWN_GRACE_SECONDS"
+    )
     redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
     demo: bool = Field(False, validation_alias="COUPONS_DEMO")
     configured_button_secret: SecretStr | None = Field(None, validation_alias="COUPONS_BUTTON_SECRET")

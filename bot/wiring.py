@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import httpx
@@ -21,6 +20,8 @@ from bot.store import Store, open_store
 
 if TYPE_CHECKING:
     from slack_bolt import App
+
+    from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,11 @@ def build_store(settings: Settings) -> Store:
 
 
 def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> App:
+    return build_app(settings, answerer, socket_mode=socket_mode)[0]
+
+
+def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> tuple[App, Services]:
+    """The Bolt app and the services its listeners share (the HTTP server drains their lazy work on shutdown)."""
     # Bolt and the Slack SDK are imported here, not at the top: `coupons-bot preview` never needs them.
     from slack_bolt import App  # noqa: PLC0415
     from slack_sdk import WebClient  # noqa: PLC0415
@@ -104,6 +110,7 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
 
     from bot.access import AccessPolicy, GroupMembers, shared_members, usergroup_fetcher  # noqa: PLC0415
     from bot.delivery import Delivery  # noqa: PLC0415
+    from bot.lazy_work import LazyWork  # noqa: PLC0415
     from bot.listeners import register_listeners  # noqa: PLC0415
     from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
     from bot.middleware import answer_once, check_access  # noqa: PLC0415
@@ -125,8 +132,9 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
     policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
     if policy.open_to_everyone:
         logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
-    executor = ThreadPoolExecutor(max_workers=settings.listener_threads, thread_name_prefix="coupons-listener")
-    services = Services(answerer=answerer, policy=policy, delivery=Delivery(client, executor))
+    lazy_work = LazyWork(settings.listener_threads)
+    executor = lazy_work.executor
+    services = Services(answerer=answerer, policy=policy, delivery=Delivery(client, executor), lazy_work=lazy_work)
     app = App(
         client=client,
         signing_secret=(
@@ -148,4 +156,4 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
         report_unexpected(services, context, body, action=str(body.get("type") or "request"))  # type: ignore[arg-type]
 
     register_listeners(app, services)
-    return app
+    return app, services

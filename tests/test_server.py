@@ -255,6 +255,63 @@ def test_sigterm_finishes_in_flight_requests_and_calls_the_shutdown_hook(web: We
         HTTP.get(web.base + "/healthz", timeout=1)
 
 
+RESTARTED = "The bot restarted before it could answer"
+
+
+def first_words(payload: dict[str, object]) -> str:
+    return json.dumps(payload.get("blocks") or payload.get("text"), ensure_ascii=False)
+
+
+def test_sigterm_answers_or_tells_everyone_waiting(
+    slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path
+) -> None:
+    fast = [565032201 + n for n in range(4)]
+    slow = [565032301 + n for n in range(6)]
+    for customer in fast:
+        capillary.answers[customer] = Reply(body=sample_bytes("lower"), delay=0.3)
+    for customer in slow:  # answers long after the grace: only the restart notice can reach these people
+        capillary.answers[customer] = Reply(body=sample_bytes("lower"), delay=60)
+    env = bot_env(
+        slack,
+        capillary,
+        COUPONS_LISTENER_THREADS="4",  # so some lookups are still queued, not started, at SIGTERM
+        COUPONS_READ_TIMEOUT_SECONDS="20",
+        COUPONS_UPSTREAM_DEADLINE_SECONDS="25",
+        COUPONS_SHUTDOWN_GRACE_SECONDS="2",
+    )
+    web = start_web(env, tmp_path)
+    try:
+        names = {customer: f"term{customer}" for customer in fast + slow}
+        for customer in slow[:4] + fast + slow[4:]:
+            assert (
+                post(web.base, command_body(str(customer), response_url=slack.response_url(names[customer])))[0] == 200
+            )
+        capillary.server.wait_for(4, path_prefix="/v2/customers/")  # every listener thread is busy
+        web.process.terminate()
+        late = command_body(str(fast[0]), response_url=slack.response_url("late"))
+        try:
+            late_status: int | None = post(web.base, late)[0]
+        except httpx.TransportError:
+            late_status = None  # refused: the server had stopped accepting
+        assert web.process.wait(20) in {0, -signal.SIGTERM}
+    finally:
+        if web.process.poll() is None:
+            web.process.kill()
+            web.process.wait(5)
+    for customer, name in names.items():
+        replies = slack.responses(name)
+        assert replies, f"customer {customer}: acked, then silence"
+        words = first_words(replies[0])
+        if customer in slow:
+            assert RESTARTED in words
+        else:
+            assert RESTARTED in words or "Coupons · customer" in words
+    if late_status is not None:
+        assert late_status == 200
+        assert slack.responses("late"), "a request accepted during shutdown got no answer"
+    assert "people told to ask again" in web.stderr() and "Traceback" not in web.stderr()
+
+
 def run_elsewhere(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the Procfile's web line the way an admin would: from another directory, with only these settings."""
     return subprocess.run(

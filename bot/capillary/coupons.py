@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -24,6 +25,7 @@ class FetchResult:
     # The series' full terms, read from the same bytes when an agent opens one; None: the coupons carry them.
     series: Mapping[int, CouponSeries] | None = None
     body: bytes = b""  # the answer as Capillary sent it (decompressed): what the cache keeps
+    skipped: int = 0  # coupons in the answer that could not be read (and are not shown)
 
 
 class CouponsResponse(Model):
@@ -48,10 +50,47 @@ class CouponsPage(Model):
     success: bool | None = None
 
 
-def parse_coupons(content: bytes) -> CouponsPage:
-    """The response bytes → the envelope, reading of each coupon only what the bot shows. Raises
-    `ValidationError` as `CouponsResponse.model_validate_json` would."""
-    return CouponsPage.model_validate_json(content)
+class _RawPage(Model):
+    """The envelope with each coupon left as parsed JSON, to read them one by one."""
+
+    entity: list[Any] | None = None
+    errors: ApiErrors = None
+    success: bool | None = None
+
+
+@dataclass(frozen=True)
+class ReadPage:
+    """The envelope as read: the coupons that could be read, and how many could not."""
+
+    entity: tuple[Coupon, ...]
+    errors: ApiErrors = None
+    success: bool | None = None
+    skipped: int = 0
+
+
+def parse_coupons(content: bytes) -> ReadPage:
+    """The response bytes → the envelope, reading of each coupon only what the bot shows. A coupon that
+    can't be read (no `id`, a date that isn't one) is skipped and counted, so it doesn't hide the others.
+    Raises `ValidationError` when the bytes are not JSON, the envelope has the wrong shape, or no coupon at all
+    could be read."""
+    try:
+        page = CouponsPage.model_validate_json(content)  # the usual case: one pass in pydantic's Rust parser
+        return ReadPage(tuple(page.entity or ()), page.errors, page.success)
+    except ValidationError as whole:
+        failure = whole
+    try:
+        raw = _RawPage.model_validate_json(content)
+    except ValidationError:
+        raise failure from None
+    coupons: list[Coupon] = []
+    for item in raw.entity or ():
+        try:
+            coupons.append(ListedCoupon.model_validate(item))
+        except ValidationError:
+            continue
+    if not coupons:  # nothing to show: the answer as a whole is unreadable
+        raise failure
+    return ReadPage(tuple(coupons), raw.errors, raw.success, skipped=len(raw.entity or ()) - len(coupons))
 
 
 class _SeriesOfCoupon(TypedDict, total=False):
@@ -119,15 +158,22 @@ def _read_series(content: bytes) -> dict[int, CouponSeries]:
 
 def fetch_coupons(http: CapillaryHttp, customer_id: int, case: CodeCase) -> FetchResult:
     fetched = http.get(f"v2/customers/{customer_id}/coupons", {"coupon_code_case": case.value}, _read_answer)
-    coupons, body = fetched.value
-    return FetchResult(coupons, fetched.attempts, fetched.upstream_ms, SeriesCatalog(body), body)
+    page, body = fetched.value
+    return FetchResult(
+        page.entity, fetched.attempts, fetched.upstream_ms, SeriesCatalog(body), body, skipped=page.skipped
+    )
 
 
-def _read_answer(status: int, headers: httpx.Headers, content: bytes) -> tuple[tuple[Coupon, ...], bytes]:
-    return interpret_response(status, headers, content), content
+def _read_answer(status: int, headers: httpx.Headers, content: bytes) -> tuple[ReadPage, bytes]:
+    return read_response(status, headers, content), content
 
 
 def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> tuple[Coupon, ...]:
+    """Turn one HTTP answer into coupons or one of our errors (the coupons that could be read)."""
+    return read_response(status, headers, content).entity
+
+
+def read_response(status: int, headers: httpx.Headers, content: bytes) -> ReadPage:
     """Turn one HTTP answer into coupons or one of our errors. Always reads `errors`, whatever the status."""
     if 200 <= status < 300:
         if looks_like_html(headers, content):
@@ -142,7 +188,7 @@ def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> t
             raise error_from_codes(status, envelope.errors)
         if envelope.success is False:
             raise CapillaryReportedError("Capillary reported a failure without details", status=status)
-        return tuple(envelope.entity or ())
+        return envelope
     if status == 404 and mentions(content, "NO_COUPONS_FOUND"):
-        return ()
+        return ReadPage(())
     raise error_for_failure(status, content)

@@ -25,6 +25,7 @@ class CustomerCoupons:
     demo: bool = False
     # Where the series' full terms come from; None: from the coupons themselves.
     series: Mapping[int, CouponSeries] | None = None
+    skipped: int = 0  # coupons Capillary sent that could not be read
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class CouponSummary:
     groups: tuple[CouponGroup, ...]
     series: Mapping[int, CouponSeries] = field(default_factory=dict)  # full terms by series id
     demo: bool = False
+    skipped: int = 0  # coupons Capillary sent that could not be read (not in any group)
 
     def group(self, state: CouponState) -> CouponGroup:
         return next(g for g in self.groups if g.state is state)
@@ -79,6 +81,7 @@ def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
         groups=groups,
         series=series,
         demo=coupons.demo,
+        skipped=coupons.skipped,
     )
 
 

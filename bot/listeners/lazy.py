@@ -3,7 +3,7 @@
 Bolt runs the ack in the request thread and answers Slack at once; the work runs on the listener pool. So an
 ack never waits for a free pool thread, however many slow lookups are queued. `guarded` makes sure the work
 always ends in an answer: an unexpected exception still tells the person something, with a reference that
-finds the traceback in the log.
+finds the traceback in the log; a restart tells everyone it could not answer in time (`bot/lazy_work.py`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from blocks.errors import render_internal_error
+from blocks.errors import render_internal_error, render_restart_notice
 from bot.audit_log import write_audit
+from bot.lazy_work import Waiting
 from bot.requester import Requester, part
 from bot.services import Services
 
@@ -34,12 +35,33 @@ def guarded(handler: Handler, services: Services, *, action: str) -> Handler:
 
     @functools.wraps(handler)  # Bolt reads the wrapped function's parameters to know what to pass
     def run(**kwargs: Any) -> None:
+        context: BoltContext = kwargs["context"]
+        body: dict[str, Any] = kwargs.get("body") or {}
+        waiting = waiting_for(context, body)
+        key = services.lazy_work.enter(waiting)
+        if key is None:  # the bot is shutting down: say so now rather than start what can't finish
+            tell_restarted(services, waiting)
+            return
         try:
             handler(**kwargs)
         except Exception:
-            report_unexpected(services, kwargs["context"], kwargs.get("body") or {}, action=action)
+            report_unexpected(services, context, body, action=action)
+        finally:
+            services.lazy_work.leave(key)
 
     return run
+
+
+def waiting_for(context: BoltContext, body: dict[str, Any]) -> Waiting:
+    """Who to tell, and how, if this work can't finish."""
+    respond = context.respond if body.get("response_url") else None
+    return Waiting(Requester.of(context), respond, part(body, "event").get("thread_ts"))
+
+
+def tell_restarted(services: Services, waiting: Waiting) -> None:
+    services.delivery.privately(
+        waiting.requester, render_restart_notice(), respond=waiting.respond, thread_ts=waiting.thread_ts
+    )
 
 
 def report_unexpected(services: Services, context: BoltContext, body: dict[str, Any], *, action: str) -> None:
