@@ -290,7 +290,7 @@ def test_a_redemption_shows_its_time_and_transaction_and_details_list_every_one(
     assert "transaction 4242" in row and "used 3×" in row
     opened = _texts(render([coupon], view=ViewState(565032176, CodeCase.LOWER, expanded=(7,))))
     assert "*Redemptions of `red7`:*" in opened
-    assert "• <!date^1795168800^{date_short_pretty} at {time}|2026-11-20 10:05 UTC> at DocStore · transaction TX-1" in (
+    assert "• <!date^1795169100^{date_short_pretty} at {time}|2026-11-20 10:05 UTC> at DocStore · transaction TX-1" in (
         opened
     )
     assert "• <!date^1795251600^{date_short_pretty} at {time}|2026-11-21 09:00 UTC>\n" in opened + "\n"
