@@ -29,12 +29,14 @@ class LookupAnswerer:
         contact: str = "your Slack admin",
         clock: Clock = system_clock,
         connection_label: str = "",
+        currency: str | None = None,
     ) -> None:
         self.service = service
         self.connection_label = connection_label
         self.codec = codec
         self.page_size = page_size
         self.contact = contact
+        self.currency = currency
         self._clock = clock
 
     def answer_text(
@@ -111,6 +113,7 @@ class LookupAnswerer:
             page_size=self.page_size,
             shared_by=shared_by,
             shareable=may_share,
+            currency=self.currency,
         )
         message = render_summary(summary, view, options)
         write_audit(

@@ -65,6 +65,7 @@ def build_answerer(
         contact=settings.support_contact,
         clock=clock,
         connection_label="demo data" if use_demo else base_url,
+        currency=settings.currency,
     )
 
 
