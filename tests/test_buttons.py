@@ -198,6 +198,19 @@ def test_an_expired_response_url_falls_back_to_post_ephemeral(
     assert ":mag:" in json.dumps(posted["blocks"])
 
 
+def test_the_fallback_in_a_channel_without_the_bot_goes_to_the_dm(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    message = Agent(app, slack).command("565032176 lower")
+    slack.expired_response_urls.add("stale")
+    slack.not_a_member["C0SUPPORT"] = "not_in_channel"
+    click_button(app, find_button(message["blocks"], "Series details"), response_url=slack.response_url("stale"))
+    [posted] = slack.wait_api("chat.postMessage")
+    assert posted["channel"] == "U0AGENT1"
+    assert "/invite @Coupons" in json.dumps(posted["blocks"]) and ":mag:" in json.dumps(posted["blocks"])
+
+
 def test_clicks_on_a_normal_message_in_a_dm_replace_it(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
 ) -> None:
