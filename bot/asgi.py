@@ -37,7 +37,7 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, startup_line
 from bot.log_setup import configure_logging
 from bot.settings import Settings
 from bot.wiring import build_answerer, create_app
@@ -346,7 +346,7 @@ def load_settings() -> Settings:
     try:
         return Settings.from_env()
     except ConfigError as error:
-        print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
+        print(startup_line(error), file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -359,7 +359,7 @@ def create_asgi_app() -> SlackFront:
     try:
         app = create_app(settings, build_answerer(settings, use_demo=settings.demo))
     except ConfigError as error:
-        print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
+        print(startup_line(error), file=sys.stderr)
         raise SystemExit(2) from None
     assert settings.slack_signing_secret is not None  # create_app required it
     # Modules, settings and the app live as long as the process: keep full GC passes from rescanning them.
