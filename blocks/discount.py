@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from blocks.mrkdwn import escape
 from bot.domain.coupon import Discount, DiscountType
 
 
@@ -9,14 +10,23 @@ def number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def describe_discount(discount: Discount | None) -> str | None:
+def amount(value: float, currency: str | None = None) -> str:
+    """`250`, `INR 250`, `₹250`: a code is set apart by a space, a symbol is not (mrkdwn-escaped)."""
+    if not currency:
+        return number(value)
+    unit = escape(currency)
+    return f"{unit} {number(value)}" if currency[-1].isalpha() else f"{unit}{number(value)}"
+
+
+def describe_discount(discount: Discount | None, currency: str | None = None) -> str | None:
+    """`10% off, up to ₹500`, `₹250 off`: amounts carry the currency, percentages don't."""
     if discount is None:
         return None
     if discount.kind is DiscountType.PERCENT:
         text = f"{number(discount.value)}% off"
     else:
         # ABS, or a type we do not know: an amount is the safer reading.
-        text = f"{number(discount.value)} off"
+        text = f"{amount(discount.value, currency)} off"
     if discount.cap is not None:
-        text += f", up to {number(discount.cap)}"
+        text += f", up to {amount(discount.cap, currency)}"
     return text

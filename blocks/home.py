@@ -19,6 +19,8 @@ def render_home(*, connection: str, allowed: bool, demo: bool, contact: str) -> 
         if demo
         else f"Connected to Capillary at `{clean(connection, 120)}`."
     )
+    # Someone who may not use the bot learns nothing about how it is set up.
+    setup = [{"type": "divider"}, context(source)] if allowed else []
     blocks = [
         {"type": "header", "text": plain("Coupons bot", 150)},
         section(
@@ -40,7 +42,6 @@ def render_home(*, connection: str, allowed: bool, demo: bool, contact: str) -> 
             "*Buttons* — *Series details* shows a series' terms, *Next ▶*/*◀ Previous* page through long lists, "
             "*Refresh* fetches fresh data, *Share with channel* posts the current view for everyone."
         ),
-        {"type": "divider"},
-        context(source),
+        *setup,
     ]
     return {"type": "home", "blocks": blocks}

@@ -27,10 +27,27 @@ def code(text: object, limit: int = 60) -> str:
     return f"`{clean(str(text).replace('`', 'ˋ'), limit)}`" if str(text).strip() else "_(no code)_"
 
 
-def date_token(when: datetime, token: str = "{date_short_pretty}") -> str:  # noqa: S107
-    """A Slack date token: every viewer sees the date in their own time zone; the fallback is the org's date."""
-    fallback = when.strftime("%Y-%m-%d %H:%M") if "time" in token else when.strftime("%Y-%m-%d")
+def zone_label(when: datetime) -> str:
+    """`UTC`, `UTC+05:30`: the zone a fallback time is written in (a time without one means nothing)."""
+    offset = when.utcoffset()
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def moment(when: datetime, token: str = "{date_short_pretty} at {time}") -> str:  # noqa: S107
+    """A moment as a Slack date token: every viewer sees it in their own time zone; the fallback names its zone."""
+    fallback = f"{when.strftime('%Y-%m-%d %H:%M')} {zone_label(when)}"
     return f"<!date^{int(when.timestamp())}^{token}|{escape(fallback)}>"
+
+
+def day(when: datetime) -> str:
+    """A calendar day as Capillary means it: the date in the timestamp's own zone (the org's), the same for
+    every viewer. `validTill` is 23:59:59 of that day in the org's zone; a Slack date token would show an agent
+    east of it the next day."""
+    return f"{when.strftime('%a')} {when.day} {when.strftime('%b %Y')}"
 
 
 def mrkdwn(text: str) -> dict[str, Any]:

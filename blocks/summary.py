@@ -10,8 +10,8 @@ from blocks.customer import PROFILE_UNREADABLE, customer_line, customer_title
 from blocks.discount import describe_discount
 from blocks.limits import fits_message
 from blocks.message import Message
-from blocks.mrkdwn import Block, actions, button, clean, code, context, date_token, plain, section
-from blocks.series_details import render_series_details
+from blocks.mrkdwn import Block, actions, button, clean, code, context, day, moment, plain, section
+from blocks.series_details import redemption_text, render_coupon_details
 from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_SHARE, ACTION_TOGGLE_SERIES
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
@@ -25,7 +25,11 @@ GROUP_TITLES = {
     CouponState.REDEEMED: ":white_check_mark: *Redeemed*",
     CouponState.EXPIRED: ":no_entry_sign: *Expired*",
 }
-CASE_NAMES = {CodeCase.LOWER: "lower case", CodeCase.UPPER: "upper case", CodeCase.AS_IT_IS: "as created"}
+CASE_NOTES = {
+    CodeCase.LOWER: "codes in lower case",
+    CodeCase.UPPER: "codes in upper case",
+    CodeCase.AS_IT_IS: "codes as they were created",
+}
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,32}", re.ASCII)
 
 
@@ -39,6 +43,7 @@ class SummaryOptions:
     shareable: bool = True  # offer Share (a private answer, in a place where customer data may be shown)
     customer: CustomerCard | None = None  # who this is (masked), when the profile was read
     profile_unreadable: bool = False  # the profile was asked for and couldn't be read
+    currency: str | None = None  # shown with amounts (`COUPONS_CURRENCY`), never with percentages
 
 
 def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
@@ -47,24 +52,21 @@ def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
     return " · ".join(f"{mark}{len(summary.group(state).coupons)}{mark} {state.value}" for state in STATE_ORDER)
 
 
-def coupon_text(coupon: Coupon, state: CouponState) -> str:
-    parts = [describe_discount(coupon.discount)]
+def coupon_text(coupon: Coupon, state: CouponState, currency: str | None = None) -> str:
+    parts = [describe_discount(coupon.discount, currency)]
     if state is CouponState.ACTIVE:
         expires = coupon.expires_at
-        parts.append(f"valid till {date_token(expires)}" if expires else "no expiry date")
+        parts.append(f"valid till {day(expires)}" if expires else "no expiry date")
     elif state is CouponState.UPCOMING:
         starts, expires = coupon.starts_at, coupon.expires_at
-        parts.append(f"starts {date_token(starts)}" if starts else None)
-        parts.append(f"valid till {date_token(expires)}" if expires else None)
+        parts.append(f"starts {day(starts)}" if starts else None)
+        parts.append(f"valid till {day(expires)}" if expires else None)
     elif state is CouponState.REDEEMED:
         last = coupon.last_redemption
-        when = last.redeemed_when if last else None
-        where = last.redeemed_at.label if last and last.redeemed_at else ""
-        redeemed = "redeemed" + (f" {date_token(when)}" if when else "") + (f" at {clean(where, 60)}" if where else "")
-        parts.append(redeemed)
+        parts.append(redemption_text(last) if last else "redeemed")
     else:
         expires = coupon.expires_at
-        parts.append(f"expired {date_token(expires)}" if expires else "expired")
+        parts.append(f"expired {day(expires)}" if expires else "expired")
     if state in (CouponState.ACTIVE, CouponState.UPCOMING):
         parts.append(uses_label(coupon))
     elif coupon.times_redeemed > (1 if state is CouponState.REDEEMED else 0):
@@ -90,7 +92,6 @@ def _group_blocks(
     options: SummaryOptions,
     page_size: int,
     with_details: bool,
-    detailed: set[int],
 ) -> list[Block]:
     start = _page_start(view, group, page_size)
     page = group.coupons[start : start + page_size]
@@ -100,24 +101,21 @@ def _group_blocks(
         title += f" · showing {start + 1}–{start + len(page)}"
     blocks = [section(title)]
     for index, coupon in enumerate(page):
-        block = section(coupon_text(coupon, group.state))
+        block = section(coupon_text(coupon, group.state, options.currency))
         series_id = coupon.series.id if coupon.series else None
-        if options.encode and series_id is not None:
-            expanded = series_id in view.expanded
+        # Details open under one coupon (not a whole series): a button says what is under it, and only there.
+        open_here = with_details and coupon.id in view.expanded
+        if options.encode and (series_id is not None or coupon.redemption_info):
             block["accessory"] = button(
-                "Hide details" if expanded else "Series details",
+                "Hide details" if open_here else "Series details",
                 f"{ACTION_TOGGLE_SERIES}:{group.state.value}:{index}",
-                options.encode(view.toggled(series_id)),
+                options.encode(view.toggled(coupon.id)),
             )
         blocks.append(block)
-        if with_details and series_id is not None and series_id in view.expanded and series_id not in detailed:
-            # The full terms are read (once per lookup) only here, when an agent has opened the series.
-            terms = summary.series.get(series_id)
-            detailed.add(series_id)
-            if terms is not None:
-                blocks.append(render_series_details(terms, coupon.display_series_name))
-            else:  # Capillary sent this series' terms in a shape the bot cannot read
-                blocks.append(section(f"No terms can be shown for series {series_id}: Capillary sent them unreadable."))
+        if open_here:
+            # The full terms are read (once per lookup) only here, when an agent has opened a coupon's details.
+            terms = summary.series.get(series_id) if series_id is not None else None
+            blocks.append(render_coupon_details(coupon, terms, series_id, options.currency))
     if options.encode and total > len(page):
         paging = []
         if start > 0:
@@ -144,8 +142,8 @@ def _build(
     summary: CouponSummary, view: ViewState, options: SummaryOptions, page_size: int, details: bool
 ) -> list[Block]:
     notes = [
-        f"Fetched {date_token(summary.fetched_at, '{date_short_pretty} at {time}')}",
-        f"codes in {CASE_NAMES[summary.case]}",
+        f"Fetched {moment(summary.fetched_at)}",
+        CASE_NOTES[summary.case],
     ]
     if summary.demo:
         notes.append(":test_tube: *Demo data*, not a real customer")
@@ -160,10 +158,9 @@ def _build(
         section(counts_line(summary, bold=True) if summary.total else "This customer has no coupons."),
         context(*who, " · ".join(notes)),
     ]
-    detailed: set[int] = set()
     for group in summary.groups:
         if group.coupons:
-            blocks.extend(_group_blocks(summary, group, view, options, page_size, details, detailed))
+            blocks.extend(_group_blocks(summary, group, view, options, page_size, details))
     if options.encode:
         footer = [button("Refresh", ACTION_REFRESH, options.encode(view))]
         if options.shareable and view.surface is Surface.EPHEMERAL and summary.total:

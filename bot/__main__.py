@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
+from bot.command_text import HelpRequest, parse_command_text
 from bot.domain.view_state import Surface
-from bot.errors import ConfigError
+from bot.errors import ConfigError, InvalidCommand, startup_line
 from bot.log_setup import configure_logging
 from bot.requester import Requester
 from bot.settings import Settings
@@ -20,25 +21,45 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set; the default)")
     preview = commands.add_parser("preview", help="print the message /coupons would show, without Slack")
-    preview.add_argument("customer_id", help="the customer's Capillary ID")
-    preview.add_argument("case", nargs="?", default="", help="lower, upper or as_it_is")
+    # What follows `preview` is read like the text of `/coupons`: a wrong word gets Slack's answer, not argparse's.
+    preview.add_argument("words", nargs="*", metavar="customerId [lower|upper|as_it_is]", help="as after /coupons")
     preview.add_argument("--json", action="store_true", help="print the Block Kit payload instead of text")
     return parser
 
 
-def preview(settings: Settings, customer_id: str, case: str, *, as_json: bool) -> int:
-    use_demo = settings.demo or not settings.has_capillary
-    if use_demo:
-        print("No Capillary credentials configured: showing built-in demo data.", file=sys.stderr)
-    answerer = build_answerer(settings, use_demo=use_demo)
-    message = answerer.answer_text(
-        f"{customer_id} {case}", Requester(user_id="preview"), surface=Surface.EPHEMERAL, action="preview"
+def _names_capillary(settings: Settings) -> bool:
+    """Whether any Capillary setting is given: then all it needs must be, as for `serve`."""
+    return any(
+        value is not None
+        for value in (
+            settings.capillary_cluster,
+            settings.capillary_base_url,
+            settings.capillary_username,
+            settings.capillary_password,
+            settings.capillary_oauth_client_key,
+            settings.capillary_oauth_client_secret,
+        )
     )
+
+
+def preview(settings: Settings, words: list[str], *, as_json: bool) -> int:
+    text = " ".join(words)
+    use_demo = settings.demo or not _names_capillary(settings)
+    if settings.demo:
+        print("COUPONS_DEMO=1: showing built-in demo data.", file=sys.stderr)
+    elif use_demo:
+        print("No Capillary settings: showing built-in demo data.", file=sys.stderr)
+    answerer = build_answerer(settings, use_demo=use_demo)  # half a Capillary configuration: ConfigError, as serve
+    try:
+        asked_for_help = text.strip() != "" and isinstance(parse_command_text(text), HelpRequest)
+    except InvalidCommand:
+        asked_for_help = False
+    message = answerer.answer_text(text, Requester(user_id="preview"), surface=Surface.EPHEMERAL, action="preview")
     if as_json:
         print(json.dumps({"text": message.text, "blocks": message.blocks}, indent=2, ensure_ascii=False))
     else:
         print(blocks_to_text(message.blocks), end="")
-    return 0 if message.ok else 1
+    return 0 if message.ok or asked_for_help else 1
 
 
 def serve(settings: Settings) -> int:
@@ -61,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         configure_logging(settings.log_level, audit=args.command != "preview")
         if args.command == "preview":
-            return preview(settings, args.customer_id, args.case, as_json=args.json)
+            return preview(settings, args.words, as_json=args.json)
         return serve(settings)
-    except ConfigError as error:
-        print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
+    except ConfigError as error:  # StartupError included: one line, never a traceback
+        print(startup_line(error), file=sys.stderr)
         return 2
 
 

@@ -37,7 +37,7 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, startup_line
 from bot.listeners.lazy import tell_restarted
 from bot.log_setup import configure_logging
 from bot.services import Services
@@ -352,7 +352,7 @@ def load_settings() -> Settings:
     try:
         return Settings.from_env()
     except ConfigError as error:
-        print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
+        print(startup_line(error), file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -365,7 +365,7 @@ def create_asgi_app() -> SlackFront:
     try:
         app, services = build_app(settings, build_answerer(settings, use_demo=settings.demo))
     except ConfigError as error:
-        print(f"coupons-bot: configuration error: {error}", file=sys.stderr)
+        print(startup_line(error), file=sys.stderr)
         raise SystemExit(2) from None
     assert settings.slack_signing_secret is not None  # create_app required it
     # Modules, settings and the app live as long as the process: keep full GC passes from rescanning them.

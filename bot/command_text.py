@@ -81,9 +81,11 @@ def _customer_id(raw_id: str) -> int:
             "(or say what it is: `mobile:…`, `email:…`, `card:…`, `external:…`)."
         )
     customer_id = int(raw_id) if len(raw_id) <= 25 else MAX_CUSTOMER_ID + 1
-    if not 0 < customer_id <= MAX_CUSTOMER_ID:
+    if customer_id <= 0:
+        raise InvalidCommand(f"“{raw_id[:40]}” is not a customer ID: it must be greater than 0.")
+    if customer_id > MAX_CUSTOMER_ID:
         raise InvalidCommand(
-            f"“{raw_id[:40]}” is not a customer ID: it must be a positive number of at most 19 digits."
+            f"“{raw_id[:40]}” is too large for a customer ID: the largest is {MAX_CUSTOMER_ID} (19 digits)."
         )
     return customer_id
 

@@ -17,6 +17,14 @@ from bot.requester import Requester
 
 logger = logging.getLogger(__name__)
 
+# Slack refuses chat.postEphemeral in a channel the bot is not a member of (or cannot see).
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+INVITE_NOTE = (
+    ":information_source: I'm not in that channel, so here is your answer in our DM. "
+    "Type `/invite @Coupons` in the channel to get answers there."
+)
+MAX_BLOCKS = 50
+
 
 class Delivery:
     def __init__(self, client: WebClient, executor: Executor) -> None:
@@ -59,14 +67,33 @@ class Delivery:
         """Only the requester sees it, in the channel (and thread) they asked from."""
         if not (requester.channel_id and requester.user_id):
             return
-        _call(
-            self.client.chat_postEphemeral,
-            channel=requester.channel_id,
-            user=requester.user_id,
-            thread_ts=thread_ts,
-            text=message.text,
-            blocks=message.blocks,
-        )
+        try:
+            self.client.chat_postEphemeral(
+                channel=requester.channel_id,
+                user=requester.user_id,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.blocks,
+            )
+        except SlackApiError as error:
+            reason = error.response.get("error")
+            if reason not in NOT_A_MEMBER:
+                logger.warning("delivery through the Web API failed: %s", reason)
+                return
+            logger.info("not a member of the channel (%s): answering in the DM instead", reason)
+            self.in_own_dm(requester.user_id, message)
+        except SlackClientError as error:
+            logger.warning("delivery through the Web API failed: %s", type(error).__name__)
+
+    def in_own_dm(self, user_id: str, message: Message) -> None:
+        """The answer in the person's DM with the bot (channel=<user id> opens it), saying why it is there."""
+        note: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": INVITE_NOTE}]}
+        if len(message.blocks) < MAX_BLOCKS:
+            _call(self.client.chat_postMessage, channel=user_id, text=message.text, blocks=[note, *message.blocks])
+            return
+        # A message already at Slack's block limit: the note goes first, on its own.
+        _call(self.client.chat_postMessage, channel=user_id, text=INVITE_NOTE, blocks=[note])
+        _call(self.client.chat_postMessage, channel=user_id, text=message.text, blocks=message.blocks)
 
     def redraw(self, respond: Respond, requester: Requester, message: Message, *, message_ts: str | None) -> None:
         """Replace the message whose button was clicked; if its response_url is spent, answer another way."""

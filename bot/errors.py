@@ -19,6 +19,16 @@ class ConfigError(CouponsBotError):
     outcome = "config_error"
 
 
+class StartupError(ConfigError):
+    """The settings are complete but the bot cannot start with them (Slack refused the token, or is unreachable)."""
+
+
+def startup_line(error: ConfigError) -> str:
+    """The one line `coupons-bot` prints (then exits 2) instead of a traceback."""
+    kind = "" if isinstance(error, StartupError) else "configuration error: "
+    return f"coupons-bot: {kind}{error}"
+
+
 class InvalidCommand(CouponsBotError):
     """What the user typed is not `<customerId> [lower|upper|as_it_is]`."""
 

@@ -39,6 +39,7 @@ class LookupAnswerer:
         contact: str = "your Slack admin",
         clock: Clock = system_clock,
         connection_label: str = "",
+        currency: str | None = None,
     ) -> None:
         self.service = service
         self.customers = customers
@@ -46,6 +47,7 @@ class LookupAnswerer:
         self.codec = codec
         self.page_size = page_size
         self.contact = contact
+        self.currency = currency
         self._clock = clock
 
     def answer_text(
@@ -181,6 +183,7 @@ class LookupAnswerer:
             shareable=may_share,
             customer=card,
             profile_unreadable=unreadable,
+            currency=self.currency,
         )
         message = render_summary(summary, view, options)
         write_audit(

@@ -14,6 +14,7 @@ from bot.customer_service import CustomerService
 from bot.demo.transport import DEMO_BASE_URL, demo_transport
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.view_state import ViewStateCodec
+from bot.errors import StartupError
 from bot.lookup_answers import LookupAnswerer
 from bot.settings import BasicCredentials, CapillaryCredentials, Settings
 from bot.store import Store, open_store
@@ -24,6 +25,24 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 logger = logging.getLogger(__name__)
+
+
+class _DropTokenUnused(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, given our client too, warns on every start
+    that the token "will be unused": it is the client's token, so the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_TOKEN_UNUSED_FILTER = _DropTokenUnused()
+
+
+class _Quiet(logging.Filter):
+    """Silences a logger for a moment: at start-up our one line says what went wrong, once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
 
 
 def build_answerer(
@@ -80,6 +99,7 @@ def build_answerer(
         contact=settings.support_contact,
         clock=clock,
         connection_label="demo data" if use_demo else base_url,
+        currency=settings.currency,
     )
 
 
@@ -105,7 +125,9 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
     """The Bolt app and the services its listeners share (the HTTP server drains their lazy work on shutdown)."""
     # Bolt and the Slack SDK are imported here, not at the top: `coupons-bot preview` never needs them.
     from slack_bolt import App  # noqa: PLC0415
+    from slack_bolt.error import BoltError  # noqa: PLC0415
     from slack_sdk import WebClient  # noqa: PLC0415
+    from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: PLC0415
 
     from bot.access import AccessPolicy, GroupMembers, shared_members, usergroup_fetcher  # noqa: PLC0415
@@ -123,6 +145,38 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
         timeout=10,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
+    lazy_work = LazyWork(settings.listener_threads)
+    executor = lazy_work.executor
+    logging.getLogger("slack_bolt.App").addFilter(_TOKEN_UNUSED_FILTER)
+    # slack_sdk logs an unreachable Slack at ERROR before raising; the StartupError below is the one line.
+    sdk_logger, quiet = logging.getLogger("slack_sdk.web.base_client"), _Quiet()
+    sdk_logger.addFilter(quiet)
+    try:
+        # Bolt checks the token with auth.test here: a refused token or an unreachable Slack ends start-up.
+        app = App(
+            client=client,
+            signing_secret=(
+                settings.slack_signing_secret.get_secret_value()
+                if settings.slack_signing_secret
+                else "unused-in-socket-mode"
+            ),
+            request_verification_enabled=not socket_mode,
+            # Listeners ack in the request thread and do their work as lazy listeners (see listeners/lazy.py).
+            process_before_response=True,
+            listener_executor=executor,
+        )
+    except BoltError as error:
+        lazy_work.executor.shutdown(wait=False)
+        cause = error.__context__
+        reason = cause.response.get("error") if isinstance(cause, SlackApiError) else "no reason given"
+        raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token again") from None
+    except (SlackClientError, OSError) as error:
+        lazy_work.executor.shutdown(wait=False)
+        raise StartupError(
+            f"Slack could not be reached at {settings.slack_api_url} to check SLACK_BOT_TOKEN ({type(error).__name__})"
+        ) from None
+    finally:
+        sdk_logger.removeFilter(quiet)
     groups = GroupMembers(
         settings.allowed_usergroup_ids, shared_members(answerer.service.store, usergroup_fetcher(client))
     )
@@ -132,21 +186,7 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
     policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
     if policy.open_to_everyone:
         logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
-    lazy_work = LazyWork(settings.listener_threads)
-    executor = lazy_work.executor
     services = Services(answerer=answerer, policy=policy, delivery=Delivery(client, executor), lazy_work=lazy_work)
-    app = App(
-        client=client,
-        signing_secret=(
-            settings.slack_signing_secret.get_secret_value()
-            if settings.slack_signing_secret
-            else "unused-in-socket-mode"
-        ),
-        request_verification_enabled=not socket_mode,
-        # Listeners ack in the request thread and do their work as lazy listeners (see listeners/lazy.py).
-        process_before_response=True,
-        listener_executor=executor,
-    )
     app.use(answer_once(answerer.service.store))
     app.use(check_access(policy, answerer, services.delivery))
 

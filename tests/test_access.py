@@ -123,7 +123,10 @@ def test_the_home_tab_tells_a_refused_user(make_app: Any, slack: FakeSlack, capi
     send_event(app, {"type": "app_home_opened", "user": STRANGER, "tab": "home"}, event_id="Ev3")
     [published] = slack.wait_api("views.publish")
     view = published["view"] if isinstance(published["view"], dict) else json.loads(published["view"])
-    assert "You can't look up customers" in " ".join(all_texts(view["blocks"]))
+    texts = " ".join(all_texts(view["blocks"]))
+    assert "You can't look up customers" in texts
+    # Nothing about the set-up for someone who is refused: not the Capillary host, not even that there is one.
+    assert capillary.url.removesuffix("/") not in texts and "Capillary at" not in texts and "127.0.0.1" not in texts
 
 
 def test_every_lookup_and_click_writes_one_audit_line(

@@ -66,17 +66,17 @@ def test_expand_then_collapse_series_details(make_app: Any, slack: FakeSlack, ca
     assert_valid_message(expanded["blocks"])
     text = " ".join(all_texts(expanded["blocks"]))
     assert ":mag: *test-lekhana-2* — series 68579" in text
-    assert "*Bill:* minimum none · maximum no maximum" in text
-    assert "all stores" in text and "brands all" in text and "no redemption start date" in text
-    assert "redemptions per user no limit" in text and "vouchers per user no limit" in text
-    assert "redemptions per coupon" not in text  # not in this series: not shown
-    assert "Hide details" in button_texts(expanded["blocks"])
+    assert "*Bill:*" not in text and "NO_VALUE" not in text  # nothing set: nothing said
+    assert "any store, any day and hour" in text
+    assert "no limit on redemptions per customer" in text and "no limit on coupons per customer" in text
+    assert "each coupon usable" not in text  # not in this series: not shown
+    assert button_texts(expanded["blocks"]).count("Hide details") == 1
     collapsed = agent.click(expanded, "Hide details")
     assert ":mag:" not in " ".join(all_texts(collapsed["blocks"]))
     assert len(capillary.coupon_calls()) == 1  # every click inside the cache lifetime reuses the lookup
 
 
-def test_several_series_open_at_once(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+def test_a_details_button_says_what_is_under_it(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
     series_a = json.loads(capillary.answers[565032176].body)  # type: ignore[union-attr,arg-type]
     for coupon in series_a["entity"]:
         coupon["series"]["id"] = coupon["seriesId"] = 90 + coupon["id"] % 2  # two series, side by side
@@ -85,18 +85,18 @@ def test_several_series_open_at_once(make_app: Any, slack: FakeSlack, capillary:
     agent = Agent(app, slack)
     message = agent.command("565032176 lower")
     message = agent.click(message, "Series details")
-    # The first page shows 5 of the 7 expired coupons: three of the opened series, two of the other.
+    # The first page shows 5 of the 7 expired coupons, three of them of the opened series: the details open under
+    # the coupon clicked, and only its button says "Hide details".
     page_end = ["Next ▶", "Refresh", "Share with channel"]
-    assert button_texts(message["blocks"]) == [
-        "Hide details",
-        "Series details",
-        "Hide details",
-        "Hide details",
-        "Series details",
-        *page_end,
-    ]
-    message = agent.click(message, "Series details")
-    assert button_texts(message["blocks"]) == ["Hide details"] * 5 + page_end
+    assert button_texts(message["blocks"]) == ["Hide details"] + ["Series details"] * 4 + page_end
+    blocks = message["blocks"]
+    opened = next(
+        i for i, b in enumerate(blocks) if b.get("accessory", {}).get("text", {}).get("text") == "Hide details"
+    )
+    assert ":mag:" in blocks[opened + 1]["text"]["text"]
+    assert " ".join(all_texts(blocks)).count(":mag:") == 1
+    message = agent.click(message, "Series details")  # the next coupon, of the other series
+    assert button_texts(message["blocks"]) == ["Hide details"] * 2 + ["Series details"] * 3 + page_end
     assert " ".join(all_texts(message["blocks"])).count(":mag:") == 2
     assert_valid_message(message["blocks"])
 
@@ -196,6 +196,19 @@ def test_an_expired_response_url_falls_back_to_post_ephemeral(
     [posted] = slack.wait_api("chat.postEphemeral")
     assert posted["channel"] == "C0SUPPORT" and posted["user"] == "U0AGENT1"
     assert ":mag:" in json.dumps(posted["blocks"])
+
+
+def test_the_fallback_in_a_channel_without_the_bot_goes_to_the_dm(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    message = Agent(app, slack).command("565032176 lower")
+    slack.expired_response_urls.add("stale")
+    slack.not_a_member["C0SUPPORT"] = "not_in_channel"
+    click_button(app, find_button(message["blocks"], "Series details"), response_url=slack.response_url("stale"))
+    [posted] = slack.wait_api("chat.postMessage")
+    assert posted["channel"] == "U0AGENT1"
+    assert "/invite @Coupons" in json.dumps(posted["blocks"]) and ":mag:" in json.dumps(posted["blocks"])
 
 
 def test_clicks_on_a_normal_message_in_a_dm_replace_it(

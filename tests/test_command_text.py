@@ -49,3 +49,11 @@ def test_accepted_input(text: str | None, expected: object) -> None:
 def test_rejected_input(text: str) -> None:
     with pytest.raises(InvalidCommand):
         parse_command_text(text)
+
+
+def test_a_number_above_the_largest_id_is_called_too_large() -> None:
+    for text in ("9223372036854775808", "9999999999999999999", "1" * 30):
+        with pytest.raises(InvalidCommand, match="too large for a customer ID"):
+            parse_command_text(text)
+    with pytest.raises(InvalidCommand, match="greater than 0"):
+        parse_command_text("0")

@@ -88,7 +88,7 @@ def test_missing_dates_mean_no_window() -> None:
         (3, 2, "used 2×, 3 left"),
         (-1, 2, "used 2×, unlimited"),
         (-1, 0, "unlimited uses"),
-        (1, 0, "1 use left"),
+        (1, 0, None),  # a single-use coupon, unused: nothing worth saying
         (4, 0, "4 uses left"),
         (None, 0, None),
         (0, 1, "used 1×, 0 left"),

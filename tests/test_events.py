@@ -80,6 +80,22 @@ def test_a_mention_in_a_thread_is_answered_privately_in_that_thread(
     assert slack.api_calls("chat.postMessage") == []
 
 
+@pytest.mark.parametrize("refusal", ["not_in_channel", "channel_not_found"])
+def test_a_mention_where_the_bot_is_not_a_member_is_answered_in_the_dm(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, refusal: str
+) -> None:
+    app, _ = make_app()
+    slack.not_a_member["C0ELSEWHERE"] = refusal
+    event = {"type": "app_mention", "channel": "C0ELSEWHERE", "user": "U0AGENT1", "text": f"<@{BOT_USER}> 565032176"}
+    send_event(app, event)
+    [posted] = slack.wait_api("chat.postMessage")
+    assert posted["channel"] == "U0AGENT1"  # the person's DM with the bot
+    blocks = posted["blocks"] if isinstance(posted["blocks"], list) else json.loads(posted["blocks"])
+    assert_valid_message(blocks)
+    assert "/invite @Coupons" in blocks[0]["elements"][0]["text"]
+    assert "*7* expired" in posted_texts(posted)
+
+
 def test_a_dm_in_a_thread_is_answered_in_that_thread(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
 ) -> None:

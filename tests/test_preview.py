@@ -155,3 +155,37 @@ def test_installed_console_script_runs_from_another_directory(tmp_path: Path) ->
     assert "3 active · 1 upcoming · 2 redeemed · 2 expired" in result.stdout
     module = run(sys.executable, "-m", "bot", "preview", "400000404")
     assert module.returncode == 1 and "no customer with ID 400000404" in module.stdout
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"CAPILLARY_CLUSTER": "eu"}, "CAPILLARY_USERNAME and CAPILLARY_PASSWORD"),
+        ({"CAPILLARY_USERNAME": "store.server", "CAPILLARY_PASSWORD": "x"}, "CAPILLARY_BASE_URL"),
+    ],
+)
+def test_preview_refuses_half_a_capillary_configuration_as_serve_does(
+    no_capillary: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    settings: dict[str, str],
+    named: str,
+) -> None:
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert main(["preview", str(MIXED_CUSTOMER)]) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    [line] = out.err.splitlines()
+    assert line.startswith("coupons-bot: configuration error: ") and named in line
+    assert "demo" not in line.lower().split(";")[0]
+
+
+def test_preview_reads_its_words_as_slash_command_text(no_capillary: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", str(MIXED_CUSTOMER), "lower", "extra"]) == 1
+    out = capsys.readouterr()
+    assert "nothing more" in out.out and "usage" not in out.err.lower()
+    assert main(["preview", "help"]) == 0  # asking for help is not an error
+    assert "/coupons 565032176 lower" in capsys.readouterr().out
+    assert main(["preview", "9223372036854775808"]) == 1
+    assert "too large" in capsys.readouterr().out

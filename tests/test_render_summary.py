@@ -86,16 +86,13 @@ def test_expected_output_for_each_group() -> None:
     }
     assert texts[1] == "*1* active · *1* upcoming · *1* redeemed · *1* expired"
     active = next(t for t in texts if t.startswith("`act1`"))
-    assert active == (
-        "`act1` · *test-lekhana-2*\n10 off · valid till <!date^1795867200^{date_short_pretty}|2026-11-28> · "
-        "used 2×, 3 left"
-    )
+    assert active == ("`act1` · *test-lekhana-2*\n10 off · valid till Sat 28 Nov 2026 · used 2×, 3 left")
     upcoming = next(t for t in texts if t.startswith("`up1`"))
-    assert "15% off, up to 500" in upcoming and "starts <!date^1795780800^" in upcoming
+    assert "15% off, up to 500" in upcoming and "starts Fri 27 Nov 2026" in upcoming
     redeemed = next(t for t in texts if t.startswith("`red1`"))
-    assert "redeemed <!date^1795168800^{date_short_pretty}|2026-11-20> at DocStore" in redeemed
+    assert "redeemed <!date^1795168800^{date_short_pretty} at {time}|2026-11-20 10:00 UTC> at DocStore" in redeemed
     expired = next(t for t in texts if t.startswith("`exp1`"))
-    assert "expired <!date^" in expired and "left" not in expired
+    assert "expired Sat 31 Oct 2026" in expired and "left" not in expired
     # groups in order, each introduced by its title
     titles = [t.split(" · ")[0] for t in texts if t.startswith(":")]
     assert titles == [
@@ -264,10 +261,71 @@ def test_an_opened_series_is_read_from_the_lookup_and_an_unreadable_one_says_so(
 
     body = sample_bytes("lower")
     coupons = tuple(parse_coupons(body).entity or ())
-    series_id = coupons[0].series.id  # type: ignore[union-attr]
-    view = ViewState(565032176, CodeCase.LOWER, expanded=(series_id,))
+    view = ViewState(565032176, CodeCase.LOWER, expanded=(coupons[0].id,))
     for catalog, expected in ((SeriesCatalog(body), "*Terms:*"), ({}, "No terms can be shown")):
         summary = summarize(CustomerCoupons(565032176, CodeCase.LOWER, coupons, NOW, series=catalog), NOW)
         message = render_summary(summary, view, SummaryOptions(encode=CODEC.encode))
         assert_valid_message(message.blocks)
         assert any(expected in text for text in all_texts(message.blocks))
+
+
+def _texts(message: object) -> str:
+    return "\n".join(all_texts(message.blocks))  # type: ignore[attr-defined]
+
+
+def test_a_redemption_shows_its_time_and_transaction_and_details_list_every_one() -> None:
+    coupon = make_coupon(
+        id=7,
+        code="red7",
+        isRedeemed=True,
+        redemptionsLeft=0,
+        redemptionInfo=[
+            {"dateISO": "2026-11-20T10:05:00Z", "transactionNumber": "TX-1", "redeemedAt": {"name": "DocStore"}},
+            {"dateISO": "2026-11-22T14:30:00+05:30", "transactionNumber": 4242, "redeemedAt": {"name": "Mall"}},
+            {"dateISO": "2026-11-21T09:00:00Z", "transactionNumber": ""},
+        ],
+    )
+    row = next(t for t in all_texts(render([coupon]).blocks) if t.startswith("`red7`"))
+    assert "redeemed <!date^1795338000^{date_short_pretty} at {time}|2026-11-22 14:30 UTC+05:30> at Mall" in row
+    assert "transaction 4242" in row and "used 3×" in row
+    opened = _texts(render([coupon], view=ViewState(565032176, CodeCase.LOWER, expanded=(7,))))
+    assert "*Redemptions of `red7`:*" in opened
+    assert "• <!date^1795169100^{date_short_pretty} at {time}|2026-11-20 10:05 UTC> at DocStore · transaction TX-1" in (
+        opened
+    )
+    assert "• <!date^1795251600^{date_short_pretty} at {time}|2026-11-21 09:00 UTC>\n" in opened + "\n"
+    assert opened.index("at Mall") < opened.index("2026-11-21 09:00") < opened.index("at DocStore")  # latest first
+
+
+def test_amounts_carry_the_currency_and_percentages_do_not() -> None:
+    coupons = [
+        make_coupon(id=1, code="abs1", discountValue=250, discountValueAsDouble=250),
+        make_coupon(
+            id=2, code="perc1", couponDiscountType="PERC", discountValue=15, discountValueAsDouble=15, discountUpto=500
+        ),
+    ]
+    for currency, absolute, capped in (
+        ("₹", "₹250 off", "15% off, up to ₹500"),
+        ("INR", "INR 250 off", "up to INR 500"),
+    ):
+        text = _texts(render(coupons, currency=currency))
+        assert absolute in text and capped in text
+    assert "250 off" in _texts(render(coupons)) and "₹" not in _texts(render(coupons))
+
+
+def test_a_day_is_the_day_capillary_means_for_every_viewer() -> None:
+    # validTill is the end of the day in the org's zone: an agent east of UTC must not see the next day.
+    utc_end = make_coupon(id=1, code="utc", validTill="2026-11-30T23:59:59Z")
+    ist_end = make_coupon(id=2, code="ist", validTill="2026-12-01T23:59:59+05:30")
+    texts = all_texts(render([utc_end, ist_end]).blocks)
+    assert "valid till Mon 30 Nov 2026" in next(t for t in texts if t.startswith("`utc`"))
+    assert "valid till Tue 1 Dec 2026" in next(t for t in texts if t.startswith("`ist`"))
+    assert not any("<!date" in t and "valid till" in t for t in texts)
+
+
+def test_notes_read_as_english_and_name_the_zone_and_single_use_is_not_noise() -> None:
+    message = render([make_coupon(id=1, code="one", redemptionsLeft=1)], case=CodeCase.AS_IT_IS)
+    notes = message.blocks[2]["elements"][0]["text"]
+    assert "codes as they were created" in notes
+    assert "|2026-11-25 12:00 UTC>" in notes
+    assert "use left" not in _texts(message)

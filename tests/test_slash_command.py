@@ -100,3 +100,11 @@ def test_unsigned_or_stale_requests_reach_no_listener(
     wait_until_idle(app)
     assert [r.path for r in slack.server.requests] == ["/api/auth.test"]  # Bolt's, when the app was built
     assert capillary.server.requests == []
+
+
+def test_coupons_currency_reaches_the_message(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    app, _ = make_app(COUPONS_CURRENCY="₹")
+    send_command(app, "565032176 lower", response_url=slack.response_url())
+    [answer] = slack.wait_responses(1)
+    texts = " ".join(all_texts(answer["blocks"]))
+    assert "₹10 off" in texts and "₹10% off" not in texts

@@ -54,7 +54,7 @@ def classify(coupon: Coupon, now: datetime) -> CouponState:
 
 
 def uses_label(coupon: Coupon) -> str | None:
-    """ "used 2×, 3 left", "unlimited uses", "1 use left"; None when Capillary gives nothing to say."""
+    """ "used 2×, 3 left", "unlimited uses", "4 uses left"; None when there is nothing worth saying."""
     left = coupon.redemptions_left
     if left is None or left < UNLIMITED:
         remaining = None
@@ -70,7 +70,7 @@ def uses_label(coupon: Coupon) -> str | None:
     if remaining == "unlimited":
         return "unlimited uses"
     if left == 1:
-        return "1 use left"
+        return None  # a single-use coupon not used yet: saying so on every line is noise
     if remaining:
         return f"{left} uses left"
     return None

@@ -2,7 +2,7 @@
 
 A click on an ephemeral message brings no copy of the message, and the in-process cache may be empty
 (restart, another worker), so everything needed to redraw travels here: customer, code case, where each
-group is paged to, which series are expanded, and where the message lives. The value is versioned and
+group is paged to, which coupons have their details open, and where the message lives. The value is versioned and
 signed with the signing secret, so a tampered or stale one is refused before anything is looked up.
 """
 
@@ -18,7 +18,7 @@ from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.domain.coupon_state import STATE_ORDER, CouponState
 from bot.errors import InvalidViewState
 
-VERSION = "1"
+VERSION = "2"  # 2: `expanded` holds coupon ids (1 held series ids)
 MAX_EXPANDED = 3
 MAX_OFFSET = 100_000
 _CASES = {"l": CodeCase.LOWER, "u": CodeCase.UPPER, "a": CodeCase.AS_IT_IS}
@@ -53,11 +53,11 @@ class ViewState:
         offsets[STATE_ORDER.index(state)] = max(0, min(offset, MAX_OFFSET))
         return replace(self, offsets=(offsets[0], offsets[1], offsets[2], offsets[3]))
 
-    def toggled(self, series_id: int) -> ViewState:
-        """Expand a series (dropping the oldest beyond the limit), or collapse it if it is expanded."""
-        if series_id in self.expanded:
-            return replace(self, expanded=tuple(s for s in self.expanded if s != series_id))
-        return replace(self, expanded=(*self.expanded, series_id)[-MAX_EXPANDED:])
+    def toggled(self, coupon_id: int) -> ViewState:
+        """Open a coupon's details (closing the oldest beyond the limit), or close them if they are open."""
+        if coupon_id in self.expanded:
+            return replace(self, expanded=tuple(c for c in self.expanded if c != coupon_id))
+        return replace(self, expanded=(*self.expanded, coupon_id)[-MAX_EXPANDED:])
 
 
 class ViewStateCodec:

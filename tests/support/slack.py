@@ -36,6 +36,9 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}
         self.expired_response_urls: set[str] = set()
         self.queued: dict[str, list[Reply]] = {}  # Web API method → replies to give before the normal one
+        # channel → the error chat.postEphemeral gets there: the bot is not a member (`not_in_channel`), or the
+        # channel is private and the bot cannot see it (`channel_not_found`).
+        self.not_a_member: dict[str, str] = {}
         self.server = LoopbackServer(self._route)
 
     @property
@@ -60,6 +63,8 @@ class FakeSlack:
             if group not in self.usergroups:
                 return Reply(body={"ok": False, "error": "no_such_subteam"})
             return Reply(body={"ok": True, "users": self.usergroups[group]})
+        if method == "chat.postEphemeral" and self.params(request).get("channel") in self.not_a_member:
+            return Reply(body={"ok": False, "error": self.not_a_member[self.params(request)["channel"]]})
         if method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}:
             return Reply(body={"ok": True, "ts": "1700000000.000100", "message_ts": "1700000000.000100"})
         return Reply(body={"ok": True})
