@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from blocks.discount import describe_discount
-from blocks.limits import fits_message
+from blocks.focus import focus_text, render_focus
+from blocks.limits import MESSAGE_BUDGET, VIEW_BUDGET, Budget
 from blocks.message import Message
 from blocks.mrkdwn import Block, actions, button, clean, code, context, date_token, plain, section
 from blocks.series_details import render_series_details
-from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_SHARE, ACTION_TOGGLE_SERIES
+from bot.domain.action_ids import (
+    ACTION_PAGE,
+    ACTION_REFRESH,
+    ACTION_SEND_TO_ME,
+    ACTION_SHARE,
+    ACTION_TOGGLE_SERIES,
+)
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
 from bot.domain.coupon_summary import CouponGroup, CouponSummary
@@ -35,6 +42,7 @@ class SummaryOptions:
     page_size: int = 5
     shared_by: str | None = None
     shareable: bool = True  # offer Share (a private answer, in a place where customer data may be shown)
+    budget: Budget | None = None  # None: what the view's surface holds (a message, or a modal)
 
 
 def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
@@ -147,8 +155,10 @@ def _build(
         notes.append(":test_tube: *Demo data*, not a real customer")
     if options.shared_by and _SLACK_ID.fullmatch(options.shared_by):
         notes.append(f"shared by <@{options.shared_by}>")
-    blocks: list[Block] = [
-        {"type": "header", "text": plain(f"Coupons · customer {summary.customer_id}", 150)},
+    blocks: list[Block] = [{"type": "header", "text": plain(f"Coupons · customer {summary.customer_id}", 150)}]
+    if view.focus:
+        blocks.extend(render_focus(summary, view.focus))
+    blocks += [
         section(counts_line(summary, bold=True) if summary.total else "This customer has no coupons."),
         context(" · ".join(notes)),
     ]
@@ -160,17 +170,24 @@ def _build(
         footer = [button("Refresh", ACTION_REFRESH, options.encode(view))]
         if options.shareable and view.surface is Surface.EPHEMERAL and summary.total:
             footer.append(button("Share with channel", ACTION_SHARE, options.encode(view)))
+        if view.surface is Surface.MODAL:  # the same view as a DM from the bot, with buttons that work there
+            to_dm = options.encode(replace(view, surface=Surface.MESSAGE))
+            footer.append(button("Send to me", ACTION_SEND_TO_ME, to_dm))
         blocks.append(actions(*footer, block_id="footer"))
     return blocks
 
 
 def render_summary(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> Message:
-    """The largest page (up to `options.page_size`) and the expanded details that fit Slack's limits."""
+    """The largest page (up to `options.page_size`) and the expanded details that fit Slack's limits: a
+    message's, or a modal's for a view drawn in one (`options.budget` overrides either)."""
+    budget = options.budget or (VIEW_BUDGET if view.surface is Surface.MODAL else MESSAGE_BUDGET)
     text = f"Coupons for customer {summary.customer_id}: {counts_line(summary)}"
+    if view.focus:
+        text += f"; {focus_text(summary, view.focus)}"
     for details in (True, False):
         for page_size in range(max(1, options.page_size), 0, -1):
             blocks = _build(summary, view, options, page_size, details)
-            if fits_message(blocks):
+            if budget.fits(blocks):
                 return Message(text, blocks)
     # Every text is bounded, so one coupon per group always fits; this is only a last resort.
-    return Message(text, blocks[:50])
+    return Message(text, blocks[: budget.max_blocks])

@@ -14,8 +14,9 @@ from bot.command_text import HelpRequest, parse_command_text
 from bot.coupon_service import CouponService
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import summarize
+from bot.domain.focus import take_code
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from bot.errors import CapillaryError, CouponsBotError
+from bot.errors import CapillaryError, CouponsBotError, InvalidCommand
 from bot.requester import Requester
 
 
@@ -49,13 +50,17 @@ class LookupAnswerer:
     ) -> Message:
         """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
         try:
-            request = parse_command_text(text)
+            rest, focus = take_code(text)  # `code:WELCOME10`; who and case are parse_command_text's
+            request = parse_command_text(rest)
         except CouponsBotError as error:
             write_audit(requester, action=action, outcome=error.outcome)
             return render_usage(str(error), command=command)
         if isinstance(request, HelpRequest):
-            return render_usage(command=command)
-        view = ViewState(request.customer_id, request.case, surface=surface)
+            if focus is None:
+                return render_usage(command=command)
+            write_audit(requester, action=action, outcome=InvalidCommand.outcome)
+            return render_usage(f"Say whose coupon {focus} is: `{command} <customer> code:{focus}`.", command=command)
+        view = ViewState(request.customer_id, request.case, surface=surface, focus=focus)
         return self.answer(view, requester, action=action, may_share=may_share)
 
     def answer_click(
@@ -100,7 +105,7 @@ class LookupAnswerer:
                 customer_id=view.customer_id,
                 case=view.case.value,
             )
-            retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None
+            retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None  # focus kept
             return render_error(
                 error, customer_id=view.customer_id, contact=self.contact, retry_value=retry, demo=self.service.demo
             )
