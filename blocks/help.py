@@ -12,6 +12,7 @@ def usage_lines(command: str = "/coupons") -> str:
     return (
         f"`{command} {EXAMPLE_CUSTOMER}` — the customer's coupons, codes in upper case (Capillary's default)\n"
         f"`{command} {EXAMPLE_CUSTOMER} lower` — codes in lower case; `upper` and `as_it_is` work too\n"
+        f"`{command} {EXAMPLE_CUSTOMER} code:WELCOME10` — that coupon on top, in full, then the rest\n"
         f"`{command} help` — this message"
     )
 

@@ -37,7 +37,7 @@ def take_code(text: str | None) -> tuple[str, str | None]:
     if len(found) > 1:
         raise InvalidCommand("Give one coupon code (code:…), not several.")
     match = found[0]
-    rest = (text[: match.start()] + " " + text[match.end() :]).strip()
+    rest = f"{text[: match.start()].strip()} {text[match.end() :].strip()}".strip()
     return rest, parse_code(match[1])
 
 
