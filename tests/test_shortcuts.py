@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from blocks.modal import render_lookup_form
+from bot.demo.customers import LARGE_CUSTOMER, demo_answer
 from bot.domain.action_ids import (
     BLOCK_CASE,
     BLOCK_CODE,
@@ -18,7 +19,8 @@ from bot.domain.action_ids import (
     SHORTCUT_FROM_MESSAGE,
     SHORTCUT_LOOKUP,
 )
-from tests.conftest import AuditLines, CapillaryStandIn, coupon_json, envelope
+from bot.domain.coupon import CodeCase
+from tests.conftest import NOW, AuditLines, CapillaryStandIn, coupon_json, envelope
 from tests.support.blockkit import (
     all_texts,
     assert_valid_message,
@@ -301,3 +303,16 @@ def test_a_replayed_submission_is_answered_once(make_app: Any, slack: FakeSlack,
     assert json.loads(first.body)["response_action"] == "update" and replay.body == ""
     wait_until_idle(app)
     assert len(slack.api_calls("views.update")) == 1 and len(capillary.coupon_calls()) == 1
+
+
+def test_the_window_holds_more_than_a_message(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    body = json.dumps(demo_answer(LARGE_CUSTOMER, CodeCase.LOWER, NOW)).encode()
+    capillary.answers[LARGE_CUSTOMER] = Reply(body=body, headers={"Content-Type": "application/json"})
+    app, _ = make_app(COUPONS_PAGE_SIZE="10")
+    answer = answer_in_modal(app, slack, who=str(LARGE_CUSTOMER))
+    assert 50 < len(answer["blocks"]) <= 100  # ten a group: more than a message may hold
+    click_in_view(app, find_button(answer["blocks"], "Send to me"), view=answer)
+    [posted] = slack.wait_api("chat.postMessage")
+    blocks = json.loads(posted["blocks"]) if isinstance(posted["blocks"], str) else posted["blocks"]
+    assert_valid_message(blocks)  # the DM copy is fitted to a message again
+    assert len(blocks) <= 50
