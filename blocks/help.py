@@ -16,6 +16,7 @@ def usage_lines(command: str = "/coupons") -> str:
         "(with the country code)\n"
         f"`{command} asha@example.com` — by email; `card:EXMPL0000000000001` — by loyalty card number; "
         "`external:EXAMPLE-000001` — by the brand's own customer ID\n"
+        f"`{command} {EXAMPLE_CUSTOMER} code:WELCOME10` — that coupon on top, in full, then the rest\n"
         f"`{command} help` — this message"
     )
 

@@ -39,6 +39,12 @@ def render_home(*, connection: str, allowed: bool, demo: bool, contact: str) -> 
         ),
         section("*Mention* — `@Coupons 565032176` in a channel or thread; the answer is private to you."),
         section(
+            "*Shortcuts* — *Look up coupons* (from the ⚡ menu or the message box) opens a form: the customer, "
+            "an optional coupon code, the code case. *Coupons for customer* on any message opens it filled in "
+            "with the customer ID, mobile, email or card the message names. The answer stays in the window, "
+            "with working buttons; *Send to me* posts it to your DM with the bot."
+        ),
+        section(
             "*Buttons* — *Series details* shows a series' terms, *Next ▶*/*◀ Previous* page through long lists, "
             "*Refresh* fetches fresh data, *Share with channel* posts the current view for everyone."
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 MAX_MESSAGE_BLOCKS = 50
@@ -29,4 +30,20 @@ def _text_chars(node: Any) -> int:
 
 
 def fits_message(blocks: list[dict[str, Any]]) -> bool:
-    return len(blocks) <= MAX_MESSAGE_BLOCKS and text_length(blocks) <= MAX_MESSAGE_TEXT
+    return MESSAGE_BUDGET.fits(blocks)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a renderer may put on one surface."""
+
+    max_blocks: int
+    max_text: int
+
+    def fits(self, blocks: list[dict[str, Any]]) -> bool:
+        return len(blocks) <= self.max_blocks and text_length(blocks) <= self.max_text
+
+
+MESSAGE_BUDGET = Budget(MAX_MESSAGE_BLOCKS, MAX_MESSAGE_TEXT)
+# A modal holds 100 blocks. Slack documents no total for a view's text, so the message's figure is kept.
+VIEW_BUDGET = Budget(MAX_VIEW_BLOCKS, MAX_MESSAGE_TEXT)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from blocks.customer import PROFILE_UNREADABLE, customer_line, customer_title
 from blocks.discount import describe_discount
-from blocks.limits import fits_message
+from blocks.focus import focus_text, render_focus
+from blocks.limits import MESSAGE_BUDGET, VIEW_BUDGET, Budget
 from blocks.message import Message
 from blocks.mrkdwn import Block, actions, button, clean, code, context, day, moment, plain, section
 from blocks.series_details import redemption_text, render_coupon_details
-from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_SHARE, ACTION_TOGGLE_SERIES
+from bot.domain.action_ids import (
+    ACTION_PAGE,
+    ACTION_REFRESH,
+    ACTION_SEND_TO_ME,
+    ACTION_SHARE,
+    ACTION_TOGGLE_SERIES,
+)
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
 from bot.domain.coupon_summary import CouponGroup, CouponSummary
@@ -44,6 +51,7 @@ class SummaryOptions:
     customer: CustomerCard | None = None  # who this is (masked), when the profile was read
     profile_unreadable: bool = False  # the profile was asked for and couldn't be read
     currency: str | None = None  # shown with amounts (`COUPONS_CURRENCY`), never with percentages
+    budget: Budget | None = None  # None: what the view's surface holds (a message, or a modal)
 
 
 def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
@@ -154,7 +162,11 @@ def _build(
     who = [customer_line(options.customer)] if options.customer else []
     who += [PROFILE_UNREADABLE] if options.profile_unreadable and not options.customer else []
     blocks: list[Block] = [
-        {"type": "header", "text": plain(customer_title(options.customer, summary.customer_id), 150)},
+        {"type": "header", "text": plain(customer_title(options.customer, summary.customer_id), 150)}
+    ]
+    if view.focus:
+        blocks.extend(render_focus(summary, view.focus, options.currency))
+    blocks += [
         section(counts_line(summary, bold=True) if summary.total else "This customer has no coupons."),
         context(*who, " · ".join(notes)),
     ]
@@ -165,17 +177,24 @@ def _build(
         footer = [button("Refresh", ACTION_REFRESH, options.encode(view))]
         if options.shareable and view.surface is Surface.EPHEMERAL and summary.total:
             footer.append(button("Share with channel", ACTION_SHARE, options.encode(view)))
+        if view.surface is Surface.MODAL:  # the same view as a DM from the bot, with buttons that work there
+            to_dm = options.encode(replace(view, surface=Surface.MESSAGE))
+            footer.append(button("Send to me", ACTION_SEND_TO_ME, to_dm))
         blocks.append(actions(*footer, block_id="footer"))
     return blocks
 
 
 def render_summary(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> Message:
-    """The largest page (up to `options.page_size`) and the expanded details that fit Slack's limits."""
+    """The largest page (up to `options.page_size`) and the expanded details that fit Slack's limits: a
+    message's, or a modal's for a view drawn in one (`options.budget` overrides either)."""
+    budget = options.budget or (VIEW_BUDGET if view.surface is Surface.MODAL else MESSAGE_BUDGET)
     text = f"Coupons for customer {summary.customer_id}: {counts_line(summary)}"
+    if view.focus:
+        text += f"; {focus_text(summary, view.focus)}"
     for details in (True, False):
         for page_size in range(max(1, options.page_size), 0, -1):
             blocks = _build(summary, view, options, page_size, details)
-            if fits_message(blocks):
+            if budget.fits(blocks):
                 return Message(text, blocks)
     # Every text is bounded, so one coupon per group always fits; this is only a last resort.
-    return Message(text, blocks[:50])
+    return Message(text, blocks[: budget.max_blocks])

@@ -100,7 +100,8 @@ def usergroup_fetcher(client: WebClient) -> Callable[[str], frozenset[str]]:
 
 class AccessPolicy:
     """Allowed when the user is listed or in a listed user group and, if channels are listed, the request
-    comes from a listed channel or a DM. With nothing listed, everyone in the workspace is allowed."""
+    comes from a listed channel, a DM, or no channel at all (a global shortcut or a modal: private). With
+    nothing listed, everyone in the workspace is allowed."""
 
     def __init__(
         self,
@@ -120,7 +121,13 @@ class AccessPolicy:
     def allows(self, requester: Requester) -> bool:
         if not requester.user_id:
             return False
-        if self.channel_ids and not requester.in_direct_message and requester.channel_id not in self.channel_ids:
+        # No channel: a global shortcut or a modal, which only the person sees, like a DM.
+        if (
+            self.channel_ids
+            and requester.channel_id
+            and not requester.in_direct_message
+            and requester.channel_id not in self.channel_ids
+        ):
             return False
         if not (self.user_ids or (self.groups and self.groups.usergroup_ids)):
             return True

@@ -1,5 +1,5 @@
-"""How a message reaches a person: response_url, ephemeral, DM or an edit — and every fallback. The one
-module that sends people messages."""
+"""How a message reaches a person: response_url, ephemeral, DM, an edit or a modal — and every fallback. The
+one module that sends people messages."""
 
 from __future__ import annotations
 
@@ -50,8 +50,30 @@ class Delivery:
             return
         if requester.in_direct_message and requester.channel_id:
             self.in_dm(requester, message, thread_ts=thread_ts)
-        else:
+        elif requester.channel_id:
             self.ephemeral(requester, message, thread_ts=thread_ts)
+        else:  # a shortcut or a modal: no conversation to answer in but the person's DM with the bot
+            self.to_user(requester, message)
+
+    def to_user(self, requester: Requester, message: Message) -> bool:
+        """A normal message in the person's DM with the bot (chat.postMessage to their user ID)."""
+        if not requester.user_id:
+            return False
+        return _call(self.client.chat_postMessage, channel=requester.user_id, text=message.text, blocks=message.blocks)
+
+    def open_view(self, trigger_id: str | None, view: dict[str, Any], requester: Requester, fallback: Message) -> None:
+        """Open a modal (the trigger is good for 3 seconds); if it can't be opened, say `fallback` privately."""
+        if trigger_id and _call(self.client.views_open, trigger_id=trigger_id, view=view):
+            return
+        self.privately(requester, fallback)
+
+    def update_view(self, view_id: str, view: dict[str, Any], *, view_hash: str | None = None) -> bool:
+        """Redraw an open modal. With the hash of the view that was clicked, an older click can't overwrite a
+        newer answer (Slack answers `hash_conflict`)."""
+        arguments: dict[str, Any] = {"view_id": view_id, "view": view}
+        if view_hash:
+            arguments["hash"] = view_hash
+        return _call(self.client.views_update, **arguments)
 
     def in_dm(self, requester: Requester, message: Message, *, thread_ts: str | None = None) -> None:
         """A normal message in the DM the request came from (in its thread, if any)."""
@@ -131,10 +153,13 @@ def _sent(respond: Respond, message: Message, **options: Any) -> bool:
     return True
 
 
-def _call(method: Callable[..., Any], **arguments: Any) -> None:
+def _call(method: Callable[..., Any], **arguments: Any) -> bool:
     try:
         method(**arguments)
     except SlackApiError as error:
         logger.warning("delivery through the Web API failed: %s", error.response.get("error"))
+        return False
     except SlackClientError as error:
         logger.warning("delivery through the Web API failed: %s", type(error).__name__)
+        return False
+    return True

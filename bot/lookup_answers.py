@@ -21,8 +21,9 @@ from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import summarize
 from bot.domain.customer import CustomerCard, Identifier, customer_card
+from bot.domain.focus import take_code
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from bot.errors import CapillaryError, CouponsBotError
+from bot.errors import CapillaryError, CouponsBotError, InvalidCommand
 from bot.requester import Requester
 
 logger = logging.getLogger(__name__)
@@ -62,18 +63,28 @@ class LookupAnswerer:
     ) -> Message:
         """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
         try:
-            request = parse_command_text(text)
+            rest, focus = take_code(text)  # `code:WELCOME10`; who and case are parse_command_text's
+            request = parse_command_text(rest)
         except CouponsBotError as error:
             write_audit(requester, action=action, outcome=error.outcome)
             return render_usage(str(error), command=command)
         if isinstance(request, HelpRequest):
-            return render_usage(command=command)
+            if focus is None:
+                return render_usage(command=command)
+            write_audit(requester, action=action, outcome=InvalidCommand.outcome)
+            return render_usage(f"Say whose coupon {focus} is: `{command} <customer> code:{focus}`.", command=command)
         if request.identifier is None:
             assert request.customer_id is not None
-            view = ViewState(request.customer_id, request.case, surface=surface)
+            view = ViewState(request.customer_id, request.case, surface=surface, focus=focus)
             return self.answer(view, requester, action=action, may_share=may_share)
         return self._answer_identifier(
-            request.identifier, request.case, requester, surface=surface, action=action, may_share=may_share
+            request.identifier,
+            request.case,
+            requester,
+            surface=surface,
+            action=action,
+            may_share=may_share,
+            focus=focus,
         )
 
     def _answer_identifier(
@@ -85,6 +96,7 @@ class LookupAnswerer:
         surface: Surface,
         action: str,
         may_share: bool,
+        focus: str | None = None,
     ) -> Message:
         """Resolve a mobile number, email, card or external ID to the customer, then answer as for an ID. The
         resolution and the coupons share one deadline; the audit line names the identifier's kind only."""
@@ -114,7 +126,7 @@ class LookupAnswerer:
                     identifier=identifier,
                     source=self.customers.source,
                 )
-            view = ViewState(resolved.customer_id, case, surface=surface)
+            view = ViewState(resolved.customer_id, case, surface=surface, focus=focus)
             return self.answer(
                 view,
                 requester,
@@ -254,7 +266,7 @@ class LookupAnswerer:
             customer_id=view.customer_id,
             case=view.case.value,
         )
-        retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None
+        retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None  # focus kept
         return render_error(
             error, customer_id=view.customer_id, contact=self.contact, retry_value=retry, demo=self.service.demo
         )

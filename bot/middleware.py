@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import BoltContext, BoltResponse
 
+from blocks.modal import render_answer
 from bot.access import AccessPolicy
 from bot.audit_log import write_audit
 from bot.delivery import Delivery
@@ -71,6 +72,17 @@ def check_access(policy: AccessPolicy, answerer: LookupAnswerer, delivery: Deliv
             return BoltResponse(
                 status=200, body={"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
             )
+        in_view = part(body, "view")
+        if kind == "view_submission":  # the ack turns the form into the refusal
+            return BoltResponse(status=200, body={"response_action": "update", "view": render_answer(message)})
+        if kind in {"shortcut", "message_action"}:  # the refusal opens where the form would have
+            trigger_id = body.get("trigger_id")
+            delivery.after_ack(lambda: delivery.open_view(trigger_id, render_answer(message), requester, message))
+            return BoltResponse(status=200, body="")
+        if in_view.get("id"):  # a button in a modal: the refusal replaces it
+            view_id = str(in_view["id"])
+            delivery.after_ack(lambda: delivery.update_view(view_id, render_answer(message)))
+            return BoltResponse(status=200, body="")
         respond = context.respond if body.get("response_url") else None
         thread_ts = event.get("thread_ts")
         delivery.after_ack(lambda: delivery.privately(requester, message, respond=respond, thread_ts=thread_ts))

@@ -7,6 +7,8 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.domain.action_ids import SHORTCUT_FROM_MESSAGE, SHORTCUT_LOOKUP
+
 ROOT = Path(__file__).resolve().parent.parent
 # A copy kept in the repository (see tests/data/README.md), so the test reads nothing outside it.
 SCHEMA = ROOT / "tests" / "data" / "slack-app-manifest.schema.1.0.0.json"
@@ -32,5 +34,7 @@ def test_manifest_declares_what_the_bot_uses(manifest: dict) -> None:
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert set(settings["event_subscriptions"]["bot_events"]) == {"message.im", "app_mention", "app_home_opened"}
+    shortcuts = {s["callback_id"]: s["type"] for s in manifest["features"]["shortcuts"]}
+    assert shortcuts == {SHORTCUT_LOOKUP: "global", SHORTCUT_FROM_MESSAGE: "message"}
     home = manifest["features"]["app_home"]
     assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]

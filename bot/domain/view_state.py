@@ -2,8 +2,9 @@
 
 A click on an ephemeral message brings no copy of the message, and the in-process cache may be empty
 (restart, another worker), so everything needed to redraw travels here: customer, code case, where each
-group is paged to, which coupons have their details open, and where the message lives. The value is versioned and
-signed with the signing secret, so a tampered or stale one is refused before anything is looked up.
+group is paged to, which coupons have their details open, the coupon in focus, and where the message lives. The
+value is versioned and signed with the signing secret, so a tampered or stale one is refused before anything is
+looked up.
 """
 
 from __future__ import annotations
@@ -16,25 +17,29 @@ from enum import StrEnum
 
 from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.domain.coupon_state import STATE_ORDER, CouponState
+from bot.domain.focus import CODE_CHARACTERS, MAX_CODE_LENGTH
 from bot.errors import InvalidViewState
 
-VERSION = "2"  # 2: `expanded` holds coupon ids (1 held series ids)
+VERSION = "3"  # 3: `expanded` holds coupon ids (2 held series ids); the coupon in focus; the modal surface
 MAX_EXPANDED = 3
 MAX_OFFSET = 100_000
+MAX_VALUE = 300  # the longest value this version writes is about 150 characters; Slack allows 2,000
 _CASES = {"l": CodeCase.LOWER, "u": CodeCase.UPPER, "a": CodeCase.AS_IT_IS}
 _CASE_LETTERS = {case: letter for letter, case in _CASES.items()}
 _PATTERN = re.compile(
     r"(?P<version>[0-9]+)\.(?P<customer>[0-9]{1,19})\.(?P<case>[lua])\.(?P<offsets>[0-9]{1,6}(?:-[0-9]{1,6}){3})"
-    r"\.(?P<expanded>(?:[0-9]{1,19}(?:-[0-9]{1,19}){0,2})?)\.(?P<surface>[em])\.(?P<mac>[0-9a-f]{16})",
+    r"\.(?P<expanded>(?:[0-9]{1,19}(?:-[0-9]{1,19}){0,2})?)\.(?P<surface>[emv])"
+    rf"\.(?P<focus>[A-Za-z0-9_-]{{0,{MAX_CODE_LENGTH}}})\.(?P<mac>[0-9a-f]{{16}})",
     re.ASCII,
 )
 
 
 class Surface(StrEnum):
-    """Where the message lives: a private (ephemeral) answer, or a normal message in a DM."""
+    """Where the message lives: a private (ephemeral) answer, a normal message in a DM, or a modal."""
 
     EPHEMERAL = "e"
     MESSAGE = "m"
+    MODAL = "v"
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class ViewState:
     offsets: tuple[int, int, int, int] = (0, 0, 0, 0)
     expanded: tuple[int, ...] = ()
     surface: Surface = Surface.EPHEMERAL
+    focus: str | None = None  # a coupon code shown on top, in full (see bot.domain.focus)
 
     def offset(self, state: CouponState) -> int:
         return self.offsets[STATE_ORDER.index(state)]
@@ -76,12 +82,13 @@ class ViewStateCodec:
                 "-".join(str(o) for o in view.offsets),
                 "-".join(str(s) for s in view.expanded),
                 view.surface.value,
+                view.focus or "",
             )
         )
         return f"{payload}.{self._mac(payload)}"
 
     def decode(self, value: object) -> ViewState:
-        if not isinstance(value, str) or len(value) > 200:
+        if not isinstance(value, str) or len(value) > MAX_VALUE:
             raise InvalidViewState("not a button value of this bot")
         match = _PATTERN.fullmatch(value)
         if match is None:
@@ -94,8 +101,10 @@ class ViewStateCodec:
         customer_id = int(match["customer"])
         offsets = tuple(int(o) for o in match["offsets"].split("-"))
         expanded = tuple(int(s) for s in match["expanded"].split("-")) if match["expanded"] else ()
+        focus = match["focus"] or None
         if (
-            not 0 < customer_id <= MAX_CUSTOMER_ID
+            (focus is not None and not CODE_CHARACTERS.fullmatch(focus))
+            or not 0 < customer_id <= MAX_CUSTOMER_ID
             or any(o > MAX_OFFSET for o in offsets)
             or any(not 0 <= s <= MAX_CUSTOMER_ID for s in expanded)
         ):
@@ -106,4 +115,5 @@ class ViewStateCodec:
             offsets=(offsets[0], offsets[1], offsets[2], offsets[3]),
             expanded=expanded,
             surface=Surface(match["surface"]),
+            focus=focus,
         )

@@ -1,4 +1,4 @@
-"""Buttons on a coupons message: series details, paging, refresh, retry, share."""
+"""Buttons on a coupons message or modal: series details, paging, refresh, retry, share."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_bolt.context.respond import Respond
 
+from blocks.modal import render_answer
 from bot.audit_log import write_audit
 from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_RETRY, ACTION_SHARE, ACTION_TOGGLE_SERIES
 from bot.errors import AccessDenied, InvalidViewState, ShareNotAllowed
@@ -40,12 +41,21 @@ def register(app: App, services: Services) -> None:
             refresh=bool(_REFETCH.match(action_id)),
             may_share=policy.may_share(requester),
         )
+        in_view = part(body, "view")
+        if in_view.get("id"):  # a button in the lookup modal: redraw the modal
+            delivery.update_view(str(in_view["id"]), render_answer(message), view_hash=in_view.get("hash"))
+            return
         original = part(body, "message")
         delivery.redraw(respond, requester, message, message_ts=original.get("ts"))
 
     def share(context: BoltContext, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """Post the current view for the whole channel; the agent's private copy stays as it is."""
         requester = Requester.of(context)
+        in_view = part(body, "view")
+        if in_view.get("id"):  # a modal has no Share button: a forged click, or a very old modal
+            write_audit(requester, action="share", outcome=AccessDenied.outcome, decision="denied")
+            delivery.update_view(str(in_view["id"]), render_answer(answerer.refusal(ShareNotAllowed())))
+            return
         if not policy.may_share(requester):  # a button from elsewhere, or from before the channel list changed
             write_audit(requester, action="share", outcome=AccessDenied.outcome, decision="denied")
             delivery.privately(requester, answerer.refusal(ShareNotAllowed()), respond=respond)

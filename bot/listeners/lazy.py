@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 
 from blocks.errors import render_internal_error, render_restart_notice
+from blocks.modal import render_answer
 from bot.audit_log import write_audit
 from bot.lazy_work import Waiting
 from bot.requester import Requester, part
@@ -71,5 +72,8 @@ def report_unexpected(services: Services, context: BoltContext, body: dict[str, 
     write_audit(requester, action=action, outcome="internal_error")
     event = part(body, "event")
     message = render_internal_error(reference, contact=services.answerer.contact)
+    in_view = part(body, "view")
+    if in_view.get("id") and services.delivery.update_view(str(in_view["id"]), render_answer(message)):
+        return  # a modal's form or button: the modal says it
     respond = context.respond if body.get("response_url") else None
     services.delivery.privately(requester, message, respond=respond, thread_ts=event.get("thread_ts"))

@@ -27,6 +27,7 @@ SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-bot-token-000000000000"
 BOT_USER = "UBOT0001"
 TEAM = "T0TEAM01"
+VIEW_ID = "V0MODAL01"
 
 
 class FakeSlack:
@@ -39,6 +40,7 @@ class FakeSlack:
         # channel → the error chat.postEphemeral gets there: the bot is not a member (`not_in_channel`), or the
         # channel is private and the bot cannot see it (`channel_not_found`).
         self.not_a_member: dict[str, str] = {}
+        self.view_hashes = 0
         self.server = LoopbackServer(self._route)
 
     @property
@@ -67,6 +69,12 @@ class FakeSlack:
             return Reply(body={"ok": False, "error": self.not_a_member[self.params(request)["channel"]]})
         if method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}:
             return Reply(body={"ok": True, "ts": "1700000000.000100", "message_ts": "1700000000.000100"})
+        if method in {"views.open", "views.update"}:
+            # Slack answers with the view as stored: its id stays, its hash changes with every update.
+            view = self.params(request).get("view")
+            stored = json.loads(view) if isinstance(view, str) else view
+            self.view_hashes += 1
+            return Reply(body={"ok": True, "view": {**(stored or {}), "id": VIEW_ID, "hash": f"h{self.view_hashes}"}})
         return Reply(body={"ok": True})
 
     @staticmethod
@@ -202,6 +210,80 @@ def click_button(app: App, button: dict[str, Any], *, response_url: str, **optio
     """Click a rendered button: the payload Slack would send for it."""
     action = {"action_id": button["action_id"], "value": button["value"]}
     return send_action(app, block_actions_payload(action, response_url=response_url, **options))
+
+
+def send_payload(app: App, payload: dict[str, Any]) -> BoltResponse:
+    """Any interaction payload (shortcut, message_action, view_submission, block_actions), signed."""
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    return app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+
+
+def shortcut_payload(callback_id: str, *, user: str = "U0AGENT1") -> dict[str, Any]:
+    """A global shortcut: no channel, no response_url; a trigger_id good for opening one modal."""
+    return {
+        "type": "shortcut",
+        "callback_id": callback_id,
+        "trigger_id": new_trigger_id(),
+        "user": {"id": user, "username": "agent", "team_id": TEAM},
+        "team": {"id": TEAM, "domain": "acme"},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "action_ts": "1700000001.0",
+    }
+
+
+def message_shortcut_payload(
+    callback_id: str, text: str, *, user: str = "U0AGENT1", channel: str = "C0SUPPORT", response_url: str
+) -> dict[str, Any]:
+    """A message shortcut on someone's message in a channel."""
+    return {
+        **shortcut_payload(callback_id, user=user),
+        "type": "message_action",
+        "channel": {"id": channel, "name": "support"},
+        "message": {"type": "message", "user": "U0CUSTOMERCARE", "ts": "1700000000.000200", "text": text},
+        "message_ts": "1700000000.000200",
+        "response_url": response_url,
+    }
+
+
+def view_submission_payload(view: dict[str, Any], values: dict[str, Any], *, user: str = "U0AGENT1") -> dict[str, Any]:
+    """Submitting an open modal: the view as opened, its id, and what was typed in `state.values`."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "acme"},
+        "user": {"id": user, "username": "agent", "team_id": TEAM},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "trigger_id": new_trigger_id(),
+        "view": {**view, "id": VIEW_ID, "hash": "h-submitted", "state": {"values": values}},
+        "response_urls": [],
+    }
+
+
+def click_in_view(
+    app: App, button: dict[str, Any], *, view: dict[str, Any], view_hash: str = "h1", user: str = "U0AGENT1"
+) -> BoltResponse:
+    """Click a button inside a modal: no channel, no response_url; the view's id and hash come along."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "agent", "team_id": TEAM},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "container": {"type": "view", "view_id": VIEW_ID},
+        "trigger_id": new_trigger_id(),
+        "team": {"id": TEAM, "domain": "acme"},
+        "view": {**view, "id": VIEW_ID, "hash": view_hash},
+        "actions": [
+            {
+                "block_id": "b1",
+                "type": "button",
+                "action_ts": "1700000001.0",
+                "action_id": button["action_id"],
+                "value": button["value"],
+            }
+        ],
+    }
+    return send_payload(app, payload)
 
 
 def wait_until_idle(app: App, timeout: float = 15.0) -> None:

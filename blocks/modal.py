@@ -1,0 +1,103 @@
+"""The lookup modal: the form, "looking up…", the answer, and a notice (a refusal, an error)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blocks.message import Message
+from blocks.mrkdwn import context, plain, section
+from blocks.summary import CASE_NOTES
+from bot.domain.action_ids import (
+    BLOCK_CASE,
+    BLOCK_CODE,
+    BLOCK_WHO,
+    INPUT_CASE,
+    INPUT_CODE,
+    INPUT_WHO,
+    VIEW_ANSWER,
+    VIEW_LOOKUP_FORM,
+)
+from bot.domain.coupon import CodeCase
+from bot.domain.focus import MAX_CODE_LENGTH
+
+MAX_WHO = 200  # what /coupons accepts at most (bot.command_text.MAX_TEXT)
+TITLE = "Coupons"
+View = dict[str, Any]
+
+
+def _case_option(case: CodeCase) -> dict[str, Any]:
+    return {"text": plain(CASE_NOTES[case].capitalize()), "value": case.value}
+
+
+def _text_input(block_id: str, action_id: str, label: str, *, initial: str, max_length: int, **extra: Any) -> View:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "max_length": max_length}
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
+    block.update(extra)
+    return block
+
+
+def render_lookup_form(
+    *, who: str = "", code: str = "", case: CodeCase = CodeCase.UPPER, hint: str | None = None
+) -> View:
+    blocks: list[dict[str, Any]] = []
+    if hint:
+        blocks.append(section(f":information_source: {hint}"))
+    blocks += [
+        _text_input(
+            BLOCK_WHO,
+            INPUT_WHO,
+            "Customer",
+            initial=who,
+            max_length=MAX_WHO,
+            hint=plain("What you would type after /coupons, e.g. 565032176", 150),
+        ),
+        _text_input(
+            BLOCK_CODE,
+            INPUT_CODE,
+            "Coupon code",
+            initial=code,
+            max_length=MAX_CODE_LENGTH,
+            optional=True,
+            hint=plain("Optional: this coupon is shown on top, in full", 150),
+        ),
+        {
+            "type": "input",
+            "block_id": BLOCK_CASE,
+            "label": plain("Code case"),
+            "element": {
+                "type": "static_select",
+                "action_id": INPUT_CASE,
+                "options": [_case_option(c) for c in (CodeCase.UPPER, CodeCase.LOWER, CodeCase.AS_IT_IS)],
+                "initial_option": _case_option(case),
+            },
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": VIEW_LOOKUP_FORM,
+        "title": plain("Look up coupons", 24),
+        "submit": plain("Look up", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def render_loading(customer_id: int) -> View:
+    return _answer_view([section(f":hourglass_flowing_sand: Looking up customer {customer_id}…")])
+
+
+def render_answer(message: Message) -> View:
+    """A summary (or an error) in the modal; its buttons redraw the modal."""
+    return _answer_view(message.blocks)
+
+
+def _answer_view(blocks: list[dict[str, Any]]) -> View:
+    return {
+        "type": "modal",
+        "callback_id": VIEW_ANSWER,
+        "title": plain(TITLE, 24),
+        "close": plain("Close", 24),
+        "blocks": blocks or [context("Nothing to show.")],
+    }

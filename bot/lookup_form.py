@@ -1,0 +1,74 @@
+"""The lookup modal's form → the view to draw. Pure, so the view_submission ack can check it (no network)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from blocks.mrkdwn import truncate
+from bot.command_text import HelpRequest, parse_command_text
+from bot.domain.action_ids import BLOCK_CASE, BLOCK_CODE, BLOCK_WHO, INPUT_CASE, INPUT_CODE, INPUT_WHO
+from bot.domain.coupon import CodeCase
+from bot.domain.focus import parse_code, take_code
+from bot.domain.view_state import Surface, ViewState
+from bot.errors import InvalidCommand
+
+MAX_ERROR = 150
+
+
+@dataclass(frozen=True)
+class FormInput:
+    who: str = ""
+    code: str = ""
+    case: CodeCase = CodeCase.UPPER
+
+
+class FormErrors(InvalidCommand):
+    """What is wrong with the form, by block_id: Slack shows each under its field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = {block: truncate(text, MAX_ERROR) for block, text in errors.items()}
+
+
+def form_input(view: dict[str, Any]) -> FormInput:
+    """The submitted values out of Slack's `view.state.values`; anything missing reads as empty."""
+    values = view.get("state", {}).get("values", {}) if isinstance(view.get("state"), dict) else {}
+
+    def element(block: str, action: str) -> dict[str, Any]:
+        found = values.get(block, {}).get(action) if isinstance(values.get(block), dict) else None
+        return found if isinstance(found, dict) else {}
+
+    option = element(BLOCK_CASE, INPUT_CASE).get("selected_option")
+    raw_case = option.get("value") if isinstance(option, dict) else None
+    case = CodeCase(raw_case) if raw_case in {c.value for c in CodeCase} else CodeCase.UPPER
+    return FormInput(
+        who=str(element(BLOCK_WHO, INPUT_WHO).get("value") or ""),
+        code=str(element(BLOCK_CODE, INPUT_CODE).get("value") or ""),
+        case=case,
+    )
+
+
+def read_form(form: FormInput) -> ViewState:
+    """The who field takes exactly what /coupons takes (`parse_command_text`, the one parser of who); the code
+    field, when filled, wins over a `code:` in it, and the case select wins over a case word. Raises FormErrors."""
+    errors: dict[str, str] = {}
+    customer_id: int | None = None
+    focus: str | None = None
+    try:
+        rest, focus = take_code(form.who)
+        request = parse_command_text(rest)
+        if isinstance(request, HelpRequest):
+            errors[BLOCK_WHO] = "Type the customer, as you would after /coupons."
+        else:
+            customer_id = request.customer_id
+    except InvalidCommand as error:
+        errors[BLOCK_WHO] = str(error)
+    if form.code.strip():
+        try:
+            focus = parse_code(form.code)
+        except InvalidCommand as error:
+            errors[BLOCK_CODE] = str(error)
+    if errors or customer_id is None:
+        raise FormErrors(errors or {BLOCK_WHO: "Type the customer, as you would after /coupons."})
+    return ViewState(customer_id, form.case, surface=Surface.MODAL, focus=focus)
