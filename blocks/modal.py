@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.message import Message
-from blocks.mrkdwn import context, plain, section
+from blocks.mrkdwn import clean, context, plain, section
 from blocks.summary import CASE_NOTES
 from bot.domain.action_ids import (
     BLOCK_CASE,
@@ -84,8 +84,9 @@ def render_lookup_form(
     }
 
 
-def render_loading(customer_id: int) -> View:
-    return _answer_view([section(f":hourglass_flowing_sand: Looking up customer {customer_id}…")])
+def render_loading(who: str) -> View:
+    """While the lookup runs; `who` is "customer 565032176" or "the customer by mobile", never the value."""
+    return _answer_view([section(f":hourglass_flowing_sand: Looking up {clean(who, 60)}…")])
 
 
 def render_answer(message: Message) -> View:

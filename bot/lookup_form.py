@@ -1,4 +1,4 @@
-"""The lookup modal's form → the view to draw. Pure, so the view_submission ack can check it (no network)."""
+"""The lookup modal's form → the lookup to make. Pure, so the view_submission ack can check it (no network)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from bot.command_text import HelpRequest, parse_command_text
 from bot.domain.action_ids import BLOCK_CASE, BLOCK_CODE, BLOCK_WHO, INPUT_CASE, INPUT_CODE, INPUT_WHO
 from bot.domain.coupon import CodeCase
 from bot.domain.focus import parse_code, take_code
-from bot.domain.view_state import Surface, ViewState
 from bot.errors import InvalidCommand
 
 MAX_ERROR = 150
@@ -49,19 +48,32 @@ def form_input(view: dict[str, Any]) -> FormInput:
     )
 
 
-def read_form(form: FormInput) -> ViewState:
+@dataclass(frozen=True)
+class FormLookup:
+    """A valid form, as the text `/coupons` would take (so one parser and one path answer both), and what the
+    "Looking up…" view may say while it runs (never the mobile or email itself)."""
+
+    text: str
+    label: str
+
+
+def read_form(form: FormInput) -> FormLookup:
     """The who field takes exactly what /coupons takes (`parse_command_text`, the one parser of who); the code
     field, when filled, wins over a `code:` in it, and the case select wins over a case word. Raises FormErrors."""
     errors: dict[str, str] = {}
-    customer_id: int | None = None
+    who: str | None = None
+    label = ""
     focus: str | None = None
     try:
         rest, focus = take_code(form.who)
         request = parse_command_text(rest)
         if isinstance(request, HelpRequest):
             errors[BLOCK_WHO] = "Type the customer, as you would after /coupons."
+        elif request.identifier is not None:
+            kind = request.identifier.kind.value
+            who, label = f"{kind}:{request.identifier.value}", f"the customer by {kind}"
         else:
-            customer_id = request.customer_id
+            who, label = str(request.customer_id), f"customer {request.customer_id}"
     except InvalidCommand as error:
         errors[BLOCK_WHO] = str(error)
     if form.code.strip():
@@ -69,6 +81,7 @@ def read_form(form: FormInput) -> ViewState:
             focus = parse_code(form.code)
         except InvalidCommand as error:
             errors[BLOCK_CODE] = str(error)
-    if errors or customer_id is None:
+    if errors or who is None:
         raise FormErrors(errors or {BLOCK_WHO: "Type the customer, as you would after /coupons."})
-    return ViewState(customer_id, form.case, surface=Surface.MODAL, focus=focus)
+    text = f"{who} {form.case.value.lower()}" + (f" code:{focus}" if focus else "")
+    return FormLookup(text, label)

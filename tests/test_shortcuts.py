@@ -88,7 +88,7 @@ def submit(app: Any, form: dict[str, Any], who: str, code: str = "", case: str =
 
 def answer_in_modal(app: Any, slack: FakeSlack, who: str = str(CUSTOMER), **form: str) -> dict[str, Any]:
     ack = submit(app, open_form(app, slack), who, **form)
-    assert ack["response_action"] == "update" and "Looking up customer" in texts(ack["view"])
+    assert ack["response_action"] == "update" and "Looking up " in texts(ack["view"])
     [update] = slack.wait_api("views.update")
     assert update["view_id"] == VIEW_ID and "hash" not in update  # the form's hash is gone once it was replaced
     return sent_view(update)
@@ -316,3 +316,20 @@ def test_the_window_holds_more_than_a_message(make_app: Any, slack: FakeSlack, c
     blocks = json.loads(posted["blocks"]) if isinstance(posted["blocks"], str) else posted["blocks"]
     assert_valid_message(blocks)  # the DM copy is fitted to a message again
     assert len(blocks) <= 50
+
+
+def test_the_form_takes_a_mobile_number_as_slash_coupons_does(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, audit: AuditLines
+) -> None:
+    from tests.conftest import customer_json
+
+    capillary.lookups[("mobile", "919900000001")] = Reply(body=customer_json(CUSTOMER))
+    app, _ = make_app()
+    ack = submit(app, open_form(app, slack), "+91 99000 00001", case="LOWER")
+    assert "Looking up the customer by mobile" in texts(ack["view"]) and "9900000001" not in json.dumps(ack)
+    [update] = slack.wait_api("views.update")
+    answer = sent_view(update)
+    assert "`tt6wzp7xnw`" in texts(answer) and "••••••••0001" in texts(answer)
+    assert "9900000001" not in json.dumps(answer)
+    modal_line = [line for line in audit.lines if line["event"] == "coupons.modal"][-1]
+    assert modal_line["identifier_kind"] == "mobile" and modal_line["customer_id"] == CUSTOMER

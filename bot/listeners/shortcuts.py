@@ -14,6 +14,7 @@ from blocks.modal import render_answer, render_loading, render_lookup_form
 from blocks.mrkdwn import section
 from bot.audit_log import write_audit
 from bot.domain.action_ids import ACTION_SEND_TO_ME, SHORTCUT_FROM_MESSAGE, SHORTCUT_LOOKUP, VIEW_LOOKUP_FORM
+from bot.domain.view_state import Surface
 from bot.listeners.lazy import acknowledge, guarded
 from bot.lookup_form import FormErrors, form_input, read_form
 from bot.message_prefill import find_in_message
@@ -45,20 +46,21 @@ def register(app: App, services: Services) -> None:
         """The ack: bad input is shown under its field at once (no network, no Capillary call); good input
         turns the form into "Looking up…", which the lookup then replaces."""
         try:
-            view = read_form(form_input(part(body, "view")))
+            lookup = read_form(form_input(part(body, "view")))
         except FormErrors as problem:
             write_audit(Requester.of(context), action="modal", outcome=problem.outcome)
             ack(response_action="errors", errors=problem.errors)
             return
-        ack(response_action="update", view=render_loading(view.customer_id))
+        ack(response_action="update", view=render_loading(lookup.label))
 
     def answer_form(context: BoltContext, body: dict[str, Any]) -> None:
         submitted = part(body, "view")
         try:
-            view = read_form(form_input(submitted))
+            lookup = read_form(form_input(submitted))
         except FormErrors:
             return  # refused in the ack, which already said why
-        message = answerer.answer(view, Requester.of(context), action="modal", may_share=False)
+        requester = Requester.of(context)
+        message = answerer.answer_text(lookup.text, requester, surface=Surface.MODAL, action="modal", may_share=False)
         delivery.update_view(str(submitted.get("id")), render_answer(message))
 
     def send_to_me(context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
