@@ -61,17 +61,22 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     return server
 
 
+PROFILE = (ROOT / "bot" / "demo" / "data" / "sample-customer-by-id.json").read_bytes()
+
+
 def capillary(bodies: dict[int, bytes]) -> ThreadingHTTPServer:
     class Capillary(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
         def log_message(self, *args: object) -> None:
             pass
 
         def do_GET(self) -> None:
-            # /v2/customers/{id}/coupons
-            customer = int(urllib.parse.urlsplit(self.path).path.split("/")[3])
-            body = bodies[customer // ID_BLOCK]
+            # /v2/customers/{id}/coupons, and the profile the header shows, /v2/customers/{id}
+            path = urllib.parse.urlsplit(self.path).path
+            customer = int(path.split("/")[3])
+            body = bodies[customer // ID_BLOCK] if path.endswith("/coupons") else PROFILE
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -91,6 +96,7 @@ class Recorder:
 
         class Slack(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -337,6 +343,7 @@ def main() -> None:
         "COUPONS_READ_TIMEOUT_SECONDS": "20",
         "COUPONS_UPSTREAM_DEADLINE_SECONDS": "25",
         "COUPONS_LOG_LEVEL": "WARNING",
+        "COUPONS_MAX_RESPONSE_MB": "64",  # the 10,000-coupon body is 34 MB, over the default cap of 32
     }
     web = Web(env)
     run = Run(web, slack)
