@@ -109,15 +109,7 @@ class LookupAnswerer:
             try:
                 resolved = self.customers.resolve(identifier)
             except CouponsBotError as error:
-                write_audit(
-                    requester,
-                    outcome=error.outcome,
-                    attempts=error.attempts if isinstance(error, CapillaryError) else None,
-                    duration_ms=_ms_since(started),
-                    action=action,
-                    identifier_kind=kind,
-                    case=case.value,
-                )
+                _audit_failure(error, requester, action=action, kind=kind, started=started, case=case)
                 return render_error(
                     error,
                     customer_id=None,
@@ -256,15 +248,8 @@ class LookupAnswerer:
         kind: str | None,
         started: float,
     ) -> Message:
-        write_audit(
-            requester,
-            outcome=error.outcome,
-            attempts=error.attempts if isinstance(error, CapillaryError) else None,
-            duration_ms=_ms_since(started),
-            action=action,
-            identifier_kind=kind,
-            customer_id=view.customer_id,
-            case=view.case.value,
+        _audit_failure(
+            error, requester, action=action, kind=kind, started=started, case=view.case, customer_id=view.customer_id
         )
         retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None  # focus kept
         return render_error(
@@ -273,6 +258,28 @@ class LookupAnswerer:
 
     def refusal(self, error: CouponsBotError) -> Message:
         return render_error(error, customer_id=None, contact=self.contact)
+
+
+def _audit_failure(
+    error: CouponsBotError,
+    requester: Requester,
+    *,
+    action: str,
+    kind: str | None,
+    started: float,
+    case: CodeCase,
+    customer_id: int | None = None,
+) -> None:
+    write_audit(
+        requester,
+        outcome=error.outcome,
+        attempts=error.attempts if isinstance(error, CapillaryError) else None,
+        duration_ms=_ms_since(started),
+        action=action,
+        identifier_kind=kind,
+        customer_id=customer_id,
+        case=case.value,
+    )
 
 
 def _ms_since(started: float) -> int:

@@ -11,10 +11,10 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, looks_like_html, mentions
+from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, mentions, read_body
 from bot.capillary.http import CapillaryHttp
 from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Model, SeriesSummary
-from bot.errors import CapillaryBadResponse, CapillaryReportedError
+from bot.errors import CapillaryReportedError
 
 
 @dataclass(frozen=True)
@@ -176,14 +176,7 @@ def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> t
 def read_response(status: int, headers: httpx.Headers, content: bytes) -> ReadPage:
     """Turn one HTTP answer into coupons or one of our errors. Always reads `errors`, whatever the status."""
     if 200 <= status < 300:
-        if looks_like_html(headers, content):
-            raise CapillaryBadResponse("Capillary answered with a web page instead of data", status=status)
-        try:
-            envelope = parse_coupons(content)
-        except ValidationError as exc:
-            is_json = not any(e["type"] == "json_invalid" for e in exc.errors())
-            reason = "data in an unexpected shape" if is_json else "something that is not JSON"
-            raise CapillaryBadResponse(f"Capillary answered with {reason}", status=status) from None
+        envelope = read_body(status, headers, content, parse_coupons)
         if envelope.errors:
             raise error_from_codes(status, envelope.errors)
         if envelope.success is False:

@@ -11,19 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
-from pydantic import ValidationError
 
 from bot.capillary.envelope import (
     COMMON_CODES,
     ApiErrors,
     error_for_failure,
     error_from_codes,
-    looks_like_html,
+    read_body,
 )
 from bot.capillary.http import CapillaryHttp
 from bot.domain.customer import IDENTIFIER_NAMES, MERGE_CODES, ApiNotice, CustomerProfile, Identifier
 from bot.errors import (
-    CapillaryBadResponse,
     CapillaryError,
     CustomerNotFound,
     CustomerNotInSource,
@@ -91,14 +89,7 @@ def interpret_customer(
 ) -> CustomerProfile:
     """One HTTP answer → a profile that names a customer, or one of our errors."""
     if 200 <= status < 300:
-        if looks_like_html(headers, content):
-            raise CapillaryBadResponse("Capillary answered with a web page instead of data", status=status)
-        try:
-            answer = parse_customer(content)
-        except ValidationError as exc:
-            is_json = not any(e["type"] == "json_invalid" for e in exc.errors())
-            reason = "data in an unexpected shape" if is_json else "something that is not JSON"
-            raise CapillaryBadResponse(f"Capillary answered with {reason}", status=status) from None
+        answer = read_body(status, headers, content, parse_customer)
         errors = answer.errors or []
         merge_only = bool(errors) and all(e.code_text in MERGE_CODES for e in errors)
         if errors and not (merge_only and answer.id is not None):

@@ -7,8 +7,8 @@ status comes with them), then from the status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar
 
 import httpx
 from pydantic import BeforeValidator, ConfigDict, ValidationError
@@ -18,6 +18,7 @@ from bot.capillary.auth import TOKEN_REJECTED_STATUSES
 from bot.domain.coupon import Model
 from bot.errors import (
     CapillaryAuthError,
+    CapillaryBadResponse,
     CapillaryError,
     CapillaryForbidden,
     CapillaryReportedError,
@@ -26,6 +27,7 @@ from bot.errors import (
     InvalidCustomerId,
 )
 
+T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 521})
 # Capillary's own "try again later" codes, whatever the HTTP status: 521 busy customer, 4001 auth status
 # unavailable, 461 search busy.
@@ -124,6 +126,19 @@ def lenient_errors(content: bytes) -> list[ApiError]:
         except ValidationError:
             continue
     return found
+
+
+def read_body(status: int, headers: httpx.Headers, content: bytes, parse: Callable[[bytes], T]) -> T:
+    """A 2xx body through `parse` (a pydantic model's JSON validation); a web page or an unreadable body is
+    `CapillaryBadResponse`, saying which."""
+    if looks_like_html(headers, content):
+        raise CapillaryBadResponse("Capillary answered with a web page instead of data", status=status)
+    try:
+        return parse(content)
+    except ValidationError as exc:
+        is_json = not any(e["type"] == "json_invalid" for e in exc.errors())
+        reason = "data in an unexpected shape" if is_json else "something that is not JSON"
+        raise CapillaryBadResponse(f"Capillary answered with {reason}", status=status) from None
 
 
 def mentions(content: bytes, code: str) -> bool:
