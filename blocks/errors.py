@@ -155,7 +155,7 @@ def render_error(
     source: str | None = None,
 ) -> Message:
     if isinstance(error, InvalidCommand):
-        return render_usage(clean(error, 300))
+        return render_usage(str(error))
     text = describe_error(error, customer_id=customer_id, contact=contact, identifier=identifier, source=source)
     advice = text.advice + (" :test_tube: _Demo mode: this answer comes from the built-in demo data._" if demo else "")
     blocks = [section(f":warning: *{text.title}*"), context(advice)]

@@ -77,15 +77,16 @@ def parse_customer(text: str) -> int | Identifier:
 def _customer_id(raw_id: str) -> int:
     if not _DIGITS.fullmatch(raw_id):
         raise InvalidCommand(
-            f"“{raw_id[:40]}” is not a customer ID: use digits 0–9 only "
+            # Messages never repeat what was typed: it may be a mobile number, an email or a name.
+            "That is not a customer ID: use digits 0–9 only "
             "(or say what it is: `mobile:…`, `email:…`, `card:…`, `external:…`)."
         )
     customer_id = int(raw_id) if len(raw_id) <= 25 else MAX_CUSTOMER_ID + 1
     if customer_id <= 0:
-        raise InvalidCommand(f"“{raw_id[:40]}” is not a customer ID: it must be greater than 0.")
+        raise InvalidCommand("That is not a customer ID: it must be greater than 0.")
     if customer_id > MAX_CUSTOMER_ID:
         raise InvalidCommand(
-            f"“{raw_id[:40]}” is too large for a customer ID: the largest is {MAX_CUSTOMER_ID} (19 digits)."
+            f"That number is too large for a customer ID: the largest is {MAX_CUSTOMER_ID} (19 digits)."
         )
     return customer_id
 

@@ -108,3 +108,19 @@ def test_coupons_currency_reaches_the_message(make_app: Any, slack: FakeSlack, c
     [answer] = slack.wait_responses(1)
     texts = " ".join(all_texts(answer["blocks"]))
     assert "₹10 off" in texts and "₹10% off" not in texts
+
+
+def test_what_was_typed_is_never_repeated_raw(make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    from tests.support.blockkit import CONTROL_SEQUENCE
+
+    app, _ = make_app()
+    typed = ["99000-01001", "(+91)9900001001", "asha.rao_example.com", "<!channel>", "<https://evil.example|Click>"]
+    for n, text in enumerate(typed):
+        send_command(app, text, response_url=slack.response_url(f"t{n}"))
+        [answer] = slack.wait_responses(1, name=f"t{n}")
+        problem = " ".join(all_texts(answer["blocks"][:1])) + answer["text"]  # the usage's own examples follow
+        assert problem.startswith(":warning:")
+        assert "9900001001" not in problem and "01001" not in problem and "asha.rao" not in problem
+        shown = " ".join(all_texts(answer["blocks"])) + answer["text"]
+        assert not CONTROL_SEQUENCE.search(shown), shown
+    assert capillary.coupon_calls() == []
