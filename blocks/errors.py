@@ -8,7 +8,7 @@ from blocks.help import render_usage
 from blocks.message import Message
 from blocks.mrkdwn import actions, button, clean, context, section
 from bot.domain.action_ids import ACTION_RETRY
-from bot.domain.customer import KIND_LABELS, Identifier, masked_identifier
+from bot.domain.customer import KIND_LABELS, Identifier, mask_personal, masked_identifier
 from bot.errors import (
     AccessDenied,
     BotBusy,
@@ -117,31 +117,36 @@ def describe_error(
             )
         case CapillaryUnavailable():
             return ErrorText(
-                f"Capillary isn't answering right now ({clean(error, 120)}).",
+                f"Capillary isn't answering right now ({said(error, 120)}).",
                 f"Try again in a minute. If it keeps happening, tell {tell}.",
                 retry=True,
             )
         case CapillaryResponseTooLarge():
             return ErrorText(
-                f"{clean(error, 120)}, more than the bot reads for one customer, so it stopped reading.",
+                f"{said(error, 120)}, more than the bot reads for one customer, so it stopped reading.",
                 f"Tell {tell}: the limit is COUPONS_MAX_RESPONSE_MB.",
             )
         case CapillaryBadResponse():
             return ErrorText(
-                f"{clean(error, 120)}, so the bot can't show {who}'s coupons.",
+                f"{said(error, 120)}, so the bot can't show {who}'s coupons.",
                 f"Try again in a minute. If it keeps happening, tell {tell}.",
                 retry=True,
             )
         case CapillaryReportedError():
             code = f" (code {clean(error.code, 20)})" if error.code is not None else ""
             return ErrorText(
-                f"Capillary returned an error for {who}: {clean(error, 200)}{code}.",
+                f"Capillary returned an error for {who}: {said(error, 200)}{code}.",
                 f"Try again; if it keeps happening, tell {tell}.",
                 retry=True,
             )
         case CapillaryError():
-            return ErrorText(f"Capillary lookup failed: {clean(error, 200)}.", f"Tell {tell}.", retry=True)
+            return ErrorText(f"Capillary lookup failed: {said(error, 200)}.", f"Tell {tell}.", retry=True)
     return ErrorText("Something went wrong.", f"Try again; if it keeps happening, tell {tell}.", retry=True)
+
+
+def said(error: CouponsBotError, limit: int) -> str:
+    """What an error says, for mrkdwn: Capillary's words may repeat a mobile number or an email, so both are masked."""
+    return clean(mask_personal(str(error)), limit)
 
 
 def render_error(

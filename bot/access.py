@@ -70,7 +70,10 @@ class GroupMembers:
 
     def _refresh_forever(self) -> None:
         while True:
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:  # an odd answer must not stop the refresher: the next round may do better
+                logger.exception("refreshing user-group membership failed")
             time.sleep(self._ttl)
 
 

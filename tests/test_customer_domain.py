@@ -70,3 +70,13 @@ def test_card_of_the_reference_sample() -> None:
         False,
     )
     assert customer_card(CustomerProfile.model_validate({})) is None
+
+
+def test_capillary_words_shown_to_an_agent_mask_mobiles_and_emails() -> None:
+    from blocks.errors import describe_error
+    from bot.errors import CapillaryReportedError
+
+    error = CapillaryReportedError("Customer with mobile 919900001001 (asha@example.com) is marked as fraud", code=8003)
+    text = describe_error(error, customer_id=None, contact="#help").title
+    assert "919900001001" not in text and "asha@" not in text
+    assert "••••••••1001" in text and "a•••@example.com" in text and "(code 8003)" in text

@@ -4,6 +4,7 @@ place personal data (mobile numbers, email addresses) is masked before anything 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -162,3 +163,14 @@ def customer_card(profile: CustomerProfile, *, source: str = "INSTORE") -> Custo
         elif kind == "email" and value and not email:
             email = mask_email(value)
     return CustomerCard(profile.id, name, tier, points, mobile, email, profile.merged)
+
+
+_EMAIL_IN_TEXT = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+")
+_NUMBER_IN_TEXT = re.compile(r"\+?[0-9][0-9 .-]{6,}[0-9]")
+
+
+def mask_personal(text: str) -> str:
+    """Text from Capillary (an error message) with any email or phone-like number in it masked: it may repeat
+    the identifier an agent looked up."""
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0)), text)
+    return _NUMBER_IN_TEXT.sub(lambda m: mask_mobile(m.group(0)), text)
