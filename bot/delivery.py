@@ -23,6 +23,7 @@ INVITE_NOTE = (
     ":information_source: I'm not in that channel, so here is your answer in our DM. "
     "Type `/invite @Coupons` in the channel to get answers there."
 )
+NOT_SHOWN_NOTE = ":information_source: Slack wouldn't show this in the channel, so here is your answer in our DM."
 MAX_BLOCKS = 50
 
 
@@ -98,23 +99,28 @@ class Delivery:
                 blocks=message.blocks,
             )
         except SlackApiError as error:
-            reason = error.response.get("error")
-            if reason not in NOT_A_MEMBER:
-                logger.warning("delivery through the Web API failed: %s", reason)
-                return
-            logger.info("not a member of the channel (%s): answering in the DM instead", reason)
-            self.in_own_dm(requester.user_id, message)
+            reason = str(error.response.get("error"))
+            if reason in NOT_A_MEMBER:
+                logger.info("not a member of the channel (%s): answering in the DM instead", reason)
+                self.in_own_dm(requester.user_id, message)
+            else:  # an answer must reach the person: the DM with the bot is the one place always open
+                logger.warning("chat.postEphemeral failed (%s): answering in the DM instead", reason)
+                self.in_own_dm(requester.user_id, message, note=NOT_SHOWN_NOTE)
         except SlackClientError as error:
-            logger.warning("delivery through the Web API failed: %s", type(error).__name__)
+            logger.warning("chat.postEphemeral failed (%s): answering in the DM instead", type(error).__name__)
+            self.in_own_dm(requester.user_id, message, note=NOT_SHOWN_NOTE)
 
-    def in_own_dm(self, user_id: str, message: Message) -> None:
+    def in_own_dm(self, user_id: str, message: Message, *, note: str = "") -> None:
         """The answer in the person's DM with the bot (channel=<user id> opens it), saying why it is there."""
-        note: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": INVITE_NOTE}]}
+        note_text = note or INVITE_NOTE
+        note_block: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": note_text}]}
         if len(message.blocks) < MAX_BLOCKS:
-            _call(self.client.chat_postMessage, channel=user_id, text=message.text, blocks=[note, *message.blocks])
+            _call(
+                self.client.chat_postMessage, channel=user_id, text=message.text, blocks=[note_block, *message.blocks]
+            )
             return
         # A message already at Slack's block limit: the note goes first, on its own.
-        _call(self.client.chat_postMessage, channel=user_id, text=INVITE_NOTE, blocks=[note])
+        _call(self.client.chat_postMessage, channel=user_id, text=note_text, blocks=[note_block])
         _call(self.client.chat_postMessage, channel=user_id, text=message.text, blocks=message.blocks)
 
     def redraw(self, respond: Respond, requester: Requester, message: Message, *, message_ts: str | None) -> None:

@@ -188,3 +188,17 @@ def test_a_rate_limited_web_api_call_is_retried(make_app: Any, slack: FakeSlack,
     send_event(app, dm("565032176"))
     calls = slack.wait_api("chat.postMessage", count=2)
     assert len(calls) == 2 and calls[0] == calls[1]
+
+
+def test_a_mention_whose_private_answer_slack_refuses_is_answered_in_the_dm(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    from tests.support.loopback import Reply
+
+    slack.queued["chat.postEphemeral"] = [Reply(body={"ok": False, "error": "restricted_action"})]
+    app, _ = make_app()
+    mention = {"type": "app_mention", "channel": "C0SUPPORT", "user": "U0AGENT1", "text": f"<@{BOT_USER}> 565032176"}
+    send_event(app, mention, event_id="EvRestricted")
+    [posted] = slack.wait_api("chat.postMessage")
+    assert posted["channel"] == "U0AGENT1"
+    assert "wouldn't show this in the channel" in posted_texts(posted) and "*7* expired" in posted_texts(posted)
