@@ -14,41 +14,23 @@ from bot.audit_log import write_audit
 from bot.delivery import Delivery
 from bot.errors import AccessDenied
 from bot.lookup_answers import LookupAnswerer
+from bot.replays import Replays
 from bot.requester import Requester, asks_as_a_person, part
-from bot.store import Store
 
 Next = Callable[[], None]
 Middleware = Callable[..., BoltResponse | None]
-# Slack retries an event for about an hour in all, and a request's signature is good for five minutes.
-REPLAY_WINDOW_SECONDS = 3600.0
 
 
-def answer_once(store: Store, window_seconds: float = REPLAY_WINDOW_SECONDS) -> Middleware:
-    """Each event and each trigger is answered once, by whichever process gets it first.
-
-    Slack redelivers an event it thinks went unanswered (same `event_id`); a captured request replayed within
-    the signature's five minutes carries the same `trigger_id` (commands, clicks, shortcuts). The keys live in
-    the shared store; if it is unreachable the request is answered (twice rather than never).
-    """
+def answer_once(replays: Replays) -> Middleware:
+    """A request this process has answered already gets an empty 200 (see `bot.replays`)."""
 
     def once(body: dict[str, Any], next: Next) -> BoltResponse | None:
-        key = once_key(body)
-        if key is not None and not store.add(key, b"1", window_seconds):
+        if not replays.first_here(body):
             return BoltResponse(status=200, body="")
         next()
         return None
 
     return once
-
-
-def once_key(body: dict[str, Any]) -> str | None:
-    event_id = body.get("event_id")
-    if body.get("type") == "event_callback" and isinstance(event_id, str) and event_id:
-        return f"seen:event:{event_id}"
-    trigger_id = body.get("trigger_id")
-    if isinstance(trigger_id, str) and trigger_id:
-        return f"seen:trigger:{trigger_id}"
-    return None
 
 
 def check_access(policy: AccessPolicy, answerer: LookupAnswerer, delivery: Delivery) -> Middleware:

@@ -8,6 +8,7 @@ from bot.access import AccessPolicy
 from bot.delivery import Delivery
 from bot.lazy_work import LazyWork
 from bot.lookup_answers import LookupAnswerer
+from bot.replays import Replays
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,4 @@ class Services:
     policy: AccessPolicy
     delivery: Delivery
     lazy_work: LazyWork
+    replays: Replays

@@ -136,6 +136,7 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
     from bot.listeners import register_listeners  # noqa: PLC0415
     from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
     from bot.middleware import answer_once, check_access  # noqa: PLC0415
+    from bot.replays import Replays  # noqa: PLC0415
     from bot.services import Services  # noqa: PLC0415
 
     settings.require_slack(socket_mode=socket_mode)
@@ -186,8 +187,14 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
     policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
     if policy.open_to_everyone:
         logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
-    services = Services(answerer=answerer, policy=policy, delivery=Delivery(client, executor), lazy_work=lazy_work)
-    app.use(answer_once(answerer.service.store))
+    services = Services(
+        answerer=answerer,
+        policy=policy,
+        delivery=Delivery(client, executor),
+        lazy_work=lazy_work,
+        replays=Replays(answerer.service.store),
+    )
+    app.use(answer_once(services.replays))
     app.use(check_access(policy, answerer, services.delivery))
 
     @app.error

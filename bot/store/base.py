@@ -19,6 +19,11 @@ class Store(Protocol):
     and callers must treat a missing key as "do the work", never as an error.
     """
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes see this store (and so whether using it may wait on the network)."""
+        ...
+
     def get(self, key: str) -> bytes | None:
         """The value under `key`, or None when it is absent or expired."""
         ...

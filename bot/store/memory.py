@@ -65,6 +65,10 @@ class MemoryStore:
         with self._changed:
             return len(self._cache)
 
+    @property
+    def shared(self) -> bool:
+        return False
+
     def get(self, key: str) -> bytes | None:
         check_key(key)
         with self._changed:

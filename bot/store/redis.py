@@ -82,6 +82,10 @@ class RedisStore:
     def prefix(self) -> str:
         return self._prefix
 
+    @property
+    def shared(self) -> bool:
+        return True
+
     def get(self, key: str) -> bytes | None:
         value = self._call(lambda: self._client.get(self._key(key)))
         return None if isinstance(value, _Failed) else cast("bytes | None", value)
