@@ -30,6 +30,7 @@ from bot.domain.coupon import CodeCase
 from bot.domain.coupon_summary import CustomerCoupons, summarize
 from bot.domain.view_state import ViewState, ViewStateCodec
 from bot.settings import BasicCredentials
+from bot.store import MemoryStore
 
 NOW = datetime.now(UTC)
 HEADERS = httpx.Headers({"content-type": "application/json"})
@@ -88,7 +89,7 @@ def single_flight(concurrent: int, delay: float) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowCapillary)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     client = CapillaryClient(f"http://127.0.0.1:{server.server_address[1]}/", BasicCredentials("u", "p"))
-    service = CouponService(client)
+    service = CouponService(client, MemoryStore(64 * 1024 * 1024))
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrent) as pool:
         list(pool.map(lambda _: service.lookup(565032176, CodeCase.LOWER), range(concurrent)))
