@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     allowed_usergroup_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USERGROUP_IDS")
     support_contact: str = Field("your Slack admin", validation_alias="COUPONS_SUPPORT_CONTACT")
     currency: str | None = Field(None, max_length=8, validation_alias="COUPONS_CURRENCY")
-    listener_threads: int = Field(16, ge=1, le=256, validation_alias="COUPONS_LISTENER_THREADS")
+    listener_threads: int = Field(48, ge=1, le=256, validation_alias="COUPONS_LISTENER_THREADS")
     log_level: LogLevel = Field("INFO", validation_alias="COUPONS_LOG_LEVEL")
 
     @classmethod

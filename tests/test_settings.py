@@ -336,7 +336,7 @@ def test_from_env_reads_the_process_environment_by_default(monkeypatch: pytest.M
     monkeypatch.setenv("coupons_listener_threads", "3")  # names are case-sensitive, as before
     settings = Settings.from_env()
     assert settings.page_size == 7
-    assert settings.listener_threads == 16
+    assert settings.listener_threads == 48
 
 
 def test_the_readme_documents_every_setting() -> None:
