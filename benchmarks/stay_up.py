@@ -305,12 +305,12 @@ def drips_then_normal_row(web: Web, slack: FakeSlack, cap: float) -> Row:
     time.sleep(0.5)
     body = command(str(NORMAL_CUSTOMERS[1]), slack.response_url("after-drips"))
     status, ack = post(web.base, body, signed(body))
-    seconds, _ = wait_reply(slack, "after-drips", cap)
+    seconds, said = wait_reply(slack, "after-drips", cap)
     ok = sum(1 for s, _ in acks if s == 200)
     return (
         "40 lookups whose Capillary drips 1 byte/s, then a normal one",
-        "the normal one's answer time",
-        f"{ok}/40 drips acked; normal ack {status} in {ack:.2f} s, answered after {fmt(seconds, cap)}",
+        "the normal one's answer time, and what it says",
+        f"{ok}/40 drips acked; normal ack {status} in {ack:.2f} s, answered after {fmt(seconds, cap)}: {said[:60]!r}",
     )
 
 
