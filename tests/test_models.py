@@ -128,3 +128,37 @@ def test_one_odd_series_does_not_hide_the_others_terms() -> None:
     body = json.dumps({"entity": [good, odd]}).encode()
     assert set(SeriesCatalog(body)) == {good["series"]["id"]}
     assert dict(SeriesCatalog(b"<html>")) == {}
+
+
+def test_one_opened_series_is_read_alone_and_reads_as_the_full_pass_does() -> None:
+    from datetime import UTC, datetime
+
+    from bot.capillary.coupons import SeriesCatalog, _read_one_series, _read_series
+    from bot.demo.customers import bulk_coupons
+
+    bodies = [
+        sample_bytes("lower"),
+        sample_bytes("default"),
+        json.dumps({"entity": bulk_coupons(50, datetime.now(UTC))}).encode(),
+        json.dumps({"entity": bulk_coupons(50, datetime.now(UTC))}, indent=2).encode(),
+    ]
+    for body in bodies:
+        every = _read_series(body)
+        assert every and all(_read_one_series(body, series_id) == every[series_id] for series_id in every)
+        catalog = SeriesCatalog(body)
+        assert all(catalog[series_id] == every[series_id] for series_id in every)
+    # A series whose object doesn't start with its id, or names a brace in a string, is still found.
+    reordered = coupon_json()
+    series = dict(reordered["series"])
+    series.pop("description")
+    reordered["series"] = {"description": "a } in {text", **series}
+    body = json.dumps({"entity": [reordered]}).encode()
+    assert _read_one_series(body, series["id"]) is None  # not in the shape looked for …
+    assert SeriesCatalog(body)[series["id"]].description == "a } in {text"  # … so every series is read
+    braces = coupon_json()
+    series = dict(braces["series"])
+    series["description"] = 'say "}{" \\ here'
+    braces["series"] = series
+    body = json.dumps({"entity": [braces]}).encode()
+    found = _read_one_series(body, series["id"])
+    assert found is not None and found.description == 'say "}{" \\ here'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,10 @@ class FetchResult:
     series: Mapping[int, CouponSeries] | None = None
     body: bytes = b""  # the answer as Capillary sent it (decompressed): what the cache keeps
     skipped: int = 0  # coupons in the answer that could not be read (and are not shown)
+
+
+# A series object is a few kilobytes; one that goes on past this is not read alone.
+MAX_SERIES_BYTES = 256 * 1024
 
 
 class CouponsResponse(Model):
@@ -105,12 +110,15 @@ _SERIES_ONLY = TypeAdapter(_SeriesOfCoupons)
 
 
 class SeriesCatalog(Mapping[int, CouponSeries]):
-    """Every series of one response by id, read in full from the response bytes the first time one is
-    asked for (an agent opening "Series details"), then kept. Thread-safe: a race only reads twice."""
+    """The series of one response by id, read from the response bytes when asked for (an agent opening "Series
+    details"), then kept. One series is looked for on its own first: the embedded series object that starts
+    with its `id` is found in the bytes and only it is read; failing that, every series is read in one pass.
+    Thread-safe: a race only reads twice."""
 
     def __init__(self, content: bytes) -> None:
         self._content = content
         self._series: dict[int, CouponSeries] | None = None
+        self._one: dict[int, CouponSeries] = {}
 
     def _all(self) -> dict[int, CouponSeries]:
         if self._series is None:
@@ -118,6 +126,11 @@ class SeriesCatalog(Mapping[int, CouponSeries]):
         return self._series
 
     def __getitem__(self, series_id: int) -> CouponSeries:
+        if self._series is None:
+            found = self._one.get(series_id) or _read_one_series(self._content, series_id)
+            if found is not None:
+                self._one[series_id] = found
+                return found
         return self._all()[series_id]
 
     def __iter__(self) -> Iterator[int]:
@@ -125,6 +138,45 @@ class SeriesCatalog(Mapping[int, CouponSeries]):
 
     def __len__(self) -> int:
         return len(self._all())
+
+
+def _read_one_series(content: bytes, series_id: int) -> CouponSeries | None:
+    """The first embedded `"series": {"id": <series_id>, …}` object, read alone; None when it isn't found in
+    that shape or doesn't read (the caller then reads every series)."""
+    match = re.search(rb'"series"\s*:\s*(\{)\s*"id"\s*:\s*%d\s*[,}]' % series_id, content)
+    if match is None:
+        return None
+    end = _object_end(content, match.start(1))
+    if end is None:
+        return None
+    try:
+        series = CouponSeries.model_validate_json(content[match.start(1) : end])
+    except ValidationError:
+        return None
+    return series if series.id == series_id else None
+
+
+def _object_end(content: bytes, start: int) -> int | None:
+    """The index after the JSON object that opens at `start` (strings and their escapes skipped), or None."""
+    depth, in_string, escaped = 0, False, False
+    for index in range(start, min(len(content), start + MAX_SERIES_BYTES)):
+        byte = content[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte == 0x7B:  # {
+            depth += 1
+        elif byte == 0x7D:  # }
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
 
 
 def _read_series(content: bytes) -> dict[int, CouponSeries]:
