@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
@@ -124,7 +124,7 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
 def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> tuple[App, Services]:
     """The Bolt app and the services its listeners share (the HTTP server drains their lazy work on shutdown)."""
     # Bolt and the Slack SDK are imported here, not at the top: `coupons-bot preview` never needs them.
-    from slack_bolt import App  # noqa: PLC0415
+    from slack_bolt import App, BoltContext  # noqa: PLC0415
     from slack_bolt.error import BoltError  # noqa: PLC0415
     from slack_sdk import WebClient  # noqa: PLC0415
     from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
@@ -198,9 +198,10 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
     app.use(check_access(policy, answerer, services.delivery))
 
     @app.error
-    def unexpected(error: Exception, body: dict[str, object], context: object) -> None:
+    def unexpected(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
         # Raised before a listener's lazy half (middleware, an ack): the request still gets an answer.
-        report_unexpected(services, context, body, action=str(body.get("type") or "request"))  # type: ignore[arg-type]
+        action = str(body.get("type") or ("command" if "command" in body else "request"))
+        report_unexpected(services, context, body, action=action, error=error, before_ack=True)
 
     register_listeners(app, services)
     return app, services

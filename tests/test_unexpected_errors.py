@@ -55,3 +55,28 @@ def test_a_dm_whose_renderer_raises_is_answered_in_the_dm(
     [posted] = slack.wait_api("chat.postMessage")
     assert posted["channel"] == "D0DM0001"
     assert "Something went wrong on our side" in str(posted["blocks"])
+
+
+def test_an_error_before_the_ack_is_told_after_it(
+    make_app: Any,
+    slack: FakeSlack,
+    capillary: CapillaryStandIn,
+    audit: AuditLines,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def explode(*_args: Any, **_kwargs: Any) -> bool:
+        raise RuntimeError("access bug")
+
+    app, _ = make_app()
+    monkeypatch.setattr("bot.access.AccessPolicy.allows", explode)
+    with caplog.at_level(logging.ERROR, logger="bot"):
+        send_command(app, "565032176", response_url=slack.response_url("early"))
+        [answer] = slack.wait_responses(1, name="early")
+    text = " ".join(all_texts(answer["blocks"]))
+    match = REF.search(text)
+    assert match is not None and "Something went wrong on our side" in text
+    [record] = [r for r in caplog.records if match[1] in r.getMessage()]
+    assert record.exc_info is not None and "access bug" in str(record.exc_info[1])
+    assert [line["outcome"] for line in audit.lines] == ["internal_error"]
+    assert capillary.coupon_calls() == []

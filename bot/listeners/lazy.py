@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 
 from blocks.errors import render_internal_error, render_restart_notice
+from blocks.message import Message
 from blocks.modal import render_answer
 from bot.audit_log import write_audit
 from bot.lazy_work import Waiting
@@ -67,13 +68,32 @@ def tell_restarted(services: Services, waiting: Waiting) -> None:
     )
 
 
-def report_unexpected(services: Services, context: BoltContext, body: dict[str, Any], *, action: str) -> None:
+def report_unexpected(
+    services: Services,
+    context: BoltContext,
+    body: dict[str, Any],
+    *,
+    action: str,
+    error: BaseException | None = None,
+    before_ack: bool = False,
+) -> None:
+    """Log the traceback under a reference, audit `internal_error`, and tell the person, quoting the reference.
+    `before_ack`: raised in middleware or an ack, so the telling waits until Slack has its answer."""
     reference = secrets.token_hex(4)
-    logger.exception("unexpected error answering %s (ref %s)", action, reference)
+    logger.error("unexpected error answering %s (ref %s)", action, reference, exc_info=error or True)
     requester = Requester.of(context)
     write_audit(requester, action=action, outcome="internal_error")
-    event = part(body, "event")
     message = render_internal_error(reference, contact=services.answerer.contact)
+    if before_ack:
+        services.delivery.after_ack(lambda: _tell_unexpected(services, context, body, requester, message))
+    else:
+        _tell_unexpected(services, context, body, requester, message)
+
+
+def _tell_unexpected(
+    services: Services, context: BoltContext, body: dict[str, Any], requester: Requester, message: Message
+) -> None:
+    event = part(body, "event")
     in_view = part(body, "view")
     if in_view.get("id") and services.delivery.update_view(str(in_view["id"]), render_answer(message)):
         return  # a modal's form or button: the modal says it
