@@ -8,7 +8,6 @@ short however full the cache is.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -16,12 +15,11 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from bot.capillary.coupons import FetchResult, SeriesCatalog, parse_coupons
-from bot.capillary.deadline import current_deadline
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import CustomerCoupons
-from bot.errors import CapillaryTooSlow, CapillaryUnavailable
-from bot.store import FlightTimeout, LeaderFailed, SingleFlight, Store
+from bot.shared_fetch import SharedFetch
+from bot.store import Store
 
 ENTRY_VERSION = b"coupons/1"
 
@@ -50,12 +48,10 @@ class CouponService:
         demo: bool = False,
     ) -> None:
         self._fetcher = fetcher
-        self._ttl = ttl_seconds
-        self._deadline = deadline_seconds
         self._clock = clock
         self._demo = demo
+        self._shared = SharedFetch(store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds)
         self.store = store
-        self._flights = SingleFlight(store)
 
     @property
     def demo(self) -> bool:
@@ -63,36 +59,15 @@ class CouponService:
 
     def lookup(self, customer_id: int, case: CodeCase, *, refresh: bool = False) -> LookupOutcome:
         """Cached coupons, or fresh ones (`refresh`); concurrent callers of one key share one fetch."""
-        if self._ttl <= 0:  # 0 turns the cache (and so the sharing) off
-            return self._fetch(customer_id, case)[0]
-        fetched: list[LookupOutcome] = []
 
-        def produce() -> bytes:
-            outcome, body = self._fetch(customer_id, case)
-            fetched.append(outcome)
-            return encode_entry(outcome.coupons.fetched_at, body)
+        def decode(entry: bytes) -> LookupOutcome | None:
+            # The caller used the cache, or waited for another caller's request instead of making one.
+            coupons = self._decode(customer_id, case, entry)
+            return None if coupons is None else LookupOutcome(coupons, cache_hit=True, attempts=0, upstream_ms=0)
 
-        key = f"coupons:{customer_id}:{case.value}"
-        try:
-            # Followers wait no longer than a lookup of their own could take.
-            flight = self._flights.run(key, produce, ttl_seconds=self._ttl, deadline=self._limit(), fresh=refresh)
-        except FlightTimeout:
-            raise CapillaryTooSlow("Capillary did not answer in time") from None
-        except LeaderFailed:
-            raise CapillaryUnavailable("the lookup failed") from None
-        if fetched:  # this caller fetched: its parsed answer is at hand
-            return fetched[0]
-        coupons = self._decode(customer_id, case, flight.value)
-        if coupons is None:  # an entry this version cannot read: fetch afresh
-            return self._fetch(customer_id, case)[0]
-        # The caller used the cache, or waited for another caller's request instead of making one.
-        return LookupOutcome(coupons, cache_hit=True, attempts=0, upstream_ms=0)
-
-    def _limit(self) -> float:
-        """When waiting must end: this lookup's deadline, or the one of the answer it is part of if sooner."""
-        limit = time.monotonic() + self._deadline
-        outer = current_deadline()
-        return min(limit, time.monotonic() + outer.remaining()) if outer is not None else limit
+        return self._shared.get(
+            f"coupons:{customer_id}:{case.value}", lambda: self._fetch(customer_id, case), decode, refresh=refresh
+        )
 
     def _fetch(self, customer_id: int, case: CodeCase) -> tuple[LookupOutcome, bytes]:
         result = self._fetcher.fetch_coupons(customer_id, case)
@@ -100,7 +75,7 @@ class CouponService:
             customer_id, case, result.coupons, self._clock(), self._demo, result.series, skipped=result.skipped
         )
         outcome = LookupOutcome(coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms)
-        return outcome, result.body
+        return outcome, encode_entry(coupons.fetched_at, result.body)
 
     def _decode(self, customer_id: int, case: CodeCase, entry: bytes) -> CustomerCoupons | None:
         decoded = decode_entry(entry)

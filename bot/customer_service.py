@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import hmac
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,10 +21,10 @@ from typing import Protocol
 import httpx
 
 from bot.capillary.customers import BY_ID_CODES, LOOKUP_CODES, CustomerFetch, interpret_customer
-from bot.capillary.deadline import current_deadline
 from bot.domain.customer import CustomerProfile, Identifier
-from bot.errors import CapillaryError, CapillaryTooSlow, CapillaryUnavailable
-from bot.store import FlightTimeout, LeaderFailed, SingleFlight, Store
+from bot.errors import CapillaryError
+from bot.shared_fetch import SharedFetch
+from bot.store import Store
 
 ENTRY_VERSION = b"customer/1\n"
 
@@ -66,7 +65,7 @@ class CustomerService:
     ) -> None:
         self._fetcher = fetcher
         self._store = store
-        self._flights = SingleFlight(store)
+        self._shared = SharedFetch(store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds)
         self._key = hashlib.sha256(b"coupons-bot customer keys\0" + key_secret.encode()).digest()
         self.source = source
         self._account_id = account_id
@@ -114,33 +113,16 @@ class CustomerService:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     def _cached(self, key: str, fetch: _Fetch, *, lookup: bool, refresh: bool) -> CustomerOutcome:
-        if self._ttl <= 0:
+        def fetch_outcome() -> tuple[CustomerOutcome, bytes]:
             fetched = fetch()
-            return CustomerOutcome(fetched.profile, False, fetched.attempts, fetched.upstream_ms)
-        done: list[CustomerFetch] = []
+            outcome = CustomerOutcome(fetched.profile, False, fetched.attempts, fetched.upstream_ms)
+            return outcome, ENTRY_VERSION + fetched.body
 
-        def produce() -> bytes:
-            fetched = fetch()
-            done.append(fetched)
-            return ENTRY_VERSION + fetched.body
+        def decode(entry: bytes) -> CustomerOutcome | None:
+            profile = _decode(entry, lookup=lookup)
+            return None if profile is None else CustomerOutcome(profile, cache_hit=True, attempts=0, upstream_ms=0)
 
-        outer = current_deadline()
-        limit = time.monotonic() + self.deadline_seconds
-        if outer is not None:
-            limit = min(limit, time.monotonic() + outer.remaining())
-        try:
-            flight = self._flights.run(key, produce, ttl_seconds=self._ttl, deadline=limit, fresh=refresh)
-        except FlightTimeout:
-            raise CapillaryTooSlow("Capillary did not answer in time") from None
-        except LeaderFailed:
-            raise CapillaryUnavailable("the lookup failed") from None
-        if done:
-            return CustomerOutcome(done[0].profile, False, done[0].attempts, done[0].upstream_ms)
-        profile = _decode(flight.value, lookup=lookup)
-        if profile is None:  # an entry this version cannot read: fetch afresh
-            fetched = fetch()
-            return CustomerOutcome(fetched.profile, False, fetched.attempts, fetched.upstream_ms)
-        return CustomerOutcome(profile, cache_hit=True, attempts=0, upstream_ms=0)
+        return self._shared.get(key, fetch_outcome, decode, refresh=refresh)
 
 
 class _Fetch(Protocol):
