@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
+from standins import command
 
 from bot.demo.customers import bulk_coupons
 
@@ -227,22 +228,7 @@ class Web:
 
 
 def command_body(customer_id: int, response_url: str) -> str:
-    return urllib.parse.urlencode(
-        {
-            "token": "legacy",
-            "team_id": "T0TEAM01",
-            "team_domain": "acme",
-            "channel_id": "C0SUPPORT",
-            "channel_name": "support",
-            "user_id": "U0AGENT1",
-            "user_name": "agent",
-            "command": "/coupons",
-            "text": f"{customer_id} lower",
-            "api_app_id": "A0APP",
-            "response_url": response_url,
-            "trigger_id": secrets.token_hex(8),
-        }
-    )
+    return command(f"{customer_id} lower", response_url)
 
 
 def click_body(button: dict[str, Any], response_url: str) -> str:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+import secrets
 import threading
 import time
+import urllib.parse
 import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -219,3 +221,23 @@ class FakeCapillary:
     def close(self) -> None:
         self.release.set()
         self.server.close()
+
+
+def command(text: str, response_url: str, user: str = "U0AGENT1") -> str:
+    """The form Slack posts for `/coupons <text>`, with a trigger_id of its own (a repeated one is a replay)."""
+    return urllib.parse.urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM01",
+            "team_domain": "acme",
+            "channel_id": "C0SUPPORT",
+            "channel_name": "support",
+            "user_id": user,
+            "user_name": "agent",
+            "command": "/coupons",
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": response_url,
+            "trigger_id": secrets.token_hex(8),
+        }
+    )

@@ -40,6 +40,7 @@ from standins import (
     SLOW_CUSTOMERS,
     FakeCapillary,
     FakeSlack,
+    command,
 )
 
 SECRET = "stay-up-signing-secret-0123456789"
@@ -59,25 +60,6 @@ def signed(body: str, *, secret: str = SECRET) -> dict[str, str]:
         "x-slack-request-timestamp": ts,
         "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body) or "",
     }
-
-
-def command(text: str, response_url: str, user: str = "U0AGENT1") -> str:
-    return urllib.parse.urlencode(
-        {
-            "token": "legacy",
-            "team_id": "T0TEAM01",
-            "team_domain": "acme",
-            "channel_id": "C0SUPPORT",
-            "channel_name": "support",
-            "user_id": user,
-            "user_name": "agent",
-            "command": "/coupons",
-            "text": text,
-            "api_app_id": "A0APP",
-            "response_url": response_url,
-            "trigger_id": secrets.token_hex(8),
-        }
-    )
 
 
 def tree_rss_kib(root_pid: int) -> int:
