@@ -9,6 +9,7 @@ import sys
 from bot.command_text import HelpRequest, parse_command_text
 from bot.domain.view_state import Surface
 from bot.errors import ConfigError, InvalidCommand, startup_line
+from bot.gc_tuning import settle_after_start
 from bot.log_setup import configure_logging
 from bot.requester import Requester
 from bot.settings import Settings
@@ -66,6 +67,7 @@ def serve(settings: Settings) -> int:
     app_token = settings.slack_app_token
     answerer = build_answerer(settings, use_demo=settings.demo)
     app = create_app(settings, answerer, socket_mode=app_token is not None)
+    settle_after_start()
     if app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415 - only Socket Mode needs it
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import json
 import logging
 import re
@@ -38,6 +37,7 @@ from slack_sdk.signature import SignatureVerifier
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.errors import ConfigError, startup_line
+from bot.gc_tuning import settle_after_start
 from bot.listeners.lazy import tell_restarted
 from bot.log_setup import configure_logging
 from bot.services import Services
@@ -368,8 +368,7 @@ def create_asgi_app() -> SlackFront:
         print(startup_line(error), file=sys.stderr)
         raise SystemExit(2) from None
     assert settings.slack_signing_secret is not None  # create_app required it
-    # Modules, settings and the app live as long as the process: keep full GC passes from rescanning them.
-    gc.freeze()
+    settle_after_start()
     return SlackFront(
         app,
         settings.slack_signing_secret.get_secret_value(),
