@@ -25,7 +25,7 @@ ENTRY_VERSION = b"coupons/1"
 
 
 class CouponFetcher(Protocol):
-    def fetch_coupons(self, customer_id: int, case: CodeCase) -> FetchResult: ...
+    def fetch_coupons(self, customer_id: int, case: CodeCase, *, focused: bool = False) -> FetchResult: ...
 
 
 @dataclass(frozen=True)
@@ -57,33 +57,39 @@ class CouponService:
     def demo(self) -> bool:
         return self._demo
 
-    def lookup(self, customer_id: int, case: CodeCase, *, refresh: bool = False) -> LookupOutcome:
-        """Cached coupons, or fresh ones (`refresh`); concurrent callers of one key share one fetch."""
+    def lookup(
+        self, customer_id: int, case: CodeCase, *, refresh: bool = False, focused: bool = False
+    ) -> LookupOutcome:
+        """Cached coupons, or fresh ones (`refresh`); concurrent callers of one key share one fetch. `focused`:
+        read where and when each coupon was issued too (a coupon in focus shows it; the same bytes are kept)."""
 
         def decode(entry: bytes) -> LookupOutcome | None:
             # The caller used the cache, or waited for another caller's request instead of making one.
-            coupons = self._decode(customer_id, case, entry)
+            coupons = self._decode(customer_id, case, entry, focused=focused)
             return None if coupons is None else LookupOutcome(coupons, cache_hit=True, attempts=0, upstream_ms=0)
 
         return self._shared.get(
-            f"coupons:{customer_id}:{case.value}", lambda: self._fetch(customer_id, case), decode, refresh=refresh
+            f"coupons:{customer_id}:{case.value}",
+            lambda: self._fetch(customer_id, case, focused=focused),
+            decode,
+            refresh=refresh,
         )
 
-    def _fetch(self, customer_id: int, case: CodeCase) -> tuple[LookupOutcome, bytes]:
-        result = self._fetcher.fetch_coupons(customer_id, case)
+    def _fetch(self, customer_id: int, case: CodeCase, *, focused: bool) -> tuple[LookupOutcome, bytes]:
+        result = self._fetcher.fetch_coupons(customer_id, case, focused=focused)
         coupons = CustomerCoupons(
             customer_id, case, result.coupons, self._clock(), self._demo, result.series, skipped=result.skipped
         )
         outcome = LookupOutcome(coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms)
         return outcome, encode_entry(coupons.fetched_at, result.body)
 
-    def _decode(self, customer_id: int, case: CodeCase, entry: bytes) -> CustomerCoupons | None:
+    def _decode(self, customer_id: int, case: CodeCase, entry: bytes, *, focused: bool) -> CustomerCoupons | None:
         decoded = decode_entry(entry)
         if decoded is None:
             return None
         fetched_at, body = decoded
         try:
-            page = parse_coupons(body)  # skips the coupons it can't read, as the first reading did
+            page = parse_coupons(body, focused=focused)  # skips the coupons it can't read, as the first reading did
         except ValidationError:
             return None
         return CustomerCoupons(

@@ -170,7 +170,9 @@ class LookupAnswerer:
             if resolved is None and self.customers is not None:
                 profile = self.customers.profile_soon(view.customer_id, refresh=refresh)
             try:
-                outcome = self.service.lookup(view.customer_id, view.case, refresh=refresh)
+                outcome = self.service.lookup(
+                    view.customer_id, view.case, refresh=refresh, focused=view.focus is not None
+                )
             except CouponsBotError as error:
                 if profile is not None:
                     profile.cancel()

@@ -25,7 +25,7 @@ class CountingFetcher:
         self.delay, self.error = delay, error
         self._lock = threading.Lock()
 
-    def fetch_coupons(self, customer_id: int, case: CodeCase) -> FetchResult:
+    def fetch_coupons(self, customer_id: int, case: CodeCase, *, focused: bool = False) -> FetchResult:
         with self._lock:
             self.calls.append((customer_id, case))
         time.sleep(self.delay)

@@ -111,7 +111,15 @@ def test_a_lookup_reads_the_series_in_brief_and_its_terms_on_demand() -> None:
     body = sample_bytes("lower")
     coupons = parse_coupons(body).entity or []
     full = CouponsResponse.model_validate_json(body).entity or []
-    assert [c.model_dump(exclude={"series"}) for c in coupons] == [c.model_dump(exclude={"series"}) for c in full]
+    # A list leaves where and when each coupon was issued unread; a lookup with a coupon in focus reads it too.
+    issuance = {"issued_at", "issued_on", "issued_on_iso"}
+    assert [c.model_dump(exclude={"series"} | issuance) for c in coupons] == [
+        c.model_dump(exclude={"series"} | issuance) for c in full
+    ]
+    assert all(c.issued_at is None and c.issued_on is None for c in coupons)
+    assert any(c.issued_at is not None for c in full) and any(c.issued_on is not None for c in full)
+    focused = parse_coupons(body, focused=True).entity or []
+    assert [c.model_dump(exclude={"series"}) for c in focused] == [c.model_dump(exclude={"series"}) for c in full]
     first = coupons[0]
     assert isinstance(first.series, SeriesSummary) and not isinstance(first.series, CouponSeries)
     assert first.display_series_name == full[0].display_series_name and first.discount == full[0].discount

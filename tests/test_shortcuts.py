@@ -213,6 +213,8 @@ def test_a_present_code_is_shown_on_top_in_full(make_app: Any, slack: FakeSlack,
     redeemed = coupon_json(
         code="WELCOME10",
         validTill="2026-12-31T23:59:59Z",
+        issuedOn="2026-10-01T09:00:00Z",
+        issuedAt={"id": 7, "name": "Koramangala"},
         redemptionsLeft=3,
         redemptionInfo=[
             {
@@ -235,6 +237,7 @@ def test_a_present_code_is_shown_on_top_in_full(make_app: Any, slack: FakeSlack,
     top = texts({"blocks": answer["blocks"][1:3]})  # right under the header: the coupon, then its series' terms
     assert ":dart: *Coupon `WELCOME10`*" in top and "Active" in top and "used 2×, 3 left" in top
     assert "*Valid* from" in top and "*Redemptions* (2)" in top
+    assert "· issued Thu 1 Oct 2026 at Koramangala" in top  # read for the coupon in focus only
     assert "at MG Road · transaction TXN-778" in top and "at Indiranagar · transaction TXN-901" in top
     assert "<!date^1795169700^{date_short_pretty} at {time}|2026-11-20 10:15 UTC>" in top  # date and time, each
     assert ":mag:" in top and "*Terms:*" in top  # viewer's own time zone; the series' terms already open
@@ -264,6 +267,7 @@ def test_the_focus_survives_button_clicks(make_app: Any, slack: FakeSlack, capil
         [again] = slack.wait_responses(1, name=name)
         assert_valid_message(again["blocks"])
         assert ":dart: *Coupon `tt6wzp7xnw`*" in texts(again)
+        assert "· issued Fri 11 Oct 2024 at MarvelAuto_Store" in texts(again)  # cached bytes read with the issuance
         assert max(len(b["value"]) for b in buttons(again["blocks"])) <= 2000
 
 

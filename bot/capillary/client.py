@@ -15,8 +15,8 @@ from bot.domain.customer import Identifier
 
 
 class CapillaryClient(CapillaryHttp):
-    def fetch_coupons(self, customer_id: int, case: CodeCase) -> FetchResult:
-        return coupons.fetch_coupons(self, customer_id, case)
+    def fetch_coupons(self, customer_id: int, case: CodeCase, *, focused: bool = False) -> FetchResult:
+        return coupons.fetch_coupons(self, customer_id, case, focused=focused)
 
     def fetch_customer_details(
         self, identifier: Identifier, *, source: str, account_id: str | None = None

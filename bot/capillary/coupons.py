@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -9,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, mentions, read_body
 from bot.capillary.http import CapillaryHttp
-from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Model, SeriesSummary
+from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Location, Model, SeriesSummary, Timestamp
 from bot.errors import CapillaryReportedError
 
 
@@ -41,16 +42,42 @@ class CouponsResponse(Model):
     success: bool | None = None
 
 
+# A key Capillary never sends: a field read from it keeps its default.
+_NOT_READ = "\0not read"
+
+
 class ListedCoupon(Coupon):
-    """A coupon as a lookup reads it: everything the message shows, its series in brief."""
+    """A coupon as a lookup's list reads it: everything a line of the message shows, its series in brief. Where
+    and when it was issued shows only for a coupon in focus (`FocusedCoupon`); reading that for every coupon
+    costs about a tenth of a 1,000-coupon lookup, so a list leaves it unread (None)."""
 
     series: SeriesSummary | None = None  # type: ignore[assignment]  # a CouponSeries is a SeriesSummary
+    issued_at: Location | None = Field(default=None, validation_alias=_NOT_READ)
+    issued_on: Timestamp | None = Field(default=None, validation_alias=_NOT_READ)
+    issued_on_iso: Timestamp | None = Field(default=None, validation_alias=_NOT_READ)
+
+
+class FocusedCoupon(ListedCoupon):
+    """A coupon as a lookup with a coupon in focus (`code:`) reads it: the list's fields and where and when each
+    coupon was issued."""
+
+    issued_at: Location | None = None
+    issued_on: Timestamp | None = None
+    issued_on_iso: Timestamp | None = Field(default=None, alias="issuedOnISO")
 
 
 class CouponsPage(Model):
     """`CouponsResponse` as a lookup reads it (`parse_coupons`): about half the work for the same answer."""
 
     entity: list[ListedCoupon] | None = None
+    errors: ApiErrors = None
+    success: bool | None = None
+
+
+class FocusedCouponsPage(Model):
+    """`CouponsPage` for a lookup with a coupon in focus."""
+
+    entity: list[FocusedCoupon] | None = None
     errors: ApiErrors = None
     success: bool | None = None
 
@@ -73,13 +100,15 @@ class ReadPage:
     skipped: int = 0
 
 
-def parse_coupons(content: bytes) -> ReadPage:
-    """The response bytes → the envelope, reading of each coupon only what the bot shows. A coupon that
-    can't be read (no `id`, a date that isn't one) is skipped and counted, so it doesn't hide the others.
-    Raises `ValidationError` when the bytes are not JSON, the envelope has the wrong shape, or no coupon at all
-    could be read."""
+def parse_coupons(content: bytes, *, focused: bool = False) -> ReadPage:
+    """The response bytes → the envelope, reading of each coupon only what the bot shows (`focused`: and where
+    and when it was issued, which a coupon in focus shows). A coupon that can't be read (no `id`, a date that
+    isn't one) is skipped and counted, so it doesn't hide the others. Raises `ValidationError` when the bytes are
+    not JSON, the envelope has the wrong shape, or no coupon at all could be read."""
+    page_model: type[CouponsPage | FocusedCouponsPage] = FocusedCouponsPage if focused else CouponsPage
+    coupon_model = FocusedCoupon if focused else ListedCoupon
     try:
-        page = CouponsPage.model_validate_json(content)  # the usual case: one pass in pydantic's Rust parser
+        page = page_model.model_validate_json(content)  # the usual case: one pass in pydantic's Rust parser
         return ReadPage(tuple(page.entity or ()), page.errors, page.success)
     except ValidationError as whole:
         failure = whole
@@ -90,7 +119,7 @@ def parse_coupons(content: bytes) -> ReadPage:
     coupons: list[Coupon] = []
     for item in raw.entity or ():
         try:
-            coupons.append(ListedCoupon.model_validate(item))
+            coupons.append(coupon_model.model_validate(item))
         except ValidationError:
             continue
     if not coupons:  # nothing to show: the answer as a whole is unreadable
@@ -208,16 +237,15 @@ def _read_series(content: bytes) -> dict[int, CouponSeries]:
     return found
 
 
-def fetch_coupons(http: CapillaryHttp, customer_id: int, case: CodeCase) -> FetchResult:
-    fetched = http.get(f"v2/customers/{customer_id}/coupons", {"coupon_code_case": case.value}, _read_answer)
+def fetch_coupons(http: CapillaryHttp, customer_id: int, case: CodeCase, *, focused: bool = False) -> FetchResult:
+    def read_answer(status: int, headers: httpx.Headers, content: bytes) -> tuple[ReadPage, bytes]:
+        return read_response(status, headers, content, focused=focused), content
+
+    fetched = http.get(f"v2/customers/{customer_id}/coupons", {"coupon_code_case": case.value}, read_answer)
     page, body = fetched.value
     return FetchResult(
         page.entity, fetched.attempts, fetched.upstream_ms, SeriesCatalog(body), body, skipped=page.skipped
     )
-
-
-def _read_answer(status: int, headers: httpx.Headers, content: bytes) -> tuple[ReadPage, bytes]:
-    return read_response(status, headers, content), content
 
 
 def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> tuple[Coupon, ...]:
@@ -225,10 +253,10 @@ def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> t
     return read_response(status, headers, content).entity
 
 
-def read_response(status: int, headers: httpx.Headers, content: bytes) -> ReadPage:
+def read_response(status: int, headers: httpx.Headers, content: bytes, *, focused: bool = False) -> ReadPage:
     """Turn one HTTP answer into coupons or one of our errors. Always reads `errors`, whatever the status."""
     if 200 <= status < 300:
-        envelope = read_body(status, headers, content, parse_coupons)
+        envelope = read_body(status, headers, content, functools.partial(parse_coupons, focused=focused))
         if envelope.errors:
             raise error_from_codes(status, envelope.errors)
         if envelope.success is False:
