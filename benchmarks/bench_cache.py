@@ -24,7 +24,7 @@ import redis
 
 from bot.capillary.client import CapillaryClient
 from bot.capillary.coupons import parse_coupons
-from bot.coupon_service import CouponService
+from bot.coupon_service import CouponService, coupons_key
 from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
 from bot.settings import BasicCredentials
@@ -91,7 +91,7 @@ def main() -> None:
     gc.collect()
     one = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    entry = len(store.get("coupons:1:UPPER") or b"")
+    entry = len(store.get(coupons_key(1, CodeCase.UPPER)) or b"")
     customers = 1
     while store.bytes_used + entry <= store.max_bytes:  # fill it to the brim
         customers += 1

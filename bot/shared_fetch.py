@@ -53,7 +53,11 @@ class SharedFetch:
         if fetched:  # this caller fetched: its parsed answer is at hand
             return fetched[0]
         decoded = decode(flight.value)
-        return decoded if decoded is not None else fetch()[0]
+        if decoded is not None:
+            return decoded
+        if refresh:  # even a fresh value can't be read back: answer without keeping it
+            return fetch()[0]
+        return self.get(key, fetch, decode, refresh=True)  # replace what is kept but can't be read
 
     def _limit(self) -> float:
         """When waiting must end: this fetch's deadline, or the one of the answer it is part of if sooner."""

@@ -10,7 +10,7 @@ import pytest
 
 from bot.capillary.client import CapillaryClient
 from bot.capillary.coupons import FetchResult
-from bot.coupon_service import CouponService
+from bot.coupon_service import CouponService, coupons_key, fetched_at_key
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryUnavailable, CustomerNotFound
 from bot.settings import BasicCredentials
@@ -80,6 +80,28 @@ def test_refresh_bypasses_the_cache_and_updates_it() -> None:
     refreshed = service.lookup(1, CodeCase.LOWER, refresh=True)
     assert not refreshed.cache_hit and len(fetcher.calls) == 2
     assert service.lookup(1, CodeCase.LOWER).cache_hit and len(fetcher.calls) == 2
+
+
+def test_the_body_is_kept_as_fetched_and_its_fetch_time_beside_it() -> None:
+    fetcher = CountingFetcher()
+    service = service_for(fetcher)
+    first = service.lookup(1, CodeCase.LOWER)
+    kept = service.store.get(coupons_key(1, CodeCase.LOWER))
+    assert kept == fetcher.fetch_coupons(1, CodeCase.LOWER).body  # not a copy with a header in front
+    assert service.store.get(fetched_at_key(coupons_key(1, CodeCase.LOWER))) == NOW.isoformat().encode()
+    assert service.lookup(1, CodeCase.LOWER).coupons.fetched_at == first.coupons.fetched_at == NOW
+
+
+def test_a_kept_body_without_its_fetch_time_is_fetched_again() -> None:
+    fetcher = CountingFetcher()
+    service = service_for(fetcher)
+    service.lookup(1, CodeCase.LOWER)
+    service.store.delete(fetched_at_key(coupons_key(1, CodeCase.LOWER)))  # evicted on its own, say
+    service.store.set(coupons_key(1, CodeCase.LOWER), b"stale body", 60)  # so a kept copy is seen to be replaced
+    again = service.lookup(1, CodeCase.LOWER)
+    assert not again.cache_hit and len(fetcher.calls) == 2
+    assert service.store.get(coupons_key(1, CodeCase.LOWER)) == fetcher.fetch_coupons(1, CodeCase.LOWER).body
+    assert service.lookup(1, CodeCase.LOWER).cache_hit  # kept again, with its time
 
 
 def test_the_cache_is_bounded_in_bytes() -> None:

@@ -60,5 +60,6 @@ def test_the_web_process_settles_the_collector_after_building_the_app(
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     settled: list[bool] = []
     monkeypatch.setattr(bot.asgi, "settle_after_start", lambda: settled.append(True))
+    monkeypatch.setattr(bot.asgi, "configure_logging", lambda level: None)  # leave the process's logging alone
     bot.asgi.create_asgi_app()
     assert settled == [True]
