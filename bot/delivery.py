@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+import httpx
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -28,9 +29,10 @@ MAX_BLOCKS = 50
 
 
 class Delivery:
-    def __init__(self, client: WebClient, executor: Executor) -> None:
+    def __init__(self, client: WebClient, executor: Executor, response_urls: ResponseUrls | None = None) -> None:
         self.client = client
         self._executor = executor
+        self._response_urls = response_urls or ResponseUrls()
 
     def after_ack(self, send: Callable[[], object]) -> None:
         """Send later, off the request thread: nothing before Slack's ack may wait on the network."""
@@ -47,7 +49,7 @@ class Delivery:
         self, requester: Requester, message: Message, *, respond: Respond | None = None, thread_ts: str | None = None
     ) -> None:
         """A private answer: through the response_url when there is one, else in the DM, else ephemeral."""
-        if respond is not None and _sent(respond, message, response_type="ephemeral", replace_original=False):
+        if respond is not None and self._sent(respond, message, response_type="ephemeral", replace_original=False):
             return
         if requester.in_direct_message and requester.channel_id:
             self.in_dm(requester, message, thread_ts=thread_ts)
@@ -125,7 +127,7 @@ class Delivery:
 
     def redraw(self, respond: Respond, requester: Requester, message: Message, *, message_ts: str | None) -> None:
         """Replace the message whose button was clicked; if its response_url is spent, answer another way."""
-        if _sent(respond, message, replace_original=True):
+        if self._sent(respond, message, replace_original=True):
             return
         if message_ts and requester.channel_id:  # a normal message (a DM): the bot may edit its own message
             _call(
@@ -143,20 +145,45 @@ class Delivery:
 
     def share(self, respond: Respond, message: Message) -> bool:
         """Post for the whole channel; False when the response_url is spent (30 minutes or 5 uses)."""
-        return _sent(respond, message, response_type="in_channel", replace_original=False)
+        return self._sent(respond, message, response_type="in_channel", replace_original=False)
+
+    def _sent(self, respond: Respond, message: Message, **options: Any) -> bool:
+        """Through the response_url; False when it can't take the message (spent, expired, or out of reach)."""
+        if not respond.response_url:
+            return False
+        payload = {"text": message.text, "blocks": message.blocks, **options}
+        try:
+            status, body = self._response_urls.post(respond.response_url, payload)
+        except (httpx.HTTPError, httpx.InvalidURL) as error:  # the URL itself is never logged: it is a credential
+            logger.warning("response_url request failed: %s", type(error).__name__)
+            return False
+        if status != 200:
+            # Slack answers 404 once a response_url has expired (30 minutes) or been used 5 times.
+            logger.warning("response_url refused the message: HTTP %s %s", status, body[:100])
+            return False
+        return True
 
 
-def _sent(respond: Respond, message: Message, **options: Any) -> bool:
-    try:
-        response = respond(text=message.text, blocks=message.blocks, **options)
-    except Exception:
-        logger.warning("response_url request failed", exc_info=True)
-        return False
-    if response.status_code != 200:
-        # Slack answers 404 once a response_url has expired (30 minutes) or been used 5 times.
-        logger.warning("response_url refused the message: HTTP %s %s", response.status_code, response.body[:100])
-        return False
-    return True
+class ResponseUrls:
+    """Posts to Slack's response_urls over kept-alive connections. Bolt's `respond` opens a new connection (and,
+    to hooks.slack.com, a new TLS session) for every reply; an agent's lookup, clicks and share all go there."""
+
+    def __init__(self, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            headers={"User-Agent": "coupons-bot"},
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=8),
+        )
+
+    def post(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
+        """POST `payload` as JSON; Slack's status and (short) answer."""
+        response = self._http.post(url, json=payload)
+        return response.status_code, response.text
+
+    def close(self) -> None:
+        self._http.close()
 
 
 def _call(method: Callable[..., Any], **arguments: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -196,6 +197,32 @@ def test_an_expired_response_url_falls_back_to_post_ephemeral(
     [posted] = slack.wait_api("chat.postEphemeral")
     assert posted["channel"] == "C0SUPPORT" and posted["user"] == "U0AGENT1"
     assert ":mag:" in json.dumps(posted["blocks"])
+
+
+def test_replies_to_response_urls_share_one_kept_alive_connection(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    agent = Agent(app, slack)
+    message = agent.command("565032176 lower")
+    agent.click(message, "Series details")
+    replies = slack.server.matching("/response/")
+    assert len(replies) == 2
+    assert replies[0].client_port == replies[1].client_port  # no new connection (nor TLS session) per reply
+
+
+def test_a_response_url_out_of_reach_falls_back_to_post_ephemeral(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{closed.getsockname()[1]}/response/secret-path"
+    app, _ = make_app()
+    send_command(app, "565032176 lower", response_url=unreachable)
+    [posted] = slack.wait_api("chat.postEphemeral")
+    assert posted["channel"] == "C0SUPPORT" and "565032176" in posted["text"]
+    assert "response_url request failed: ConnectError" in caplog.text
+    assert "secret-path" not in caplog.text  # a response_url is a credential: never logged
 
 
 def test_the_fallback_in_a_channel_without_the_bot_goes_to_the_dm(

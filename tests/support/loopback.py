@@ -21,6 +21,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # the client's end of the connection: the same for requests on one kept-alive connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -72,6 +73,7 @@ class LoopbackServer:
                     urllib.parse.parse_qs(parsed.query),
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(length),
+                    self.client_address[1],
                 )
                 with server._changed:
                     server.requests.append(request)
