@@ -24,7 +24,7 @@ import redis
 
 from bot.capillary.client import CapillaryClient
 from bot.capillary.coupons import parse_coupons
-from bot.coupon_service import CouponService, coupons_key
+from bot.coupon_service import CouponService, coupons_key, fetched_at_key
 from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
 from bot.settings import BasicCredentials
@@ -125,7 +125,13 @@ def main() -> None:
         calls_before = capillary.calls
         with ThreadPoolExecutor(40) as pool:
             list(pool.map(lambda n: workers[n % 2].lookup(777, CodeCase.UPPER), range(40)))
-        memory = redis.Redis.from_url(server.url).memory_usage("coupons-bot:coupons:777:UPPER") or 0
+        stored = workers[0].store
+        assert isinstance(stored, RedisStore)
+        kept = coupons_key(777, CodeCase.UPPER)
+        memory = sum(
+            redis.Redis.from_url(server.url).memory_usage(stored.prefix + key) or 0
+            for key in (kept, fetched_at_key(kept))
+        )
     print(f"40 identical lookups from 2 services sharing Redis: {capillary.calls - calls_before} Capillary call(s)")
     print(f"Redis memory for one cached customer: {memory / 1e6:.2f} MB ({memory / len(body):.2f}× the body)")
     capillary.shutdown()

@@ -3,6 +3,7 @@
     python benchmarks/bench_end_to_end.py            # 100, 1,000 and 10,000 coupons (about two minutes)
     python benchmarks/bench_end_to_end.py --quick    # fewer rounds
     python benchmarks/bench_end_to_end.py --sizes 1000 --rounds 40
+    python benchmarks/bench_end_to_end.py --redis --workers 2   # as scaled out: two processes, the cache in Redis
 
 It starts the Procfile's `web` command (the line as written, `$PORT` substituted, run through `sh -c`), a
 loopback Capillary serving customers of 100, 1,000 and 10,000 coupons (`bulk_coupons`) and their profile, and a
@@ -24,6 +25,7 @@ fully received), and the median and p99 of the replies' ratios to `json.loads`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing
@@ -305,6 +307,7 @@ class Run:
         self.ratios: dict[tuple[int, str], list[float]] = {}  # each reply over its round's json.loads
         self.json_loads: dict[int, list[float]] = {}
         self.keys = 0
+        self.elapsed = 0.0
         self._round: list[tuple[str, float]] = []
 
     def timed(self, size: int, kind: str, body_of: Any) -> dict[str, Any]:
@@ -354,8 +357,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0, help="rounds per size (default: by size)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--slowest", type=int, default=0, help="also print the N slowest replies of each row")
+    parser.add_argument("--redis", action="store_true", help="keep the cache in a throwaway redis-server (REDIS_URL)")
+    parser.add_argument("--workers", type=int, default=1, help="web processes (WEB_CONCURRENCY)")
     args = parser.parse_args()
-    default_rounds = {100: 100, 1000: 60, 10000: 10}
     bodies = {SIZES.index(size) + 1: body_for(size) for size in args.sizes}
     upstream = Capillary(bodies)  # first: it forks this process
     slack = Recorder()
@@ -371,7 +375,32 @@ def main() -> None:
         "COUPONS_UPSTREAM_DEADLINE_SECONDS": "25",
         "COUPONS_LOG_LEVEL": "WARNING",
         "COUPONS_MAX_RESPONSE_MB": "64",  # the 10,000-coupon body is 34 MB, over the default cap of 32
+        "WEB_CONCURRENCY": str(args.workers),
     }
+    with contextlib.ExitStack() as stack:
+        if args.redis:
+            env["REDIS_URL"] = stack.enter_context(throwaway_redis()).url
+        run = measure(args, env, bodies, upstream, slack)
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    store = "Redis (REDIS_URL)" if args.redis else "in-process"
+    print(f"web: {procfile_web()}, {args.workers} process(es), cache {store}; {run.elapsed:.0f}s of requests")
+    print("reply = POST sent → reply received at the response_url")
+    report(args, bodies, run)
+
+
+def throwaway_redis() -> contextlib.AbstractContextManager[Any]:
+    """A redis-server on a free loopback port, the one the tests use (tests/support/redis_server.py)."""
+    sys.path.insert(0, str(ROOT))  # run as a script, this file's folder is on the path but the repository isn't
+    from tests.support.redis_server import running_redis  # noqa: PLC0415 - only --redis needs it (and pytest)
+
+    return running_redis()
+
+
+def measure(
+    args: argparse.Namespace, env: dict[str, str], bodies: dict[int, bytes], upstream: Capillary, slack: Recorder
+) -> Run:
+    default_rounds = {100: 100, 1000: 60, 10000: 10}
     web = Web(env)
     run = Run(web, slack, bodies)
     started = time.monotonic()
@@ -393,10 +422,11 @@ def main() -> None:
         web.stop()
         upstream.stop()
         slack.server.shutdown()
-    elapsed = time.monotonic() - started
-    cpu = platform.processor() or platform.machine()
-    print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}; web: {procfile_web()}")
-    print(f"{elapsed:.0f}s of requests; reply = POST sent → reply received at the response_url")
+    run.elapsed = time.monotonic() - started
+    return run
+
+
+def report(args: argparse.Namespace, bodies: dict[int, bytes], run: Run) -> None:
     print(
         f"{'coupons':>8} {'bytes':>11} {'json.loads':>11} {'kind':>6} {'n':>4} {'median':>10} {'p99':>10}"
         f" {'median/json':>12} {'p99/json':>9}"
