@@ -49,7 +49,7 @@ def test_a_1000_coupon_parse_triggers_no_young_collection_once_settled(collector
         assert len(parse_coupons(body).entity) == 1000
     finally:
         gc.callbacks.remove(count)
-    assert passes == []  # with the default threshold (700) this parse runs about 18 passes
+    assert passes == []  # with the default threshold (700) this parse runs 13 passes
 
 
 def test_the_web_process_settles_the_collector_after_building_the_app(
