@@ -7,8 +7,9 @@
 
 It starts the Procfile's `web` command (the line as written, `$PORT` substituted, run through `sh -c`), a
 loopback Capillary serving customers of 100, 1,000 and 10,000 coupons (`bulk_coupons`) and their profile, and a
-loopback Slack (Web API + `response_url` recorder). The Capillary answers from bytes built in advance, in one
-write, so that its own time is next to nothing and what is timed is the bot. For each round it sends a signed
+loopback Slack (Web API + `response_url` recorder). The Capillary runs in a process of its own (the real one is
+another machine) and answers from bytes built in advance, in one write, so that its own time is next to nothing
+and what is timed is the bot. For each round it sends a signed
 `/coupons` for a customer ID never asked for before (a cache miss: coupons and profile both fetched), the same
 command again (a hit), then clicks the reply's "Series details" and "Next ▶" buttons (clicks served from the
 cache). Requests go one at a time over one kept-alive connection, so a round's follow-ups normally reach the
