@@ -94,9 +94,12 @@ def test_both_redemption_entry_namings_are_read() -> None:
     assert coupon.times_redeemed == 2  # three entries, one reversed
 
 
-def test_a_malformed_validity_date_is_an_error_not_a_guess() -> None:
+@pytest.mark.parametrize("value", ["next tuesday", ""])
+def test_a_malformed_validity_date_is_an_error_not_a_guess(value: str) -> None:
+    with pytest.raises(ValidationError):  # "" is not "no expiry": such a coupon is skipped and counted, not active
+        Coupon.model_validate(coupon_json(validTill=value))
     with pytest.raises(ValidationError):
-        Coupon.model_validate(coupon_json(validTill="next tuesday"))
+        Coupon.model_validate_json(json.dumps(coupon_json(validTill=value)))
 
 
 def test_errors_as_bare_strings_are_kept() -> None:

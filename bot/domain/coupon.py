@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WrapValidator
 from pydantic.alias_generators import to_camel
 
 MAX_CUSTOMER_ID = 2**63 - 1  # Capillary's customerId is an int64
@@ -23,23 +23,20 @@ def _assume_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if value == "" else value
-
-
 def _lenient_timestamp(value: Any, handler: Any) -> datetime | None:
     # Redemption entries are documented loosely; an odd date there must not sink the whole lookup.
     try:
         parsed: datetime | None = handler(value)
     except ValueError:
         return None
-    return parsed
+    return None if parsed is None else _assume_utc(parsed)
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_blank_to_none), AfterValidator(_assume_utc)]
-LenientTimestamp = Annotated[
-    datetime | None, WrapValidator(_lenient_timestamp), AfterValidator(lambda v: None if v is None else _assume_utc(v))
-]
+# Only an after-validator: pydantic parses the date natively from the JSON, then one call fixes an unlabelled
+# zone. (A before-validator would hand every raw string to Python first: a fifth of reading 1,000 coupons.)
+# A date that isn't one, "" included, is an error; such a coupon is skipped and counted.
+Timestamp = Annotated[datetime, AfterValidator(_assume_utc)]
+LenientTimestamp = Annotated[datetime | None, WrapValidator(_lenient_timestamp)]
 
 
 class CodeCase(StrEnum):
