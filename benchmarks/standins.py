@@ -31,11 +31,14 @@ def gzip_bomb(inflated_mib: int = 1024) -> bytes:
     return b"".join([*(compressor.compress(chunk) for _ in range(inflated_mib)), compressor.flush()])
 
 
+class _BusyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the listen backlog: a class attribute, read when the socket starts listening
+
+
 class _Server:
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
+        self.httpd = _BusyServer(("127.0.0.1", 0), handler)
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property

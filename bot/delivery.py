@@ -108,7 +108,7 @@ class Delivery:
             else:  # an answer must reach the person: the DM with the bot is the one place always open
                 logger.warning("chat.postEphemeral failed (%s): answering in the DM instead", reason)
                 self.in_own_dm(requester.user_id, message, note=NOT_SHOWN_NOTE)
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:  # OSError: Slack out of reach (the SDK lets urllib's through)
             logger.warning("chat.postEphemeral failed (%s): answering in the DM instead", type(error).__name__)
             self.in_own_dm(requester.user_id, message, note=NOT_SHOWN_NOTE)
 
@@ -192,7 +192,7 @@ def _call(method: Callable[..., Any], **arguments: Any) -> bool:
     except SlackApiError as error:
         logger.warning("delivery through the Web API failed: %s", error.response.get("error"))
         return False
-    except SlackClientError as error:
+    except (SlackClientError, OSError) as error:
         logger.warning("delivery through the Web API failed: %s", type(error).__name__)
         return False
     return True

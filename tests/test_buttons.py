@@ -13,7 +13,14 @@ from bot.domain.coupon import CodeCase
 from tests.conftest import NOW, CapillaryStandIn
 from tests.support.blockkit import all_texts, assert_valid_message, button_texts, buttons, find_button
 from tests.support.loopback import Reply
-from tests.support.slack import FakeSlack, block_actions_payload, click_button, send_action, send_command
+from tests.support.slack import (
+    FakeSlack,
+    block_actions_payload,
+    click_button,
+    send_action,
+    send_command,
+    wait_until_idle,
+)
 
 
 @pytest.fixture
@@ -223,6 +230,22 @@ def test_a_response_url_out_of_reach_falls_back_to_post_ephemeral(
     assert posted["channel"] == "C0SUPPORT" and "565032176" in posted["text"]
     assert "response_url request failed: ConnectError" in caplog.text
     assert "secret-path" not in caplog.text  # a response_url is a credential: never logged
+
+
+def test_slack_out_of_reach_every_way_is_logged_not_an_unexpected_error(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    app, _ = make_app()
+    app.client.base_url = nowhere + "api/"  # Slack goes away after start-up: the Web API too
+    send_command(app, "565032176 lower", response_url=nowhere + "response/x")
+    wait_until_idle(app)
+    assert "response_url request failed: ConnectError" in caplog.text
+    assert "chat.postEphemeral failed (URLError): answering in the DM instead" in caplog.text
+    assert "delivery through the Web API failed: URLError" in caplog.text
+    assert "unexpected error" not in caplog.text  # nothing more could be done; no catch-all trying again
 
 
 def test_the_fallback_in_a_channel_without_the_bot_goes_to_the_dm(

@@ -43,6 +43,14 @@ class Reply:
 Route = Callable[[Recorded], Reply]
 
 
+class _BusyServer(ThreadingHTTPServer):
+    """Takes a burst of connections as Slack's and Capillary's servers do: the listen backlog (5 by default) would
+    reset some of 40 replies arriving at once."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 class LoopbackServer:
     """A threaded HTTP server whose answers come from `route`; every request is recorded."""
 
@@ -106,8 +114,7 @@ class LoopbackServer:
 
             do_GET = do_POST = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _BusyServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
