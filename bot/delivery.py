@@ -168,10 +168,10 @@ class ResponseUrls:
     """Posts to Slack's response_urls over kept-alive connections. Bolt's `respond` opens a new connection (and,
     to hooks.slack.com, a new TLS session) for every reply; an agent's lookup, clicks and share all go there."""
 
-    def __init__(self, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self) -> None:
+        # As long as the process: idle connections are dropped after 5 s (httpx's default), well before Slack would.
         self._http = httpx.Client(
-            timeout=timeout,
-            transport=transport,
+            timeout=10.0,
             follow_redirects=False,
             headers={"User-Agent": "coupons-bot"},
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=8),
@@ -181,9 +181,6 @@ class ResponseUrls:
         """POST `payload` as JSON; Slack's status and (short) answer."""
         response = self._http.post(url, json=payload)
         return response.status_code, response.text
-
-    def close(self) -> None:
-        self._http.close()
 
 
 def _call(method: Callable[..., Any], **arguments: Any) -> bool:
