@@ -169,7 +169,8 @@ class ResponseUrls:
     to hooks.slack.com, a new TLS session) for every reply; an agent's lookup, clicks and share all go there."""
 
     def __init__(self) -> None:
-        # As long as the process: idle connections are dropped after 5 s (httpx's default), well before Slack would.
+        # For the process's life. Idle connections are dropped after 5 s (httpx's default), before servers usually
+        # close idle ones, so a reply rarely meets a connection closed under it (and then falls back, as any failure).
         self._http = httpx.Client(
             timeout=10.0,
             follow_redirects=False,
