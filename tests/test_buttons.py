@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from bot.demo.customers import LARGE_COUPON_COUNT, LARGE_CUSTOMER, demo_answer
 from bot.domain.coupon import CodeCase
 from tests.conftest import NOW, CapillaryStandIn
 from tests.support.blockkit import all_texts, assert_valid_message, button_texts, buttons, find_button
-from tests.support.loopback import Reply
+from tests.support.loopback import Reply, nowhere_url
 from tests.support.slack import (
     FakeSlack,
     block_actions_payload,
@@ -221,9 +220,7 @@ def test_replies_to_response_urls_share_one_kept_alive_connection(
 def test_a_response_url_out_of_reach_falls_back_to_post_ephemeral(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        unreachable = f"http://127.0.0.1:{closed.getsockname()[1]}/response/secret-path"
+    unreachable = nowhere_url("response/secret-path")
     app, _ = make_app()
     send_command(app, "565032176 lower", response_url=unreachable)
     [posted] = slack.wait_api("chat.postEphemeral")
@@ -235,12 +232,9 @@ def test_a_response_url_out_of_reach_falls_back_to_post_ephemeral(
 def test_slack_out_of_reach_every_way_is_logged_not_an_unexpected_error(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/"
     app, _ = make_app()
-    app.client.base_url = nowhere + "api/"  # Slack goes away after start-up: the Web API too
-    send_command(app, "565032176 lower", response_url=nowhere + "response/x")
+    app.client.base_url = nowhere_url("api/")  # Slack goes away after start-up: the Web API too
+    send_command(app, "565032176 lower", response_url=nowhere_url("response/x"))
     wait_until_idle(app)
     assert "response_url request failed: ConnectError" in caplog.text
     assert "chat.postEphemeral failed (URLError): answering in the DM instead" in caplog.text

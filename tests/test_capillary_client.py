@@ -22,7 +22,7 @@ from bot.errors import (
 )
 from bot.settings import BasicCredentials
 from tests.conftest import CapillaryStandIn, sample_bytes
-from tests.support.loopback import Reply
+from tests.support.loopback import Reply, nowhere_url
 
 CREDENTIALS = BasicCredentials("store.server", "server123")
 
@@ -247,11 +247,6 @@ def test_real_server_malformed_body(capillary: CapillaryStandIn) -> None:
 
 
 def test_connection_refused_on_a_real_port() -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    client = CapillaryClient(f"http://127.0.0.1:{port}/", CREDENTIALS, deadline=1.0, sleep=lambda _s: None)
+    client = CapillaryClient(nowhere_url(), CREDENTIALS, deadline=1.0, sleep=lambda _s: None)
     with pytest.raises(CapillaryUnavailable, match="connect"):
         client.fetch_coupons(1, CodeCase.UPPER)

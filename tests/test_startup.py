@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 import pytest
@@ -11,15 +10,8 @@ import pytest
 from bot.__main__ import main
 from bot.asgi import create_asgi_app
 from tests.conftest import CapillaryStandIn, bot_env
-from tests.support.loopback import Reply
+from tests.support.loopback import Reply, nowhere_url
 from tests.support.slack import FakeSlack
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/"
 
 
 @pytest.fixture
@@ -55,7 +47,7 @@ def test_a_refused_token_is_one_line_and_exit_2(
 def test_slack_out_of_reach_is_one_line_and_exit_2(
     environment: Any, capsys: pytest.CaptureFixture[str], start: Any
 ) -> None:
-    url = closed_port_url()
+    url = nowhere_url("api/")
     environment(SLACK_API_URL=url)
     assert start() == 2
     err = capsys.readouterr().err

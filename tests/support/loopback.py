@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -41,6 +42,14 @@ class Reply:
 
 
 Route = Callable[[Recorded], Reply]
+
+
+def nowhere_url(path: str = "") -> str:
+    """An http:// URL on 127.0.0.1 where nothing listens: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/{path}"
 
 
 class _BusyServer(ThreadingHTTPServer):
