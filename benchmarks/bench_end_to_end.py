@@ -44,13 +44,12 @@ import threading
 import time
 import urllib.parse
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
-from standins import command
+from standins import QuietHandler, Server, command
 
 from bot.demo.customers import bulk_coupons
 
@@ -65,13 +64,6 @@ JSON_LOADS_BURST = 5  # json.loads timed after each round; the first of each is 
 def body_for(count: int) -> bytes:
     coupons = bulk_coupons(count, datetime.now(UTC))
     return json.dumps({"entity": coupons, "warnings": [], "errors": [], "success": True}).encode()
-
-
-def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return server
 
 
 PROFILE = (ROOT / "bot" / "demo" / "data" / "sample-customer-by-id.json").read_bytes()
@@ -132,15 +124,9 @@ class Recorder:
         self.changed = threading.Condition()
         recorder = self
 
-        class Slack(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Slack(QuietHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.body()
                 arrived = time.perf_counter()
                 path = urllib.parse.urlsplit(self.path).path
                 if path.startswith("/response/"):
@@ -150,13 +136,10 @@ class Recorder:
                     answer = b"ok"
                 else:
                     answer = json.dumps({"ok": True, "user_id": "UBOT0001", "team_id": "T0TEAM01"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                self.reply(200, answer)
 
-        self.server = serve(Slack)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.server = Server(Slack)
+        self.url = self.server.url
 
     def wait(self, key: str, timeout: float = 30.0) -> tuple[float, dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -423,7 +406,7 @@ def measure(
     finally:
         web.stop()
         upstream.stop()
-        slack.server.shutdown()
+        slack.server.close()
     run.elapsed = time.monotonic() - started
     return run
 

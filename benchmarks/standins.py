@@ -36,7 +36,7 @@ class _BusyServer(ThreadingHTTPServer):
     request_queue_size = 256  # the listen backlog: a class attribute, read when the socket starts listening
 
 
-class _Server:
+class Server:
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.httpd = _BusyServer(("127.0.0.1", 0), handler)
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -50,7 +50,7 @@ class _Server:
         self.httpd.server_close()
 
 
-class _Quiet(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
@@ -89,7 +89,7 @@ class FakeSlack:
         self.release = threading.Event()
         fake = self
 
-        class Handler(_Quiet):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.body()
                 if self.path.startswith("/response/"):
@@ -113,7 +113,7 @@ class FakeSlack:
 
             do_GET = do_POST
 
-        self.server = _Server(Handler)
+        self.server = Server(Handler)
 
     @property
     def api_url(self) -> str:
@@ -162,7 +162,7 @@ class FakeCapillary:
         self.release = threading.Event()
         capillary = self
 
-        class Handler(_Quiet):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 match = re.fullmatch(r"/v2/customers/([0-9]+)/coupons(\?.*)?", self.path)
                 if not match:
@@ -206,7 +206,7 @@ class FakeCapillary:
                 except OSError:
                     pass
 
-        self.server = _Server(Handler)
+        self.server = Server(Handler)
 
     @property
     def url(self) -> str:
