@@ -20,7 +20,8 @@ class SharedFetch:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.deadline_seconds = deadline_seconds
-        self._flights = SingleFlight(store)
+        # Across the network the leader's caller answers before its value is written (publishing behind).
+        self._flights = SingleFlight(store, publish_behind=store.shared)
 
     def get(
         self,

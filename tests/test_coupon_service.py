@@ -185,3 +185,45 @@ def test_two_processes_sharing_redis_make_one_call_and_share_the_cache(
     assert [o.cache_hit for o in outcomes].count(False) == 1
     assert all(len(o.coupons.coupons) == 7 for o in outcomes)
     assert services[1].lookup(6, CodeCase.LOWER).cache_hit and len(capillary.coupon_calls()) == 1
+
+
+class HeldSharedStore:
+    """A shared store whose write of one key waits until `release` is set, as a multi-megabyte write to Redis
+    takes its time; every other call goes straight through."""
+
+    shared = True
+
+    def __init__(self, inner: Any, key: str) -> None:
+        self.inner, self.key = inner, key
+        self.release, self.writing, self.written = threading.Event(), threading.Event(), threading.Event()
+
+    def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        if key == self.key:
+            self.writing.set()
+            assert self.release.wait(10), "the test never released the write"
+        self.inner.set(key, value, ttl_seconds)
+        if key == self.key:
+            self.written.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_with_a_shared_store_the_answer_does_not_wait_for_the_cache_write(redis_server: Any) -> None:
+    from bot.store.redis import RedisStore
+
+    redis_store = RedisStore(redis_server.url, prefix="held-write:")
+    store = HeldSharedStore(redis_store, coupons_key(7, CodeCase.LOWER))
+    fetcher = CountingFetcher()
+    service = CouponService(fetcher, store, clock=lambda: NOW)
+    try:
+        first = service.lookup(7, CodeCase.LOWER)
+        assert not first.cache_hit and [c.id for c in first.coupons.coupons] == [7]
+        assert store.writing.wait(5) and redis_store.get(store.key) is None  # answered; the body is on its way
+        again = service.lookup(7, CodeCase.LOWER)  # this process has the body in hand meanwhile
+        assert again.cache_hit and fetcher.calls == [(7, CodeCase.LOWER)]
+    finally:
+        store.release.set()
+    assert store.written.wait(5)
+    assert redis_store.get(store.key) == json.dumps(envelope([coupon_json(id=7)])).encode()
+    redis_store.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.store import FlightTimeout, LeaderFailed, MemoryStore, Role, SingleFlight, Store, open_store
+from bot.store import FlightResult, FlightTimeout, LeaderFailed, MemoryStore, Role, SingleFlight, Store, open_store
 from bot.store.redis import RedisStore
 from bot.store.single_flight import flight_key
 from tests.support.redis_server import RedisServer, running_redis
@@ -504,6 +504,75 @@ def test_a_follower_takes_over_when_the_leaders_claim_vanishes(subject: Subject)
     remover.join(10)
     assert (result.value, result.role, produce.calls) == (b"mine", Role.LED, 1)
     assert time.monotonic() - started < 2
+
+
+class HeldValueWrites(Observed):
+    """`Observed` whose writes of the value under its key wait for `release` (bounded), as a slow store's would."""
+
+    def __init__(self, inner: Store, key: str) -> None:
+        super().__init__(inner, key)
+        self.release = threading.Event()
+        self.writing = threading.Event()
+
+    def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        if key == self.key:
+            self.writing.set()
+            assert self.release.wait(10), "the test never released the write"
+        super().set(key, value, ttl_seconds)
+
+
+def test_publishing_behind_answers_before_the_value_is_in_the_store(
+    subject: Subject, redis_server: RedisServer
+) -> None:
+    a_store, b_store = _two_clients(subject, redis_server)
+    held = HeldValueWrites(a_store.inner, "k")
+    a = SingleFlight(held, publish_behind=True)
+    b = SingleFlight(b_store, check_interval_seconds=0.05)  # another process
+    produce = Producer(ready=lambda: True, value=b"fresh")
+    deadline = time.monotonic() + 10
+
+    led = a.run("k", produce, ttl_seconds=30, deadline=deadline)
+    assert (led.value, led.role) == (b"fresh", Role.LED)
+    assert held.writing.wait(5) and subject.store.get("k") is None  # answered while the write waits
+    # Here: the finished flight answers from memory. Elsewhere: the claim stands, so wait for the marker.
+    assert a.run("k", produce, ttl_seconds=30, deadline=deadline) == FlightResult(b"fresh", Role.FOLLOWED)
+    elsewhere: list[FlightResult] = []
+    follower = threading.Thread(target=lambda: elsewhere.append(b.run("k", produce, ttl_seconds=30, deadline=deadline)))
+    follower.start()
+    assert wait_until(lambda: b_store.marker_waits >= 1)
+    held.release.set()
+    follower.join(10)
+
+    assert elsewhere == [FlightResult(b"fresh", Role.FOLLOWED)]
+    assert produce.calls == 1
+    assert wait_until(lambda: subject.store.get(flight_key("k")) is None)  # released once published
+    assert a.run("k", produce, ttl_seconds=30, deadline=deadline).role is Role.CACHED
+
+
+def test_publishing_behind_is_bounded_then_leaders_write_first(subject: Subject) -> None:
+    held = HeldValueWrites(subject.store, "first")
+    flight = SingleFlight(held, publish_behind=True, max_publishing=1)
+    deadline = time.monotonic() + 10
+    try:
+        assert flight.run("first", lambda: b"1", ttl_seconds=30, deadline=deadline).role is Role.LED
+        assert held.writing.wait(5)
+        # The one slot is taken: this leader's value is in the store before it returns.
+        assert flight.run("second", lambda: b"2", ttl_seconds=30, deadline=deadline).role is Role.LED
+        assert subject.store.get("second") == b"2"
+        assert subject.store.get(flight_key("second")) is None
+    finally:
+        held.release.set()
+    assert wait_until(lambda: subject.store.get("first") == b"1")
+
+
+def test_a_failed_leader_publishing_behind_leaves_nothing_behind(subject: Subject) -> None:
+    store = Observed(subject.store, "k")
+    flight = SingleFlight(store, publish_behind=True)
+    produce = Producer(ready=lambda: True, error=ValueError("upstream said no"))
+    with pytest.raises(ValueError, match="upstream said no"):
+        flight.run("k", produce, ttl_seconds=30, deadline=time.monotonic() + 5)
+    assert subject.store.get(flight_key("k")) is None
+    assert flight.run("k", lambda: b"v", ttl_seconds=30, deadline=time.monotonic() + 5).role is Role.LED
 
 
 def test_two_processes_sharing_redis_produce_once(redis_server: RedisServer, raw_redis: redis.Redis) -> None:

@@ -13,6 +13,14 @@ The protocol, for a result key K (the cache key):
    - If another process holds the claim, it waits on the store for that flight's marker, checking every
      `check_interval_seconds` that the claim still stands. On b"ok" it reads K (`Role.FOLLOWED`).
 
+**Publishing behind** (`publish_behind=True`, for a store across the network): the leader hands step 3's writes
+(the value, the marker, the release) to a background thread and returns its value at once, so its caller
+answers without waiting for a multi-megabyte write to the store. Until those writes land, the flight stays
+registered in this process, finished: threads here that ask for K get its value from memory; other processes
+wait for the marker as before. At most `max_publishing` flights publish behind at a time; past that a leader
+writes before it returns, so a slow store slows leaders rather than filling memory with values waiting to be
+written. Writes still waiting when the interpreter exits are made first (the thread pool joins its work at exit).
+
 What a follower in another process does when the claim vanishes without a value (the leader failed, died, or
 its value was evicted): it **takes over** — tries to claim the flight itself and, if it wins, produces the
 value; if someone else wins, it follows them. It takes over at most `takeovers` times (default 1) and then
@@ -30,13 +38,17 @@ leader's claim, which at worst lets a third caller produce too.
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bot.store.base import Store
+
+log = logging.getLogger(__name__)
 
 _OK = b"ok"
 _FAILED = b"failed"
@@ -81,6 +93,8 @@ class SingleFlight:
         check_interval_seconds: float = 0.25,
         marker_ttl_seconds: float = 30.0,
         takeovers: int = 1,
+        publish_behind: bool = False,
+        max_publishing: int = 8,
     ) -> None:
         self._store = store
         self._check_interval = check_interval_seconds
@@ -88,6 +102,9 @@ class SingleFlight:
         self._takeovers = takeovers
         self._lock = threading.Lock()
         self._local: dict[str, _LocalFlight] = {}
+        # One thread: the store is one connection's worth of work away, and the writes of one flight are ordered.
+        self._publisher = ThreadPoolExecutor(1, thread_name_prefix="flight-publish") if publish_behind else None
+        self._publish_slots = threading.BoundedSemaphore(max_publishing)
 
     def run(
         self,
@@ -115,15 +132,18 @@ class SingleFlight:
         if not leading:
             return self._follow_local(local, deadline)
         try:
-            local.result = self._shared(key, produce, ttl_seconds, deadline)
-            return local.result
+            result, publish = self._shared(key, produce, ttl_seconds, deadline)
+            local.result = result
+            behind = publish is not None and self._publish_behind(key, local, publish)
+            if publish is not None and not behind:
+                publish()
         except BaseException as error:
             local.error = error
+            self._land(key, local)
             raise
-        finally:
-            with self._lock:
-                self._local.pop(key, None)
-            local.done.set()
+        if not behind:
+            self._land(key, local)
+        return result
 
     @staticmethod
     def _follow_local(local: _LocalFlight, deadline: float) -> FlightResult:
@@ -134,7 +154,39 @@ class SingleFlight:
         assert local.result is not None
         return FlightResult(local.result.value, Role.FOLLOWED)
 
-    def _shared(self, key: str, produce: Callable[[], bytes], ttl_seconds: float, deadline: float) -> FlightResult:
+    def _land(self, key: str, local: _LocalFlight) -> None:
+        """The flight is over in this process: the next caller looks in the store again."""
+        with self._lock:
+            if self._local.get(key) is local:
+                del self._local[key]
+        local.done.set()
+
+    def _publish_behind(self, key: str, local: _LocalFlight, publish: Callable[[], None]) -> bool:
+        """Hand `publish` to the background thread (see the module doc); False: the caller publishes now."""
+        if self._publisher is None or not self._publish_slots.acquire(blocking=False):
+            return False
+
+        def publish_then_land() -> None:
+            try:
+                publish()
+            except Exception:  # the store absorbs its own failures; anything else is a bug to see
+                log.exception("publishing a shared value failed")
+            finally:
+                self._land(key, local)
+                self._publish_slots.release()
+
+        try:
+            self._publisher.submit(publish_then_land)
+        except RuntimeError:  # the interpreter is shutting down: no new work for threads
+            self._publish_slots.release()
+            return False
+        local.done.set()  # followers in this process take the value from memory; the flight stays registered
+        return True
+
+    def _shared(
+        self, key: str, produce: Callable[[], bytes], ttl_seconds: float, deadline: float
+    ) -> tuple[FlightResult, Callable[[], None] | None]:
+        """The flight's result, and for a leader the writes that publish it (None for a follower)."""
         claim_key = flight_key(key)
         token = secrets.token_hex(8).encode()
         takeovers = self._takeovers
@@ -143,35 +195,50 @@ class SingleFlight:
             if remaining <= 0:
                 raise FlightTimeout("no value before the deadline")
             if self._store.add(claim_key, token, remaining):
-                return FlightResult(self._lead(key, claim_key, token, produce, ttl_seconds), Role.LED)
+                produced = self._lead(claim_key, token, _marker_key(key, token), produce)
+                publish = self._publication(key, claim_key, token, produced, ttl_seconds)
+                return FlightResult(produced, Role.LED), publish
             holder = self._store.get(claim_key)
             if holder is None:  # released in between: its value may be there already
                 value = self._store.get(key)
                 if value is not None:
-                    return FlightResult(value, Role.FOLLOWED)
+                    return FlightResult(value, Role.FOLLOWED), None
                 continue  # claim again (bounded by the deadline; a store that is down lets `add` win)
             if self._await_marker(key, claim_key, holder, deadline) == _OK:
                 value = self._store.get(key)
                 if value is not None:
-                    return FlightResult(value, Role.FOLLOWED)
+                    return FlightResult(value, Role.FOLLOWED), None
             if takeovers <= 0:
                 raise LeaderFailed("the computation failed in another process")
             takeovers -= 1
 
-    def _lead(self, key: str, claim_key: str, token: bytes, produce: Callable[[], bytes], ttl_seconds: float) -> bytes:
-        marker_key = _marker_key(key, token)
+    def _lead(self, claim_key: str, token: bytes, marker_key: str, produce: Callable[[], bytes]) -> bytes:
         try:
-            value = produce()
-            self._store.set(key, value, ttl_seconds)
+            return produce()
         except BaseException:
             # Claim first, then marker: a follower that reads "failed" must find the claim free to take over.
             self._release(claim_key, token)
             self._store.set(marker_key, _FAILED, self._marker_ttl)
             raise
-        # Marker first, then claim: a follower that finds the claim gone must find "ok" (or it would redo the work).
-        self._store.set(marker_key, _OK, self._marker_ttl)
-        self._release(claim_key, token)
-        return value
+
+    def _publication(
+        self, key: str, claim_key: str, token: bytes, value: bytes, ttl_seconds: float
+    ) -> Callable[[], None]:
+        marker_key = _marker_key(key, token)
+
+        def publish() -> None:
+            try:
+                self._store.set(key, value, ttl_seconds)
+            except BaseException:
+                self._release(claim_key, token)
+                self._store.set(marker_key, _FAILED, self._marker_ttl)
+                raise
+            # Marker first, then claim: a follower that finds the claim gone must find "ok" (or it would redo
+            # the work).
+            self._store.set(marker_key, _OK, self._marker_ttl)
+            self._release(claim_key, token)
+
+        return publish
 
     def _release(self, claim_key: str, token: bytes) -> None:
         if self._store.get(claim_key) == token:
