@@ -4,6 +4,7 @@
     python benchmarks/bench_end_to_end.py --quick    # fewer rounds
     python benchmarks/bench_end_to_end.py --sizes 1000 --rounds 40
     python benchmarks/bench_end_to_end.py --redis --workers 2   # as scaled out: two processes, the cache in Redis
+    python benchmarks/bench_end_to_end.py --redis --workers 2 --redis-link-mbit 1000   # Redis as if on another machine
 
 It starts the Procfile's `web` command (the line as written, `$PORT` substituted, run through `sh -c`), a
 loopback Capillary serving customers of 100, 1,000 and 10,000 coupons (`bulk_coupons`) and their profile, and a
@@ -49,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
-from standins import QuietHandler, Server, command
+from standins import PacedLink, QuietHandler, Server, command
 
 from bot.demo.customers import bulk_coupons
 
@@ -343,6 +344,9 @@ def main() -> None:
     parser.add_argument("--slowest", type=int, default=0, help="also print the N slowest replies of each row")
     parser.add_argument("--redis", action="store_true", help="keep the cache in a throwaway redis-server (REDIS_URL)")
     parser.add_argument("--workers", type=int, default=1, help="web processes (WEB_CONCURRENCY)")
+    parser.add_argument(
+        "--redis-link-mbit", type=float, default=0, help="with --redis: reach it through a link of this many Mbit/s"
+    )
     args = parser.parse_args()
     bodies = {SIZES.index(size) + 1: body_for(size) for size in args.sizes}
     upstream = Capillary(bodies)  # first: it forks this process
@@ -363,11 +367,18 @@ def main() -> None:
     }
     with contextlib.ExitStack() as stack:
         if args.redis:
-            env["REDIS_URL"] = stack.enter_context(throwaway_redis()).url
+            redis = stack.enter_context(throwaway_redis())
+            env["REDIS_URL"] = redis.url
+            if args.redis_link_mbit:
+                link = PacedLink(redis.port, args.redis_link_mbit)
+                stack.callback(link.stop)
+                env["REDIS_URL"] = redis.url.replace(f":{redis.port}/", f":{link.port}/")
         run = measure(args, env, bodies, upstream, slack)
     cpu = platform.processor() or platform.machine()
     print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     store = "Redis (REDIS_URL)" if args.redis else "in-process"
+    if args.redis and args.redis_link_mbit:
+        store += f" through a {args.redis_link_mbit:g} Mbit/s link"
     print(f"web: {procfile_web()}, {args.workers} process(es), cache {store}; {run.elapsed:.0f}s of requests")
     print("reply = POST sent → reply received at the response_url")
     report(args, bodies, run)
