@@ -25,7 +25,7 @@ from bot.shared_fetch import SharedFetch
 from bot.store import Store
 
 # Part of every key: what is kept under a key changes only with new keys, so no process misreads another's.
-ENTRY_FORMAT = "coupons/2"
+ENTRY_FORMAT = "coupons/3"  # 3: a version beside each body (near copies)
 # The fetch time outlives its body by this much, so a body still in the store always finds it.
 FETCHED_AT_MARGIN_SECONDS = 5.0
 
@@ -52,11 +52,13 @@ class CouponService:
         deadline_seconds: float = 8.0,
         clock: Clock = system_clock,
         demo: bool = False,
+        near: Store | None = None,
     ) -> None:
+        """`near`: with a shared `store`, this process's own copies of the bodies it fetched or read (`SharedFetch`)."""
         self._fetcher = fetcher
         self._clock = clock
         self._demo = demo
-        self._shared = SharedFetch(store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds)
+        self._shared = SharedFetch(store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds, near=near)
         self.store = store
 
     @property

@@ -16,12 +16,14 @@ T = TypeVar("T")
 
 
 class SharedFetch:
-    def __init__(self, store: Store, *, ttl_seconds: float, deadline_seconds: float) -> None:
+    def __init__(self, store: Store, *, ttl_seconds: float, deadline_seconds: float, near: Store | None = None) -> None:
+        """`near`: this process's own store for copies of large values kept in a shared `store` (see
+        `SingleFlight`), so that they cross the network once per process rather than once per use."""
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.deadline_seconds = deadline_seconds
         # Across the network the leader's caller answers before its value is written (publishing behind).
-        self._flights = SingleFlight(store, publish_behind=store.shared)
+        self._flights = SingleFlight(store, publish_behind=store.shared, near=near)
 
     def get(
         self,

@@ -17,7 +17,7 @@ from bot.domain.view_state import ViewStateCodec
 from bot.errors import StartupError
 from bot.lookup_answers import LookupAnswerer
 from bot.settings import BasicCredentials, CapillaryCredentials, Settings
-from bot.store import Store, open_store
+from bot.store import MemoryStore, Store, open_store
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -80,6 +80,8 @@ def build_answerer(
         deadline_seconds=settings.upstream_deadline_seconds,
         clock=clock,
         demo=use_demo,
+        # With Redis, each process keeps copies of the bodies it has (one cache's worth, bounded the same way).
+        near=MemoryStore(settings.cache_max_bytes) if store.shared else None,
     )
     customers = CustomerService(
         client,

@@ -20,7 +20,7 @@ import redis
 
 from bot.store import FlightResult, FlightTimeout, LeaderFailed, MemoryStore, Role, SingleFlight, Store, open_store
 from bot.store.redis import RedisStore
-from bot.store.single_flight import flight_key
+from bot.store.single_flight import flight_key, version_key
 from tests.support.redis_server import RedisServer, running_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -521,13 +521,26 @@ class HeldValueWrites(Observed):
         super().set(key, value, ttl_seconds)
 
 
+class CountedValueReads(Observed):
+    """`Observed` that also counts reads that found the value under its key (a large value moving over the network)."""
+
+    value_reads: int = 0
+
+    def get(self, key: str) -> bytes | None:
+        value = super().get(key)
+        if key == self.key and value is not None:
+            with self.lock:
+                self.value_reads += 1
+        return value
+
+
 def test_publishing_behind_answers_before_the_value_is_in_the_store(
     subject: Subject, redis_server: RedisServer
 ) -> None:
     a_store, b_store = _two_clients(subject, redis_server)
-    held = HeldValueWrites(a_store.inner, "k")
-    a = SingleFlight(held, publish_behind=True)
-    b = SingleFlight(b_store, check_interval_seconds=0.05)  # another process
+    held, b_reads = HeldValueWrites(a_store.inner, "k"), CountedValueReads(b_store.inner, "k")
+    a = SingleFlight(held, publish_behind=True, near=MemoryStore(1_000_000))
+    b = SingleFlight(b_reads, check_interval_seconds=0.05, near=MemoryStore(1_000_000))  # another process
     produce = Producer(ready=lambda: True, value=b"fresh")
     deadline = time.monotonic() + 10
 
@@ -539,7 +552,7 @@ def test_publishing_behind_answers_before_the_value_is_in_the_store(
     elsewhere: list[FlightResult] = []
     follower = threading.Thread(target=lambda: elsewhere.append(b.run("k", produce, ttl_seconds=30, deadline=deadline)))
     follower.start()
-    assert wait_until(lambda: b_store.marker_waits >= 1)
+    assert wait_until(lambda: b_reads.marker_waits >= 1)
     held.release.set()
     follower.join(10)
 
@@ -547,6 +560,9 @@ def test_publishing_behind_answers_before_the_value_is_in_the_store(
     assert produce.calls == 1
     assert wait_until(lambda: subject.store.get(flight_key("k")) is None)  # released once published
     assert a.run("k", produce, ttl_seconds=30, deadline=deadline).role is Role.CACHED
+    # The follower elsewhere kept a copy under the leader's version: the value crossed over once.
+    assert b.run("k", produce, ttl_seconds=30, deadline=deadline) == FlightResult(b"fresh", Role.CACHED)
+    assert b_reads.value_reads == 1
 
 
 def test_publishing_behind_is_bounded_then_leaders_write_first(subject: Subject) -> None:
@@ -573,6 +589,33 @@ def test_a_failed_leader_publishing_behind_leaves_nothing_behind(subject: Subjec
         flight.run("k", produce, ttl_seconds=30, deadline=time.monotonic() + 5)
     assert subject.store.get(flight_key("k")) is None
     assert flight.run("k", lambda: b"v", ttl_seconds=30, deadline=time.monotonic() + 5).role is Role.LED
+
+
+def test_near_copies_move_a_value_once_per_process_and_follow_new_versions(
+    subject: Subject, redis_server: RedisServer
+) -> None:
+    a_store, b_store = _two_clients(subject, redis_server)
+    a_reads, b_reads = CountedValueReads(a_store.inner, "k"), CountedValueReads(b_store.inner, "k")
+    a = SingleFlight(a_reads, near=MemoryStore(1_000_000))
+    b = SingleFlight(b_reads, near=MemoryStore(1_000_000))  # another process, with copies of its own
+    deadline = time.monotonic() + 10
+
+    def run(flight: SingleFlight, value: bytes = b"never", *, fresh: bool = False) -> FlightResult:
+        return flight.run("k", lambda: value, ttl_seconds=30, deadline=deadline, fresh=fresh)
+
+    assert run(a, b"v1").role is Role.LED
+    assert [run(a).value for _ in range(3)] == [b"v1"] * 3  # the leader kept what it produced
+    assert a_reads.value_reads == 0
+    assert [run(b).value for _ in range(3)] == [b"v1"] * 3  # read once, then from its copy
+    assert b_reads.value_reads == 1
+
+    assert run(a, b"v2", fresh=True).value == b"v2"  # a refresh elsewhere: a new version
+    assert [run(b).value for _ in range(2)] == [b"v2"] * 2
+    assert b_reads.value_reads == 2
+    # Without a version in the shared store (expired, or written by a process without copies): no copy is used.
+    subject.store.delete(version_key("k"))
+    subject.store.set("k", b"v3", 30)
+    assert run(b).value == b"v3"
 
 
 def test_two_processes_sharing_redis_produce_once(redis_server: RedisServer, raw_redis: redis.Redis) -> None:

@@ -21,6 +21,13 @@ wait for the marker as before. At most `max_publishing` flights publish behind a
 writes before it returns, so a slow store slows leaders rather than filling memory with values waiting to be
 written. Writes still waiting when the interpreter exits are made first (the thread pool joins its work at exit).
 
+**Near copies** (`near`, a store of this process's own, for a store across the network): a leader also writes a
+version, its token, under `K#version` right after the value, and keeps the value and its version in `near`.
+Step 1 then asks the shared store for the small version first and reads the value from `near` when its version
+there is the same, so a process that produced or already read a large value doesn't move it again. Because the
+version is written after the value, a version read implies that value or a newer one is already in the store:
+a near copy is never older than the version it is kept with.
+
 What a follower in another process does when the claim vanishes without a value (the leader failed, died, or
 its value was evicted): it **takes over** — tries to claim the flight itself and, if it wins, produces the
 value; if someone else wins, it follows them. It takes over at most `takeovers` times (default 1) and then
@@ -95,6 +102,7 @@ class SingleFlight:
         takeovers: int = 1,
         publish_behind: bool = False,
         max_publishing: int = 8,
+        near: Store | None = None,
     ) -> None:
         self._store = store
         self._check_interval = check_interval_seconds
@@ -105,6 +113,8 @@ class SingleFlight:
         # One thread: the store is one connection's worth of work away, and the writes of one flight are ordered.
         self._publisher = ThreadPoolExecutor(1, thread_name_prefix="flight-publish") if publish_behind else None
         self._publish_slots = threading.BoundedSemaphore(max_publishing)
+        self._near = near
+        self._near_lock = threading.Lock()  # a value and its version change together
 
     def run(
         self,
@@ -121,7 +131,7 @@ class SingleFlight:
         this caller stops waiting; `fresh` skips step 1 (a value stored before this call is not good enough).
         """
         if not fresh:
-            cached = self._store.get(key)
+            cached = self._cached(key, ttl_seconds)
             if cached is not None:
                 return FlightResult(cached, Role.CACHED)
         with self._lock:
@@ -144,6 +154,27 @@ class SingleFlight:
         if not behind:
             self._land(key, local)
         return result
+
+    def _cached(self, key: str, ttl_seconds: float) -> bytes | None:
+        """The value stored under `key`: from `near` when its version there is the shared store's (see above)."""
+        if self._near is None:
+            return self._store.get(key)
+        version = self._store.get(version_key(key))
+        if version is not None:
+            with self._near_lock:
+                kept = self._near.get(key) if self._near.get(version_key(key)) == version else None
+            if kept is not None:
+                return kept
+        value = self._store.get(key)
+        if value is not None and version is not None:  # read after its version: that value or a newer one
+            self._keep_near(key, version, value, ttl_seconds)
+        return value
+
+    def _keep_near(self, key: str, version: bytes, value: bytes, ttl_seconds: float) -> None:
+        if self._near is not None:
+            with self._near_lock:
+                self._near.set(key, value, ttl_seconds)
+                self._near.set(version_key(key), version, ttl_seconds)
 
     @staticmethod
     def _follow_local(local: _LocalFlight, deadline: float) -> FlightResult:
@@ -196,6 +227,7 @@ class SingleFlight:
                 raise FlightTimeout("no value before the deadline")
             if self._store.add(claim_key, token, remaining):
                 produced = self._lead(claim_key, token, _marker_key(key, token), produce)
+                self._keep_near(key, token, produced, ttl_seconds)
                 publish = self._publication(key, claim_key, token, produced, ttl_seconds)
                 return FlightResult(produced, Role.LED), publish
             holder = self._store.get(claim_key)
@@ -207,6 +239,7 @@ class SingleFlight:
             if self._await_marker(key, claim_key, holder, deadline) == _OK:
                 value = self._store.get(key)
                 if value is not None:
+                    self._keep_near(key, holder, value, ttl_seconds)  # the holder's token is its version
                     return FlightResult(value, Role.FOLLOWED), None
             if takeovers <= 0:
                 raise LeaderFailed("the computation failed in another process")
@@ -229,6 +262,8 @@ class SingleFlight:
         def publish() -> None:
             try:
                 self._store.set(key, value, ttl_seconds)
+                if self._near is not None:  # after the value: see "Near copies"
+                    self._store.set(version_key(key), token, ttl_seconds)
             except BaseException:
                 self._release(claim_key, token)
                 self._store.set(marker_key, _FAILED, self._marker_ttl)
@@ -261,6 +296,11 @@ class SingleFlight:
 def flight_key(key: str) -> str:
     """The key a leader claims while it produces the value for `key`."""
     return f"{key}#flight"
+
+
+def version_key(key: str) -> str:
+    """Where the version of the value under `key` is kept (with near copies)."""
+    return f"{key}#version"
 
 
 def _marker_key(key: str, token: bytes) -> str:
