@@ -618,6 +618,26 @@ def test_near_copies_move_a_value_once_per_process_and_follow_new_versions(
     assert run(b).value == b"v3"
 
 
+def test_while_a_value_is_replaced_it_has_no_version(subject: Subject) -> None:
+    """A leader that died between the value and its version must not leave the old version standing."""
+    held = HeldValueWrites(subject.store, "k")
+    flight = SingleFlight(held, publish_behind=True, near=MemoryStore(1_000_000))
+    deadline = time.monotonic() + 10
+    held.release.set()
+    flight.run("k", lambda: b"v1", ttl_seconds=30, deadline=deadline)
+    assert wait_until(lambda: subject.store.get(version_key("k")) is not None)
+    first_version = subject.store.get(version_key("k"))
+
+    held.release.clear()
+    held.writing.clear()
+    assert flight.run("k", lambda: b"v2", ttl_seconds=30, deadline=deadline, fresh=True).value == b"v2"
+    assert held.writing.wait(5)
+    assert (subject.store.get(version_key("k")), subject.store.get("k")) == (None, b"v1")
+    held.release.set()
+    assert wait_until(lambda: subject.store.get(version_key("k")) not in (None, first_version))
+    assert subject.store.get("k") == b"v2"
+
+
 def test_two_processes_sharing_redis_produce_once(redis_server: RedisServer, raw_redis: redis.Redis) -> None:
     prefix = f"proc-{uuid.uuid4().hex[:8]}:"
     command = [sys.executable, "-m", "tests.support.flight_worker", redis_server.url, prefix, "lookup", "8"]

@@ -21,12 +21,13 @@ wait for the marker as before. At most `max_publishing` flights publish behind a
 writes before it returns, so a slow store slows leaders rather than filling memory with values waiting to be
 written. Writes still waiting when the interpreter exits are made first (the thread pool joins its work at exit).
 
-**Near copies** (`near`, a store of this process's own, for a store across the network): a leader also writes a
-version, its token, under `K#version` right after the value, and keeps the value and its version in `near`.
-Step 1 then asks the shared store for the small version first and reads the value from `near` when its version
-there is the same, so a process that produced or already read a large value doesn't move it again. Because the
-version is written after the value, a version read implies that value or a newer one is already in the store:
-a near copy is never older than the version it is kept with.
+**Near copies** (`near`, a store of this process's own, for a store across the network): a leader removes the
+version under `K#version`, writes the value, then writes its own token there as the new version, and keeps the
+value and its version in `near`. Step 1 then asks the shared store for the small version first and reads the
+value from `near` when its version there is the same, so a process that produced or already read a large value
+doesn't move it again. Because a version is written only after its value, a version read implies that value or
+a newer one is already in the store: a near copy is never older than the version it is kept with. And because
+the old version goes first, a leader that dies mid-way leaves no version rather than a stale one.
 
 What a follower in another process does when the claim vanishes without a value (the leader failed, died, or
 its value was evicted): it **takes over** — tries to claim the flight itself and, if it wins, produces the
@@ -261,8 +262,10 @@ class SingleFlight:
 
         def publish() -> None:
             try:
+                if self._near is not None:  # no version while the value changes, this one after it: "Near copies"
+                    self._store.delete(version_key(key))
                 self._store.set(key, value, ttl_seconds)
-                if self._near is not None:  # after the value: see "Near copies"
+                if self._near is not None:
                     self._store.set(version_key(key), token, ttl_seconds)
             except BaseException:
                 self._release(claim_key, token)
