@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -559,7 +560,7 @@ def test_publishing_behind_answers_before_the_value_is_in_the_store(
     assert elsewhere == [FlightResult(b"fresh", Role.FOLLOWED)]
     assert produce.calls == 1
     assert wait_until(lambda: subject.store.get(flight_key("k")) is None)  # released once published
-    assert a.run("k", produce, ttl_seconds=30, deadline=deadline).role is Role.CACHED
+    assert wait_until(lambda: a.run("k", produce, ttl_seconds=30, deadline=deadline).role is Role.CACHED)
     # The follower elsewhere kept a copy under the leader's version: the value crossed over once.
     assert b.run("k", produce, ttl_seconds=30, deadline=deadline) == FlightResult(b"fresh", Role.CACHED)
     assert b_reads.value_reads == 1
@@ -620,22 +621,55 @@ def test_near_copies_move_a_value_once_per_process_and_follow_new_versions(
 
 def test_while_a_value_is_replaced_it_has_no_version(subject: Subject) -> None:
     """A leader that died between the value and its version must not leave the old version standing."""
+    deadline = time.monotonic() + 10
+    SingleFlight(subject.store, near=MemoryStore(1_000_000)).run("k", lambda: b"v1", ttl_seconds=30, deadline=deadline)
+    first_version = subject.store.get(version_key("k"))
+    assert first_version is not None
+
     held = HeldValueWrites(subject.store, "k")
     flight = SingleFlight(held, publish_behind=True, near=MemoryStore(1_000_000))
-    deadline = time.monotonic() + 10
-    held.release.set()
-    flight.run("k", lambda: b"v1", ttl_seconds=30, deadline=deadline)
-    assert wait_until(lambda: subject.store.get(version_key("k")) is not None)
-    first_version = subject.store.get(version_key("k"))
-
-    held.release.clear()
-    held.writing.clear()
     assert flight.run("k", lambda: b"v2", ttl_seconds=30, deadline=deadline, fresh=True).value == b"v2"
     assert held.writing.wait(5)
     assert (subject.store.get(version_key("k")), subject.store.get("k")) == (None, b"v1")
     held.release.set()
     assert wait_until(lambda: subject.store.get(version_key("k")) not in (None, first_version))
     assert subject.store.get("k") == b"v2"
+
+
+def test_after_a_refresh_this_process_answers_with_it_while_it_is_being_stored(subject: Subject) -> None:
+    held = HeldValueWrites(subject.store, "k")
+    flight = SingleFlight(held, publish_behind=True)
+    deadline = time.monotonic() + 10
+    subject.store.set("k", b"old", 30)
+    try:
+        assert flight.run("k", lambda: b"new", ttl_seconds=30, deadline=deadline, fresh=True).value == b"new"
+        assert held.writing.wait(5) and subject.store.get("k") == b"old"
+        assert flight.run("k", lambda: b"never", ttl_seconds=30, deadline=deadline) == FlightResult(
+            b"new", Role.FOLLOWED
+        )
+    finally:
+        held.release.set()
+    assert wait_until(lambda: subject.store.get("k") == b"new")
+
+
+def test_a_value_whose_claim_ran_out_before_it_was_stored_is_dropped(subject: Subject) -> None:
+    """Its claim gone, another leader may have stored a newer value since: this one must not overwrite it."""
+    flight = SingleFlight(subject.store)
+
+    def produce() -> bytes:
+        subject.store.delete(flight_key("k"))  # the claim runs out while the value is being produced
+        subject.store.set("k", b"newer", 30)  # and another leader stores its value
+        return b"older"
+
+    assert flight.run("k", produce, ttl_seconds=30, deadline=time.monotonic() + 10).value == b"older"
+    assert subject.store.get("k") == b"newer"
+
+
+def test_a_near_copy_that_cannot_be_kept_fails_the_leader_and_frees_the_claim(subject: Subject) -> None:
+    flight = SingleFlight(subject.store, near=MemoryStore(1_000_000))
+    with pytest.raises(TypeError):
+        flight.run("k", lambda: cast(bytes, "not bytes"), ttl_seconds=30, deadline=time.monotonic() + 5)
+    assert subject.store.get(flight_key("k")) is None
 
 
 def test_two_processes_sharing_redis_produce_once(redis_server: RedisServer, raw_redis: redis.Redis) -> None:

@@ -7,19 +7,23 @@ The protocol, for a result key K (the cache key):
    (`Role.FOLLOWED`); they get its value, or the very exception it raised.
 3. That one thread then claims the flight key `K#flight` with `add` (value: a random token; TTL: the time left
    to the caller's deadline, so the claim of a leader that died vanishes on its own).
-   - If the claim is won (`Role.LED`), it runs `produce()`, stores the bytes under K with the caller's TTL, writes
-     the marker `K#done:<token>` = b"ok", and then releases the claim. If `produce()` raises, it releases the
-     claim, then writes the marker b"failed", and re-raises.
+   - If the claim is won (`Role.LED`), it runs `produce()` and, if the claim is still its own, stores the bytes
+     under K with the caller's TTL, writes the marker `K#done:<token>` = b"ok", and then releases the claim (a
+     claim that ran out may have let another leader in, whose value must not be overwritten). If `produce()`
+     raises, it releases the claim, then writes the marker b"failed", and re-raises.
    - If another process holds the claim, it waits on the store for that flight's marker, checking every
      `check_interval_seconds` that the claim still stands. On b"ok" it reads K (`Role.FOLLOWED`).
 
 **Publishing behind** (`publish_behind=True`, for a store across the network): the leader hands step 3's writes
 (the value, the marker, the release) to a background thread and returns its value at once, so its caller
 answers without waiting for a multi-megabyte write to the store. Until those writes land, the flight stays
-registered in this process, finished: threads here that ask for K get its value from memory; other processes
-wait for the marker as before. At most `max_publishing` flights publish behind at a time; past that a leader
-writes before it returns, so a slow store slows leaders rather than filling memory with values waiting to be
-written. Writes still waiting when the interpreter exits are made first (the thread pool joins its work at exit).
+registered in this process, finished, and threads here that ask for K get its value from memory before looking
+in the store (which may still hold an older one); other processes wait for the marker as before, or, if they
+hold an older value, use it until the new one lands. At most `max_publishing` flights publish behind at a time;
+past that a leader writes before it returns, so a slow store slows leaders rather than filling memory with
+values waiting to be written. One thread writes them in turn: a write that waits so long that its claim runs out
+is dropped (see step 3). Writes still waiting when the interpreter exits are made first (the thread pool joins
+its work at exit).
 
 **Near copies** (`near`, a store of this process's own, for a store across the network): a leader removes the
 version under `K#version`, writes the value, then writes its own token there as the new version, and keeps the
@@ -27,7 +31,9 @@ value and its version in `near`. Step 1 then asks the shared store for the small
 value from `near` when its version there is the same, so a process that produced or already read a large value
 doesn't move it again. Because a version is written only after its value, a version read implies that value or
 a newer one is already in the store: a near copy is never older than the version it is kept with. And because
-the old version goes first, a leader that dies mid-way leaves no version rather than a stale one.
+the old version goes first, a leader that dies mid-way leaves no version rather than a stale one. The one
+exception is two leaders at once (below): their writes may interleave so that a version stands beside the other
+leader's value, and two processes keep copies of two answers produced moments apart, until the TTL.
 
 What a follower in another process does when the claim vanishes without a value (the leader failed, died, or
 its value was evicted): it **takes over** — tries to claim the flight itself and, if it wins, produces the
@@ -39,8 +45,8 @@ cannot travel between processes). In-process followers never take over: they sha
 No caller ever waits past its own `deadline` (a `time.monotonic()` value): a follower whose deadline passes
 raises `FlightTimeout`. A leader's `produce()` is not interrupted; bounding it is the caller's job.
 
-Releasing a claim is a get-then-delete, not atomic: a leader that overran its deadline may delete a newer
-leader's claim, which at worst lets a third caller produce too.
+Releasing a claim, and checking it before storing, are a get and then a write, not atomic: a leader that
+overran its deadline may delete a newer leader's claim, which at worst lets a third caller produce too.
 """
 
 from __future__ import annotations
@@ -129,9 +135,14 @@ class SingleFlight:
         """The value for `key`: stored, or produced once for every concurrent caller; see the module doc.
 
         `ttl_seconds` is how long the produced value stays under `key`; `deadline` (time.monotonic()) is when
-        this caller stops waiting; `fresh` skips step 1 (a value stored before this call is not good enough).
+        this caller stops waiting; `fresh` skips step 1: a value stored before this call is not good enough, but
+        the caller still shares a computation of `key` that is under way, or that has just finished and is still
+        being stored.
         """
         if not fresh:
+            landing = self._landing(key)
+            if landing is not None:  # newer than what the store holds until it lands there
+                return FlightResult(landing, Role.FOLLOWED)
             cached = self._cached(key, ttl_seconds)
             if cached is not None:
                 return FlightResult(cached, Role.CACHED)
@@ -155,6 +166,14 @@ class SingleFlight:
         if not behind:
             self._land(key, local)
         return result
+
+    def _landing(self, key: str) -> bytes | None:
+        """The value of this process's finished flight for `key` that is still being published behind."""
+        with self._lock:
+            local = self._local.get(key)
+        if local is None or not local.done.is_set() or local.result is None:
+            return None
+        return local.result.value
 
     def _cached(self, key: str, ttl_seconds: float) -> bytes | None:
         """The value stored under `key`: from `near` when its version there is the shared store's (see above)."""
@@ -227,8 +246,7 @@ class SingleFlight:
             if remaining <= 0:
                 raise FlightTimeout("no value before the deadline")
             if self._store.add(claim_key, token, remaining):
-                produced = self._lead(claim_key, token, _marker_key(key, token), produce)
-                self._keep_near(key, token, produced, ttl_seconds)
+                produced = self._lead(key, claim_key, token, produce, ttl_seconds)
                 publish = self._publication(key, claim_key, token, produced, ttl_seconds)
                 return FlightResult(produced, Role.LED), publish
             holder = self._store.get(claim_key)
@@ -246,14 +264,16 @@ class SingleFlight:
                 raise LeaderFailed("the computation failed in another process")
             takeovers -= 1
 
-    def _lead(self, claim_key: str, token: bytes, marker_key: str, produce: Callable[[], bytes]) -> bytes:
+    def _lead(self, key: str, claim_key: str, token: bytes, produce: Callable[[], bytes], ttl_seconds: float) -> bytes:
         try:
-            return produce()
+            value = produce()
+            self._keep_near(key, token, value, ttl_seconds)
         except BaseException:
             # Claim first, then marker: a follower that reads "failed" must find the claim free to take over.
             self._release(claim_key, token)
-            self._store.set(marker_key, _FAILED, self._marker_ttl)
+            self._store.set(_marker_key(key, token), _FAILED, self._marker_ttl)
             raise
+        return value
 
     def _publication(
         self, key: str, claim_key: str, token: bytes, value: bytes, ttl_seconds: float
@@ -261,6 +281,10 @@ class SingleFlight:
         marker_key = _marker_key(key, token)
 
         def publish() -> None:
+            if self._store.get(claim_key) != token:
+                # The claim ran out (a publish that waited too long): another leader may have written since.
+                log.info("a shared value was not stored: its claim ran out before it could be")
+                return
             try:
                 if self._near is not None:  # no version while the value changes, this one after it: "Near copies"
                     self._store.delete(version_key(key))
