@@ -348,6 +348,8 @@ def main() -> None:
         "--redis-link-mbit", type=float, default=0, help="with --redis: reach it through a link of this many Mbit/s"
     )
     args = parser.parse_args()
+    if args.redis_link_mbit and not args.redis:
+        parser.error("--redis-link-mbit paces the link to Redis: it needs --redis")
     bodies = {SIZES.index(size) + 1: body_for(size) for size in args.sizes}
     upstream = Capillary(bodies)  # first: it forks this process
     slack = Recorder()
@@ -377,7 +379,7 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     store = "Redis (REDIS_URL)" if args.redis else "in-process"
-    if args.redis and args.redis_link_mbit:
+    if args.redis_link_mbit:
         store += f" through a {args.redis_link_mbit:g} Mbit/s link"
     print(f"web: {procfile_web()}, {args.workers} process(es), cache {store}; {run.elapsed:.0f}s of requests")
     print("reply = POST sent → reply received at the response_url")
