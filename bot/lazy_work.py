@@ -20,6 +20,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from slack_bolt.context.respond import Respond
 
+from bot.deferred_release import deferred_release
 from bot.requester import Requester
 
 logger = logging.getLogger(__name__)
@@ -138,7 +139,8 @@ class _TrackingExecutor(ThreadPoolExecutor):
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         def call() -> T:
-            return fn(*args, **kwargs)
+            with deferred_release():  # what the answer leaves behind is freed after it has been sent
+                return fn(*args, **kwargs)
 
         work = self._work
         if work.closed:

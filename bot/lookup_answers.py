@@ -17,6 +17,7 @@ from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.command_text import HelpRequest, parse_command_text
 from bot.coupon_service import CouponService
 from bot.customer_service import CustomerOutcome, CustomerService
+from bot.deferred_release import release_after_answer
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import summarize
@@ -192,6 +193,7 @@ class LookupAnswerer:
             currency=self.currency,
         )
         message = render_summary(summary, view, options)
+        release_after_answer(outcome, summary)  # freeing 1,000 coupons can wait until the answer has gone
         write_audit(
             requester,
             outcome="ok",
