@@ -13,7 +13,9 @@ What the front does before Bolt sees anything:
 * the body must arrive within `BODY_TIMEOUT_SECONDS`, else 408; more than `MAX_BODY_BYTES` → 413;
 * the Slack signature is checked here (401), the body must be UTF-8 and a payload Slack could send (400), so
   junk costs one short log line and never a traceback;
-* `app.dispatch` (which runs middleware and acks) runs in a thread pool, off the event loop.
+* `app.dispatch` (middleware and the ack) runs on the event loop itself. It never waits on the network (the
+  ack may not: `tests/test_ack_never_waits.py`) and takes a fraction of a millisecond, so a hop to a thread would
+  only add latency: the lookup it starts would wait for the thread, and the ack for the loop to take it back.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import re
 import sys
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import h11
@@ -59,8 +60,6 @@ GRACEFUL_SHUTDOWN_SECONDS = 4
 LAZY_WORK_GRACE_SECONDS = 18.0
 # ...and whoever is still waiting is told to ask again, all at once, within this.
 RESTART_NOTICE_SECONDS = 5
-# Threads that run `app.dispatch` (middleware + ack). Lookups themselves run in Bolt's listener pool.
-DISPATCH_THREADS = 32
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
@@ -245,7 +244,7 @@ def check_form_body(text: str) -> None:
 
 
 class SlackFront:
-    """The ASGI application: routes, limits, checks, then `app.dispatch` in a thread."""
+    """The ASGI application: routes, limits, checks, then `app.dispatch` (which hands the work to a thread)."""
 
     def __init__(
         self,
@@ -255,14 +254,12 @@ class SlackFront:
         on_shutdown: ShutdownHook | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         body_timeout: float | None = None,
-        dispatch_threads: int = DISPATCH_THREADS,
     ) -> None:
         self.app = app
         self.checker = SlackRequestChecker(signing_secret)
         self.on_shutdown = on_shutdown
         self.max_body_bytes = max_body_bytes
         self.body_timeout = BODY_TIMEOUT_SECONDS if body_timeout is None else body_timeout
-        self.executor = ThreadPoolExecutor(max_workers=dispatch_threads, thread_name_prefix="coupons-dispatch")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -283,7 +280,6 @@ class SlackFront:
                         await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
                 except Exception:
                     logger.exception("shutdown hook failed")
-                self.executor.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -314,8 +310,7 @@ class SlackFront:
         request = BoltRequest(
             body=text, query=scope.get("query_string", b"").decode("latin-1"), headers=_bolt_headers(scope)
         )
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(self.executor, self.app.dispatch, request)
+        response = self.app.dispatch(request)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, vs in response.headers.items() for v in vs]
         body_bytes = (response.body or "").encode()
         headers = [h for h in headers if h[0] != b"content-length"]
@@ -399,7 +394,6 @@ def main() -> None:
         server_header=False,
     )
     if workers > 1:
-        front.executor.shutdown(wait=False)
         sock = config.bind_socket()
         uvicorn.supervisors.Multiprocess(config, sockets=[sock]).run()
     else:
