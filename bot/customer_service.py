@@ -12,6 +12,7 @@ button secret) of it, so the keys of a shared Redis say nothing about whom they 
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import hmac
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -105,7 +106,14 @@ class CustomerService:
         return self._cached(self.profile_key(customer_id), fetch, lookup=False, refresh=refresh)
 
     def profile_soon(self, customer_id: int, *, refresh: bool = False) -> Future[CustomerOutcome]:
-        """`profile` on a thread of its own, within the caller's deadline (the context travels with it)."""
+        """`profile` on a thread of its own, within the caller's deadline (the context travels with it). A profile
+        kept in this process's memory is read at once: handing that to a thread and back would take longer."""
+        if not refresh and not self._store.shared:
+            kept = self._shared.kept(self.profile_key(customer_id), functools.partial(_decoded, lookup=False))
+            if kept is not None:
+                done: Future[CustomerOutcome] = Future()
+                done.set_result(kept)
+                return done
         context = contextvars.copy_context()
         return self._threads.submit(context.run, self.profile, customer_id, refresh=refresh)
 
@@ -118,15 +126,17 @@ class CustomerService:
             outcome = CustomerOutcome(fetched.profile, False, fetched.attempts, fetched.upstream_ms)
             return outcome, ENTRY_VERSION + fetched.body
 
-        def decode(entry: bytes) -> CustomerOutcome | None:
-            profile = _decode(entry, lookup=lookup)
-            return None if profile is None else CustomerOutcome(profile, cache_hit=True, attempts=0, upstream_ms=0)
-
-        return self._shared.get(key, fetch_outcome, decode, refresh=refresh)
+        return self._shared.get(key, fetch_outcome, functools.partial(_decoded, lookup=lookup), refresh=refresh)
 
 
 class _Fetch(Protocol):
     def __call__(self) -> CustomerFetch: ...
+
+
+def _decoded(entry: bytes, *, lookup: bool) -> CustomerOutcome | None:
+    """A kept entry read back as a cache hit; None when this version can't read it."""
+    profile = _decode(entry, lookup=lookup)
+    return None if profile is None else CustomerOutcome(profile, cache_hit=True, attempts=0, upstream_ms=0)
 
 
 def _decode(entry: bytes, *, lookup: bool) -> CustomerProfile | None:

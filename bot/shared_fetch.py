@@ -62,6 +62,13 @@ class SharedFetch:
             return fetch()[0]
         return self.get(key, fetch, decode, refresh=True)  # replace what is kept but can't be read
 
+    def kept(self, key: str, decode: Callable[[bytes], T | None]) -> T | None:
+        """The answer kept under `key`, read back; None when nothing readable is kept (and nothing is fetched)."""
+        if self.ttl_seconds <= 0:
+            return None
+        value = self._flights.stored(key, self.ttl_seconds)
+        return None if value is None else decode(value)
+
     def _limit(self) -> float:
         """When waiting must end: this fetch's deadline, or the one of the answer it is part of if sooner."""
         limit = time.monotonic() + self.deadline_seconds

@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+from bot.capillary.client import CapillaryClient
+from bot.customer_service import CustomerOutcome, CustomerService
+from bot.settings import BasicCredentials
+from bot.store import MemoryStore
 from tests.conftest import NOT_FOUND, AuditLines, CapillaryStandIn, customer_json
 from tests.support.blockkit import all_texts, assert_valid_message, buttons, find_button
 from tests.support.loopback import Recorded, Reply
@@ -267,3 +271,30 @@ def test_a_dm_and_a_mention_take_identifiers_too(make_app: Any, slack: FakeSlack
     [ephemeral] = slack.wait_api("chat.postEphemeral")
     assert "Asha Example" in posted_texts(ephemeral)
     assert len(capillary.lookup_calls()) == 2
+
+
+def test_a_kept_profile_is_read_at_once_and_a_refresh_asks_capillary_again(capillary: CapillaryStandIn) -> None:
+    capillary.profiles[CUSTOMER] = [
+        found(pointsSummary={"loyaltyPoints": 1850}),
+        found(pointsSummary={"loyaltyPoints": 9}),
+    ]
+    service = CustomerService(
+        CapillaryClient(capillary.url, BasicCredentials("u", "p")),  # type: ignore[arg-type]
+        MemoryStore(1024 * 1024),
+        key_secret="k" * 32,
+    )
+    try:
+        assert points(service.profile_soon(CUSTOMER).result(timeout=5)) == 1850
+        kept = service.profile_soon(CUSTOMER)
+        assert kept.done()  # answered in the caller's thread: nothing was handed to another
+        assert kept.result().cache_hit and points(kept.result()) == 1850
+        fresh = service.profile_soon(CUSTOMER, refresh=True).result(timeout=5)
+        assert not fresh.cache_hit and points(fresh) == 9
+        assert len(capillary.profile_calls()) == 2
+    finally:
+        service.close()
+
+
+def points(outcome: CustomerOutcome) -> float | None:
+    summary = outcome.profile.points_summary
+    return summary.loyalty_points if summary else None

@@ -167,6 +167,12 @@ class SingleFlight:
             self._land(key, local)
         return result
 
+    def stored(self, key: str, ttl_seconds: float) -> bytes | None:
+        """What `run` would answer without computing: a finished flight's value still being published, or the
+        stored one; None when there is neither (nothing is started)."""
+        landing = self._landing(key)
+        return landing if landing is not None else self._cached(key, ttl_seconds)
+
     def _landing(self, key: str) -> bytes | None:
         """The value of this process's finished flight for `key` that is still being published behind."""
         with self._lock:
