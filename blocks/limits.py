@@ -17,16 +17,19 @@ MAX_MESSAGE_TEXT = 10_000
 
 def text_length(blocks: Iterable[dict[str, Any]]) -> int:
     """Characters of every text object in the blocks: the measure `MAX_MESSAGE_TEXT` is about."""
-    return sum(_text_chars(block) for block in blocks)
-
-
-def _text_chars(node: Any) -> int:
-    if isinstance(node, dict):
-        own = len(node["text"]) if isinstance(node.get("text"), str) else 0
-        return own + sum(_text_chars(v) for k, v in node.items() if k != "value")
-    if isinstance(node, list):
-        return sum(_text_chars(v) for v in node)
-    return 0
+    total = 0
+    pending: list[Any] = list(blocks)
+    while pending:  # a walk without recursion: every answer is measured before it is sent
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    total += len(value)
+                elif key != "value" and isinstance(value, (dict, list)):
+                    pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return total
 
 
 def fits_message(blocks: list[dict[str, Any]]) -> bool:

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 Block = dict[str, Any]
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def escape(text: object) -> str:
@@ -46,8 +48,8 @@ def moment(when: datetime, token: str = "{date_short_pretty} at {time}") -> str:
 def day(when: datetime) -> str:
     """A calendar day as Capillary means it: the date in the timestamp's own zone (the org's), the same for
     every viewer. `validTill` is 23:59:59 of that day in the org's zone; a Slack date token would show an agent
-    east of it the next day."""
-    return f"{when.strftime('%a')} {when.day} {when.strftime('%b %Y')}"
+    east of it the next day. English names whatever the process's locale (strftime's would follow it)."""
+    return f"{_WEEKDAYS[when.weekday()]} {when.day} {_MONTHS[when.month - 1]} {when.year}"
 
 
 def mrkdwn(text: str) -> dict[str, Any]:

@@ -207,6 +207,17 @@ def test_worst_case_with_expanded_series_still_fits() -> None:
     assert text_length(message.blocks) <= MAX_MESSAGE_TEXT
 
 
+def test_text_length_counts_every_text_object_at_any_depth_and_no_button_value() -> None:
+    button = {"type": "button", "text": {"type": "plain_text", "text": "f"}, "value": "x" * 100}
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "abc"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "de"}, "accessory": button},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "ghij"}, ["kl", {"text": "mn"}]]},
+        {"type": "actions", "elements": [button], "block_id": "footer text"},
+    ]
+    assert text_length(blocks) == len("abc") + len("de") + len("f") + len("ghij") + len("mn") + len("f")
+
+
 def test_paging_buttons_carry_the_next_view() -> None:
     message = render(many(12, "active"))
     next_button = find_button(message.blocks, "Next ▶")
