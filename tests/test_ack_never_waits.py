@@ -1,18 +1,35 @@
-"""Nothing before Slack's ack waits on the network: membership is known in advance, refusals go out later."""
+"""Nothing before Slack's ack waits on the network: membership is known in advance, refusals go out later.
+
+The web front runs `app.dispatch` on its event loop, so a dispatch that touched a socket would hold up every
+other request of the process, not only its own."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.access import AccessPolicy, GroupMembers
 from bot.requester import Requester
 from tests.conftest import CapillaryStandIn
+from tests.support.blockkit import find_button
 from tests.support.loopback import Reply
-from tests.support.slack import FakeSlack, send_event
+from tests.support.slack import (
+    FakeSlack,
+    click_button,
+    send_command,
+    send_event,
+    send_payload,
+    shortcut_payload,
+    wait_until_idle,
+)
+from tests.test_shortcuts import SHORTCUT_LOOKUP
 
 AGENT = Requester("T0TEAM01", "U0AGENT1", "C0SUPPORT")
 
@@ -83,3 +100,51 @@ def test_processes_sharing_a_store_ask_slack_for_a_group_once() -> None:
         members.refresh()
     assert groups.calls == 1
     assert all(AccessPolicy(groups=members).allows(AGENT) for members in workers)
+
+
+@contextlib.contextmanager
+def sockets_refused_in_this_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every socket operation this thread attempts fails (and is listed); other threads' go ahead."""
+    this_thread = threading.get_ident()
+    attempted: list[str] = []
+    for name in ("connect", "connect_ex", "send", "sendall", "sendto", "recv", "recv_into"):
+        original = getattr(socket.socket, name)
+
+        def guarded(sock: socket.socket, *args: Any, _name: str = name, _original: Any = original) -> Any:
+            if threading.get_ident() == this_thread:
+                attempted.append(_name)
+                raise OSError(f"socket.{_name} before the ack")
+            return _original(sock, *args)
+
+        monkeypatch.setattr(socket.socket, name, guarded)
+    yield attempted
+    monkeypatch.undo()
+
+
+def test_no_request_touches_a_socket_before_its_ack(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = make_app()
+    refusing, _ = make_app(COUPONS_ALLOWED_USER_IDS="U0SOMEONE")
+    send_command(app, "565032176 lower", response_url=slack.response_url("first"))
+    [first] = slack.wait_responses(1, name="first")
+    dm = {"type": "message", "channel": "D0DM0009", "channel_type": "im", "user": "U0AGENT1", "text": "565032176"}
+    with sockets_refused_in_this_thread(monkeypatch) as attempted:
+        acks = [
+            send_command(app, "565032176 upper", response_url=slack.response_url("command")),
+            click_button(app, find_button(first["blocks"], "Next ▶"), response_url=slack.response_url("click")),
+            send_event(app, dm, event_id="EvDm"),
+            send_event(app, {"type": "app_home_opened", "user": "U0AGENT1", "tab": "home"}, event_id="EvHome"),
+            send_payload(app, shortcut_payload(SHORTCUT_LOOKUP)),
+            send_command(refusing, "565032176", response_url=slack.response_url("refused")),
+            send_event(refusing, dm, event_id="EvRefusedDm"),
+        ]
+    assert attempted == []
+    assert [ack.status for ack in acks] == [200] * len(acks)
+    # Everything was answered after its ack, from the listener threads.
+    wait_until_idle(app)
+    wait_until_idle(refusing)
+    assert len(slack.wait_responses(1, name="command")) == len(slack.wait_responses(1, name="click")) == 1
+    assert len(slack.api_calls("chat.postMessage")) == 2  # the DM's answer, and the refused DM's notice
+    assert len(slack.api_calls("views.publish")) == len(slack.api_calls("views.open")) == 1
+    assert "can't look up" in str(acks[5].body)  # a refused command: the ack itself says so
