@@ -21,7 +21,8 @@ After each round, `json.loads` of the same bytes is timed in this process (a bur
 cold caches, is not counted), and each of the round's replies is divided by that round's figure: a shared
 machine's speed drifts over a run, and this way a reply is only ever compared with the yardstick of its moment.
 Printed per size and kind: the `json.loads` median over the run, the reply's median and p99 (POST sent → reply
-fully received), and the median and p99 of the replies' ratios to `json.loads`.
+fully received), the median and p99 of the replies' ratios to `json.loads`, and the median of what each reply
+took beyond it (the measure for small answers, whose cost is mostly fixed).
 """
 
 from __future__ import annotations
@@ -290,6 +291,7 @@ class Run:
         self.web, self.slack, self.bodies = web, slack, bodies
         self.samples: dict[tuple[int, str], list[float]] = {}
         self.ratios: dict[tuple[int, str], list[float]] = {}  # each reply over its round's json.loads
+        self.excess: dict[tuple[int, str], list[float]] = {}  # each reply minus its round's json.loads
         self.json_loads: dict[int, list[float]] = {}
         self.keys = 0
         self.elapsed = 0.0
@@ -329,6 +331,7 @@ class Run:
         self.json_loads.setdefault(size, []).append(yardstick)
         for kind, elapsed in self._round:
             self.ratios.setdefault((size, kind), []).append(elapsed / yardstick)
+            self.excess.setdefault((size, kind), []).append(elapsed - yardstick)
 
 
 def p99(values: list[float]) -> float:
@@ -408,6 +411,7 @@ def measure(
         run.samples.clear()
         run.json_loads.clear()
         run.ratios.clear()
+        run.excess.clear()
         sequence = 0
         for size in args.sizes:
             rounds = args.rounds or default_rounds[size]
@@ -427,7 +431,7 @@ def measure(
 def report(args: argparse.Namespace, bodies: dict[int, bytes], run: Run) -> None:
     print(
         f"{'coupons':>8} {'bytes':>11} {'json.loads':>11} {'kind':>6} {'n':>4} {'median':>10} {'p99':>10}"
-        f" {'median/json':>12} {'p99/json':>9}"
+        f" {'median/json':>12} {'p99/json':>9} {'median-json':>12}"
     )
     for size in args.sizes:
         body = bodies[SIZES.index(size) + 1]
@@ -442,6 +446,7 @@ def report(args: argparse.Namespace, bodies: dict[int, bytes], run: Run) -> None
                 f"{size:>8,} {len(body):>11,} {baseline * 1000:>9.1f}ms {kind:>6} {len(values):>4}"
                 f" {median * 1000:>8.1f}ms {worst * 1000:>8.1f}ms"
                 f" {statistics.median(ratios):>11.2f}× {p99(ratios):>8.2f}×"
+                f" {statistics.median(run.excess[(size, kind)]) * 1000:>+10.2f}ms"
             )
             if args.slowest:
                 slowest = sorted(values, reverse=True)[: args.slowest]
