@@ -319,10 +319,17 @@ class SlackFront:
         await send({"type": "http.response.body", "body": body_bytes})
 
 
+# Bolt reads these to run one lazy listener inside `dispatch` (its FaaS adapters re-invoke themselves that way).
+# Slack's signature doesn't cover headers: from outside they would run a whole lookup on the event loop.
+_BOLT_INTERNAL_HEADERS = "x-slack-bolt-"
+
+
 def _bolt_headers(scope: Scope) -> dict[str, str | Sequence[str]]:
     headers: dict[str, list[str]] = {}
     for key, value in scope["headers"]:
-        headers.setdefault(key.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+        name = key.decode("latin-1").lower()
+        if not name.startswith(_BOLT_INTERNAL_HEADERS):
+            headers.setdefault(name, []).append(value.decode("latin-1"))
     return dict(headers)
 
 

@@ -27,9 +27,10 @@ from tests.support.slack import (
     send_event,
     send_payload,
     shortcut_payload,
+    view_submission_payload,
     wait_until_idle,
 )
-from tests.test_shortcuts import SHORTCUT_LOOKUP
+from tests.test_shortcuts import SHORTCUT_LOOKUP, form_values, open_form
 
 AGENT = Requester("T0TEAM01", "U0AGENT1", "C0SUPPORT")
 
@@ -102,40 +103,51 @@ def test_processes_sharing_a_store_ask_slack_for_a_group_once() -> None:
     assert all(AccessPolicy(groups=members).allows(AGENT) for members in workers)
 
 
+SOCKET_CALLS = ("connect", "connect_ex", "send", "sendall", "sendto", "sendmsg", "recv", "recv_into", "recvfrom")
+
+
 @contextlib.contextmanager
-def sockets_refused_in_this_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every socket operation this thread attempts fails (and is listed); other threads' go ahead."""
+def sockets_refused_in_this_thread() -> Iterator[list[str]]:
+    """Every socket operation (and name lookup) this thread attempts fails, and is listed; other threads' go
+    ahead."""
     this_thread = threading.get_ident()
     attempted: list[str] = []
-    for name in ("connect", "connect_ex", "send", "sendall", "sendto", "recv", "recv_into"):
-        original = getattr(socket.socket, name)
 
-        def guarded(sock: socket.socket, *args: Any, _name: str = name, _original: Any = original) -> Any:
+    def refused_here(name: str, original: Any) -> Any:
+        def guarded(*args: Any, **kwargs: Any) -> Any:
             if threading.get_ident() == this_thread:
-                attempted.append(_name)
-                raise OSError(f"socket.{_name} before the ack")
-            return _original(sock, *args)
+                attempted.append(name)
+                raise OSError(f"{name} before the ack")
+            return original(*args, **kwargs)
 
-        monkeypatch.setattr(socket.socket, name, guarded)
-    yield attempted
-    monkeypatch.undo()
+        return guarded
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in SOCKET_CALLS:
+            patch.setattr(socket.socket, name, refused_here(name, getattr(socket.socket, name)))
+        patch.setattr(socket, "getaddrinfo", refused_here("getaddrinfo", socket.getaddrinfo))
+        yield attempted
 
 
 def test_no_request_touches_a_socket_before_its_ack(
-    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, monkeypatch: pytest.MonkeyPatch
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
 ) -> None:
     app, _ = make_app()
     refusing, _ = make_app(COUPONS_ALLOWED_USER_IDS="U0SOMEONE")
     send_command(app, "565032176 lower", response_url=slack.response_url("first"))
     [first] = slack.wait_responses(1, name="first")
+    form = open_form(app, slack)
     dm = {"type": "message", "channel": "D0DM0009", "channel_type": "im", "user": "U0AGENT1", "text": "565032176"}
-    with sockets_refused_in_this_thread(monkeypatch) as attempted:
+    mention = {"type": "app_mention", "channel": "C0SUPPORT", "user": "U0AGENT1", "text": "<@UBOT0001> 565032176"}
+    with sockets_refused_in_this_thread() as attempted:
         acks = [
             send_command(app, "565032176 upper", response_url=slack.response_url("command")),
             click_button(app, find_button(first["blocks"], "Next ▶"), response_url=slack.response_url("click")),
             send_event(app, dm, event_id="EvDm"),
+            send_event(app, {**mention, "ts": "1700000000.000100"}, event_id="EvMention"),
             send_event(app, {"type": "app_home_opened", "user": "U0AGENT1", "tab": "home"}, event_id="EvHome"),
             send_payload(app, shortcut_payload(SHORTCUT_LOOKUP)),
+            send_payload(app, view_submission_payload(form, form_values("565032176"))),
             send_command(refusing, "565032176", response_url=slack.response_url("refused")),
             send_event(refusing, dm, event_id="EvRefusedDm"),
         ]
@@ -145,6 +157,8 @@ def test_no_request_touches_a_socket_before_its_ack(
     wait_until_idle(app)
     wait_until_idle(refusing)
     assert len(slack.wait_responses(1, name="command")) == len(slack.wait_responses(1, name="click")) == 1
-    assert len(slack.api_calls("chat.postMessage")) == 2  # the DM's answer, and the refused DM's notice
-    assert len(slack.api_calls("views.publish")) == len(slack.api_calls("views.open")) == 1
-    assert "can't look up" in str(acks[5].body)  # a refused command: the ack itself says so
+    # The DM's answer, the mention's, and the refused DM's notice; the Home tab; the form, and its answer.
+    assert len(slack.api_calls("chat.postMessage")) + len(slack.api_calls("chat.postEphemeral")) == 3
+    assert len(slack.api_calls("views.publish")) == 1
+    assert len(slack.api_calls("views.open")) == 2 and len(slack.api_calls("views.update")) == 1
+    assert "can't look up" in str(acks[-2].body)  # a refused command: the ack itself says so

@@ -168,6 +168,17 @@ def test_a_signed_command_is_acked_and_answered(web: Web, slack: FakeSlack) -> N
     assert "*7* expired" in answer["blocks"][1]["text"]["text"]
 
 
+def test_bolt_lazy_headers_from_outside_are_ignored(web: Web, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
+    # Bolt runs the named lazy listener inside dispatch, before answering: here, a 3 s lookup before the ack.
+    body = command_body("565032176 lower", response_url=slack.response_url("lazy"))
+    headers = {**signed_headers(body), "X-Slack-Bolt-Lazy-Function-Name": ["answer_command"]}
+    status, seconds, _ = post(web.base, body, headers)
+    assert status == 200 and seconds < 1.0
+    [answer] = slack.wait_responses(1, name="lazy", timeout=CAPILLARY_DELAY + 10)
+    assert "*7* expired" in answer["blocks"][1]["text"]["text"]
+    assert len(capillary.coupon_calls()) == 1
+
+
 class Dribblers:
     """`count` connections that send a request head, or a body, one byte at a time and never finish."""
 
