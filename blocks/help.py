@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from blocks.message import Message
-from blocks.mrkdwn import clean, context, section
+from blocks.mrkdwn import context, escape, one_line, section
 
 EXAMPLE_CUSTOMER = 565032176
 
@@ -22,8 +22,8 @@ def usage_lines(command: str = "/coupons") -> str:
 
 
 def render_usage(problem: str | None = None, *, command: str = "/coupons") -> Message:
-    """The usage, after `problem` if any (escaped here: it may quote what a user typed)."""
-    problem = clean(problem, 300) if problem else None
+    """The usage, after `problem` if any (escaped here: it may quote what a user typed; its own backticks stay)."""
+    problem = escape(one_line(problem, 300)) if problem else None
     blocks = []
     if problem:
         blocks.append(section(f":warning: {problem}"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
+
+from bot.domain.invisible import without_invisible
 
 Block = dict[str, Any]
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -19,14 +22,33 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
+def one_line(text: object, limit: int) -> str:
+    """Text as it may be shown: invisible controls gone (a bidirectional one would reorder what follows it), one
+    line, bounded. Not escaped: for plain_text, or for `escape`."""
+    return truncate(" ".join(without_invisible(str(text), keep_joiners=True).split()), limit)
+
+
 def clean(text: object, limit: int = 80) -> str:
-    """Data for mrkdwn: one line, bounded, escaped (truncated first, so an entity is never cut in half)."""
-    return escape(truncate(" ".join(str(text).split()), limit))
+    """Data for mrkdwn: one line, bounded, its formatting characters inert, escaped (truncated first, so an entity
+    is never cut in half). A series or store name can't make what follows it bold, italic, struck or code."""
+    return escape(inert(one_line(text, limit)))
+
+
+def inert(text: str) -> str:
+    """mrkdwn has no escape for `*` `_` `~` and backticks, so those that Slack could read as formatting are swapped
+    for look-alikes: every `*`, `~` and backtick, and a `_` at a word's edge (`MarvelAuto_Store` keeps its own,
+    as `:twisted_rightwards_arrows:` shows Slack never reads one inside a word)."""
+    return _FORMATTING.sub(lambda mark: _LOOK_ALIKES[mark[0]], text)
+
+
+_LOOK_ALIKES = {"*": "∗", "~": "∼", "`": "ˋ", "_": "ˍ"}  # look-alikes on purpose
+_FORMATTING = re.compile(r"[*~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def code(text: object, limit: int = 60) -> str:
-    """Inline code. A backtick inside would end the code span early, so it is swapped for a look-alike."""
-    return f"`{clean(str(text).replace('`', 'ˋ'), limit)}`" if str(text).strip() else "_(no code)_"
+    """Inline code: nothing formats inside it but a backtick, which would end it early, so it is swapped for a
+    look-alike (an `_` in a code stays, to be copied as it is)."""
+    return f"`{escape(one_line(str(text).replace('`', 'ˋ'), limit))}`" if str(text).strip() else "_(no code)_"
 
 
 def zone_label(when: datetime) -> str:
@@ -58,7 +80,7 @@ def mrkdwn(text: str) -> dict[str, Any]:
 
 
 def plain(text: str, limit: int = 75) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+    return {"type": "plain_text", "text": truncate(without_invisible(text, keep_joiners=True), limit), "emoji": True}
 
 
 def section(text: str) -> Block:

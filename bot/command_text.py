@@ -7,12 +7,16 @@ from dataclasses import dataclass
 
 from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.domain.customer import Identifier, IdentifierKind
+from bot.domain.focus import take_code
 from bot.errors import InvalidCommand
+from bot.slack_text import plain_text
 
 MAX_TEXT = 200
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _CASE_WORDS = {"lower": CodeCase.LOWER, "upper": CodeCase.UPPER, "as_it_is": CodeCase.AS_IT_IS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help", "usage"})
+# `coupons 565032176` (or `/coupons …`) in a DM or after a mention, as the command would be typed.
+_COMMAND_WORD = re.compile(r"^\s*/?coupons\b[:,]?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,15 @@ class LookupRequest:
 @dataclass(frozen=True)
 class HelpRequest:
     pass
+
+
+def read_lookup(text: str | None) -> tuple[LookupRequest | HelpRequest, str | None]:
+    """What any entry point was given (slash command, DM, mention, the lookup modal), as Slack sent it → who and
+    case, and the coupon code in focus (`code:WELCOME10`). Cleaned once here (`plain_text`: markup, mentions,
+    pasted characters), a leading `coupons` dropped, then read by the one parser of codes and the one parser of
+    who and case. Raises `InvalidCommand`."""
+    rest, focus = take_code(_COMMAND_WORD.sub("", plain_text(text), count=1))
+    return parse_command_text(rest), focus
 
 
 def parse_command_text(text: str | None) -> LookupRequest | HelpRequest:

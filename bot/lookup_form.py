@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from blocks.mrkdwn import truncate
-from bot.command_text import HelpRequest, parse_command_text
+from bot.command_text import HelpRequest, read_lookup
 from bot.domain.action_ids import BLOCK_CASE, BLOCK_CODE, BLOCK_WHO, INPUT_CASE, INPUT_CODE, INPUT_WHO
 from bot.domain.coupon import CodeCase
-from bot.domain.focus import parse_code, take_code
+from bot.domain.focus import parse_code
 from bot.errors import InvalidCommand
+from bot.slack_text import plain_text
 
 MAX_ERROR = 150
 
@@ -58,15 +59,14 @@ class FormLookup:
 
 
 def read_form(form: FormInput) -> FormLookup:
-    """The who field takes exactly what /coupons takes (`parse_command_text`, the one parser of who); the code
+    """The who field takes exactly what /coupons takes (`read_lookup`, the one reading of who); the code
     field, when filled, wins over a `code:` in it, and the case select wins over a case word. Raises FormErrors."""
     errors: dict[str, str] = {}
     who: str | None = None
     label = ""
     focus: str | None = None
     try:
-        rest, focus = take_code(form.who)
-        request = parse_command_text(rest)
+        request, focus = read_lookup(form.who)
         if isinstance(request, HelpRequest):
             errors[BLOCK_WHO] = "Type the customer, as you would after /coupons."
         elif request.identifier is not None:
@@ -76,9 +76,10 @@ def read_form(form: FormInput) -> FormLookup:
             who, label = str(request.customer_id), f"customer {request.customer_id}"
     except InvalidCommand as error:
         errors[BLOCK_WHO] = str(error)
-    if form.code.strip():
+    code = plain_text(form.code)  # pasted: curly quotes, a zero-width space, a full stop
+    if code.strip():
         try:
-            focus = parse_code(form.code)
+            focus = parse_code(code)
         except InvalidCommand as error:
             errors[BLOCK_CODE] = str(error)
     if errors or who is None:

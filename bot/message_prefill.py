@@ -6,15 +6,13 @@ typed after /coupons. The message text is user data: it is never logged, and not
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
 from bot.domain.focus import MAX_CODE_LENGTH
+from bot.slack_text import plain_text
 
 MAX_SCANNED = 4000  # a message is at most 40,000 characters; an identifier worth finding is near the top
-# Slack's markup: <mailto:a@b.c|a@b.c>, <tel:+91…|+91 …>, <https://…|label>, <@U…>, <#C…|name>, <!here>
-_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
 _PREFIXED = re.compile(r"\b(mobile|card|external):[ \t]*([A-Za-z0-9+._@-]{1,64})", re.ASCII | re.IGNORECASE)
 _MOBILE = re.compile(r"\+[0-9][0-9 ().-]{5,24}[0-9]", re.ASCII)
@@ -31,21 +29,6 @@ _CODE_LIKE = re.compile(
 class Prefill:
     who: str | None = None  # as one would type it after /coupons
     code: str | None = None
-
-
-def plain_text(text: str) -> str:
-    """Slack's message markup undone: links become their target (mailto:, tel:) or label; mentions go."""
-
-    def unwrap(match: re.Match[str]) -> str:
-        target, label = match[1], match[2]
-        if target[:1] in "@#!":
-            return " "
-        for prefix in ("mailto:", "tel:"):
-            if target.startswith(prefix):
-                return " " + target.removeprefix(prefix) + " "
-        return " " + (label or target) + " "
-
-    return html.unescape(_MARKUP.sub(unwrap, text))
 
 
 def _digits(text: str) -> str:
@@ -81,7 +64,8 @@ def _code(text: str) -> str | None:
 
 
 def find_in_message(text: str | None) -> Prefill:
-    """`customer 565032176 says code WELCOME10 fails` → Prefill("565032176", "WELCOME10")."""
+    """`customer 565032176 says code WELCOME10 fails` → Prefill("565032176", "WELCOME10"). The text is cleaned
+    as typed text is (`plain_text`: Slack's markup, pasted spaces, invisible characters, quotes)."""
     cleaned = plain_text((text or "")[:MAX_SCANNED])
     identifiers = _identifiers(cleaned)
     who = min(identifiers)[2] if identifiers else None

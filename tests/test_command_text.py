@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.command_text import HelpRequest, LookupRequest, parse_command_text
+from bot.command_text import HelpRequest, LookupRequest, parse_command_text, read_lookup
 from bot.domain.coupon import CodeCase
+from bot.domain.customer import Identifier, IdentifierKind
 from bot.errors import InvalidCommand
 
 
@@ -57,3 +58,47 @@ def test_a_number_above_the_largest_id_is_called_too_large() -> None:
             parse_command_text(text)
     with pytest.raises(InvalidCommand, match="greater than 0"):
         parse_command_text("0")
+
+
+ASHA = LookupRequest(None, CodeCase.UPPER, Identifier(IdentifierKind.EMAIL, "asha@example.com"))
+ASHA_BY_MOBILE = LookupRequest(None, CodeCase.UPPER, Identifier(IdentifierKind.MOBILE, "919900001001"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "focus"),
+    [
+        ("<mailto:asha@example.com|asha@example.com>", ASHA, None),
+        ("email:<mailto:asha@example.com|asha@example.com>.", ASHA, None),
+        ("<mailto:asha@example.com|Asha>", ASHA, None),  # a labelled address: the address
+        ("<tel:+919900001001|+91 99000 01001>", ASHA_BY_MOBILE, None),
+        ("+91\u202f99000\u00a001001", ASHA_BY_MOBILE, None),  # narrow and ordinary no-break spaces
+        ("<https://crm.example/c/565032176|565032176>", LookupRequest(565032176), None),
+        ("<@U0AGENT2> 565032176 <#C0SUPPORT|support>", LookupRequest(565032176), None),
+        ("565032176.", LookupRequest(565032176), None),
+        ("565032176, lower!", LookupRequest(565032176, CodeCase.LOWER), None),
+        ("\u2067565032176\u2069 \ufefflower", LookupRequest(565032176, CodeCase.LOWER), None),
+        ("565032176 code:“WELCOME10”", LookupRequest(565032176), "WELCOME10"),
+        ("565032176 code:\u201cWELCOME10.\u201d", LookupRequest(565032176), "WELCOME10"),
+        ("`565032176` code:'WELCOME10'", LookupRequest(565032176), "WELCOME10"),
+        ("help?", HelpRequest(), None),
+        ("<@U0BOT>", HelpRequest(), None),
+    ],
+)
+def test_text_as_slack_sends_it(text: str, expected: object, focus: str | None) -> None:
+    assert read_lookup(text) == (expected, focus)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<!channel>",  # @channel in a command with escaping on: not a customer
+        "&lt;!channel&gt;",  # typed literally
+        "<https://evil.example|Click>",
+        "<!subteam^S0TEAM|@support> 565032176",
+        "asha&amp;example.com",
+        "５６５０３２１７６",  # full-width digits stay refused: no look-alike becomes an ID
+    ],
+)
+def test_markup_that_names_no_customer_is_still_refused(text: str) -> None:
+    with pytest.raises(InvalidCommand):
+        read_lookup(text)

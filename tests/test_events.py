@@ -32,7 +32,20 @@ def posted_texts(call: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize(
     "text",
-    ["565032176", "565032176 lower", "coupons 565032176 as_it_is", "/coupons 565032176", "Coupons 565032176 LOWER"],
+    [
+        "565032176",
+        "565032176 lower",
+        "coupons 565032176 as_it_is",
+        "/coupons 565032176",
+        "Coupons 565032176 LOWER",
+        # As Slack sends what people type and paste (issue 25):
+        "565032176.",
+        "565032176\u00a0lower",  # a no-break space
+        "\u200b565\u200b032176\u200f",  # zero-width spaces and a right-to-left mark, from a web page
+        "coupons: ‘565032176’",
+        "<https://support.example/ticket/1|565032176>",  # a linked ID: its label
+        "<@U0AGENT2> <#C0SUPPORT|support> 565032176",  # a colleague and a channel named in passing
+    ],
 )
 def test_each_dm_form_gets_the_summary_as_a_normal_message(
     make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn, text: str
@@ -202,3 +215,40 @@ def test_a_mention_whose_private_answer_slack_refuses_is_answered_in_the_dm(
     [posted] = slack.wait_api("chat.postMessage")
     assert posted["channel"] == "U0AGENT1"
     assert "wouldn't show this in the channel" in posted_texts(posted) and "*7* expired" in posted_texts(posted)
+
+
+def rich_text(*elements: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's blocks as Slack's composer sends them: one rich_text block, one section."""
+    return [
+        {
+            "type": "rich_text",
+            "block_id": "Xy1",
+            "elements": [{"type": "rich_text_section", "elements": list(elements)}],
+        }
+    ]
+
+
+def test_an_email_in_a_dm_as_slack_sends_it_answers_with_that_customers_coupons(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app(COUPONS_DEMO="1")
+    email = {"type": "link", "url": "mailto:asha@example.com", "text": "asha@example.com"}
+    send_event(app, dm("<mailto:asha@example.com|asha@example.com>", blocks=rich_text(email)))
+    [posted] = slack.wait_api("chat.postMessage")
+    texts = posted_texts(posted)
+    assert "Coupons · Asha Example" in texts and "*3* active" in texts and "email a•••@example.com" in texts
+    assert "not an email address" not in texts
+
+
+def test_a_mention_sent_as_blocks_only_is_read_from_its_blocks(
+    make_app: Any, slack: FakeSlack, capillary: CapillaryStandIn
+) -> None:
+    app, _ = make_app()
+    said = ({"type": "user", "user_id": BOT_USER}, {"type": "text", "text": "\u00a0coupons “565032176”. lower"})
+    send_event(
+        app, {"type": "app_mention", "channel": "C0SUPPORT", "user": "U0AGENT1", "text": "", "blocks": rich_text(*said)}
+    )
+    [posted] = slack.wait_api("chat.postEphemeral")
+    assert "*7* expired" in posted_texts(posted)
+    [call] = capillary.coupon_calls()
+    assert call.path == "/v2/customers/565032176/coupons"

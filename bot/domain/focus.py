@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.domain.invisible import without_invisible
 from bot.errors import InvalidCommand
 
 MAX_CODE_LENGTH = 40
@@ -42,5 +43,6 @@ def take_code(text: str | None) -> tuple[str, str | None]:
 
 
 def same_code(a: str, b: str) -> bool:
-    """Codes match regardless of case (the lookup may ask Capillary for lower or upper case)."""
-    return a.casefold() == b.casefold()
+    """Codes match regardless of case (the lookup may ask Capillary for lower or upper case) and of invisible
+    characters (a code is shown without them, so that is how an agent types it)."""
+    return without_invisible(a).casefold() == without_invisible(b).casefold()

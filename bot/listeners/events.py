@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -12,15 +11,7 @@ from bot.domain.view_state import Surface
 from bot.listeners.lazy import acknowledge, guarded
 from bot.requester import Requester, is_from_a_person
 from bot.services import Services
-
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>", re.ASCII)
-_COMMAND_WORD = re.compile(r"^\s*/?coupons\b", re.IGNORECASE)
-
-
-def lookup_text(text: str | None) -> str:
-    """`<@bot> 565032176`, `coupons 565032176`, `/coupons 565032176` → `565032176`."""
-    text = _MENTION.sub(" ", text or "")
-    return _COMMAND_WORD.sub("", text, count=1).strip()
+from bot.slack_text import message_text
 
 
 def register(app: App, services: Services) -> None:
@@ -31,14 +22,15 @@ def register(app: App, services: Services) -> None:
         if event.get("channel_type") != "im" or not is_from_a_person(event):
             return
         requester = Requester.of(context)
-        message = answerer.answer_text(lookup_text(event.get("text")), requester, surface=Surface.MESSAGE, action="dm")
+        # `<@bot> coupons 565032176`, or only rich_text blocks: read as the text after /coupons is (`read_lookup`).
+        message = answerer.answer_text(message_text(event), requester, surface=Surface.MESSAGE, action="dm")
         delivery.in_dm(requester, message, thread_ts=event.get("thread_ts"))
 
     def mention(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
         if not is_from_a_person(event):
             return
         requester = Requester.of(context)
-        text = lookup_text(event.get("text"))
+        text = message_text(event)
         message = answerer.answer_text(
             text, requester, surface=Surface.EPHEMERAL, action="mention", may_share=services.policy.may_share(requester)
         )
