@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from blocks.help import render_usage
@@ -14,8 +15,10 @@ from bot.errors import (
     BotBusy,
     CapillaryAuthError,
     CapillaryBadResponse,
+    CapillaryBudgetUsedUp,
     CapillaryError,
     CapillaryForbidden,
+    CapillaryRateLimited,
     CapillaryReportedError,
     CapillaryResponseTooLarge,
     CapillaryTooSlow,
@@ -109,6 +112,20 @@ def describe_error(
                 f"Try again in a minute. If it keeps happening, tell {tell}.",
                 retry=True,
             )
+        case CapillaryBudgetUsedUp():
+            return ErrorText(
+                f"Capillary's request budget is used up; try again in about {about(error.retry_after)}.",
+                "The bot sends Capillary at most the requests a minute agreed with Capillary "
+                "(CAPILLARY_MAX_REQUESTS_PER_MINUTE), and the last minute's are spent. "
+                f"If it keeps happening, tell {tell}.",
+                retry=True,
+            )
+        case CapillaryRateLimited():
+            return ErrorText(
+                f"Capillary asked the bot to slow down; try again in about {about(error.retry_after)}.",
+                f"Until then the bot sends Capillary nothing. If it keeps happening, tell {tell}.",
+                retry=True,
+            )
         case CapillaryTooSlow():
             return ErrorText(
                 "Capillary is too slow right now: it didn't answer within the bot's time limit.",
@@ -142,6 +159,16 @@ def describe_error(
         case CapillaryError():
             return ErrorText(f"Capillary lookup failed: {said(error, 200)}.", f"Tell {tell}.", retry=True)
     return ErrorText("Something went wrong.", f"Try again; if it keeps happening, tell {tell}.", retry=True)
+
+
+def about(seconds: float) -> str:
+    """A wait as a person reads it: `58 s`, `4 min`, `1 h` (never less than 1 s)."""
+    if seconds <= 90:
+        return f"{max(1, math.ceil(seconds))} s"
+    if round(seconds / 60) < 60:
+        return f"{round(seconds / 60)} min"
+    hours = seconds / 3600
+    return f"{hours:.0f} h" if hours >= 10 or abs(hours - round(hours)) < 0.05 else f"{hours:.1f} h"
 
 
 def said(error: CouponsBotError, limit: int) -> str:

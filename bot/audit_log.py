@@ -11,6 +11,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from bot.log_queue import plain_report
 from bot.requester import Requester
 
 audit_logger = logging.getLogger("coupons.audit")
@@ -51,3 +52,16 @@ def write_audit(
         "duration_ms": duration_ms,
     }
     audit_logger.info(json.dumps({k: v for k, v in line.items() if v is not None}, separators=(",", ":")))
+
+
+def audit_drop_report(blocked: int, failed: int) -> str:
+    """The audit log's own line for a gap: audit lines dropped (stdout blocked) or not written (stdout broken)."""
+    line = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "event": "coupons.audit_lines_dropped",
+        "outcome": "dropped",
+        "dropped": blocked,
+        "failed": failed,
+        "message": plain_report(blocked, failed).replace("log lines", "audit lines"),
+    }
+    return json.dumps(line, separators=(",", ":"))

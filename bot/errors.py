@@ -118,6 +118,30 @@ class CapillaryTooSlow(CapillaryUnavailable):
     outcome = "upstream_timeout"
 
 
+class CapillaryHeldBack(CapillaryUnavailable):
+    """The bot sent nothing to Capillary, and won't for `retry_after` seconds; the lookup fails at once."""
+
+    outcome = "held_back"
+    retryable = False  # not within this lookup: its deadline is shorter than the wait
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after  # seconds, from when the error was raised
+
+
+class CapillaryRateLimited(CapillaryHeldBack):
+    """Capillary answered 429 with a `Retry-After`: every process holds back until then."""
+
+    outcome = "rate_limited"
+
+
+class CapillaryBudgetUsedUp(CapillaryHeldBack):
+    """`CAPILLARY_MAX_REQUESTS_PER_MINUTE` requests went to Capillary in the last minute: none until one leaves
+    the window."""
+
+    outcome = "budget_used_up"
+
+
 class CapillaryBadResponse(CapillaryError):
     """Capillary answered with something we cannot read (HTML, broken JSON, an unexpected shape)."""
 

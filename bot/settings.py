@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     )
     capillary_lookup_source: LookupSource = Field("INSTORE", validation_alias="CAPILLARY_LOOKUP_SOURCE")
     capillary_lookup_account_id: str | None = Field(None, validation_alias="CAPILLARY_LOOKUP_ACCOUNT_ID")
+    # Requests a minute to Capillary, every process and host together (through REDIS_URL): the limit agreed with
+    # Capillary for the API key (100–1,000 a minute per its documentation). 0: no budget.
+    capillary_max_requests_per_minute: int = Field(
+        300, ge=0, le=100_000, validation_alias="CAPILLARY_MAX_REQUESTS_PER_MINUTE"
+    )
     port: int = Field(3000, ge=1, le=65535, validation_alias="PORT")
     web_concurrency: int = Field(1, ge=1, le=64, validation_alias="WEB_CONCURRENCY")
     http_request_timeout_seconds: float = Field(

@@ -131,6 +131,7 @@ def test_new_settings_have_their_defaults() -> None:
     assert settings.capillary_lookup_source == "INSTORE"
     assert settings.capillary_lookup_account_id is None
     assert settings.currency is None
+    assert settings.capillary_max_requests_per_minute == 300
     assert settings.configured_button_secret is None
     assert settings.button_secret == "preview"
 
@@ -157,6 +158,8 @@ def test_new_settings_are_read() -> None:
     assert settings.capillary_lookup_account_id == "12345"
     assert settings.currency == "₹"
     assert Settings.from_env({"REDIS_URL": "redis://localhost"}).redis_url is not None
+    assert Settings.from_env({"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "100"}).capillary_max_requests_per_minute == 100
+    assert Settings.from_env({"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "0"}).capillary_max_requests_per_minute == 0
 
 
 @pytest.mark.parametrize("port", ["", "   "])
@@ -189,6 +192,14 @@ def test_an_empty_port_means_the_default(port: str) -> None:
             "COUPONS_CACHE_TTL_SECONDS must be a finite number of at least 0, not nan",
         ),
         ({"COUPONS_DEMO": "Maybe"}, "COUPONS_DEMO must be 1 or 0, not 'maybe'"),
+        (
+            {"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "-1"},
+            "CAPILLARY_MAX_REQUESTS_PER_MINUTE must be from 0 to 100000, not -1",
+        ),
+        (
+            {"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "5/s"},
+            "CAPILLARY_MAX_REQUESTS_PER_MINUTE must be a whole number, not '5/s'",
+        ),
     ],
 )
 def test_a_bad_new_setting_gets_one_line(env: dict[str, str], message: str) -> None:

@@ -1,5 +1,5 @@
 """`CapillaryHttp`: the one way the bot talks to Capillary — authentication, one deadline for a whole call,
-retries, a cap on concurrent calls and on response size, and the `errors[]` envelope. Endpoints
+retries, a request budget, a cap on concurrent calls and on response size, and the `errors[]` envelope. Endpoints
 (`bot/capillary/coupons.py`, …) only name a path and read a body."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
@@ -26,12 +26,17 @@ from bot.errors import (
     BotBusy,
     CapillaryAuthError,
     CapillaryError,
+    CapillaryHeldBack,
+    CapillaryRateLimited,
     CapillaryResponseTooLarge,
     CapillaryTooSlow,
     CapillaryUnavailable,
 )
 from bot.settings import BasicCredentials, CapillaryCredentials, OAuthCredentials
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.capillary.budget import RequestBudget  # imports Redis and `limits`: only where a budget is built
 
 T = TypeVar("T")
 TOKEN_PATH = "v3/oauth/token/generate"  # noqa: S105 - a path, not a secret
@@ -77,7 +82,9 @@ class CapillaryHttp:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        budget: RequestBudget | None = None,
     ) -> None:
+        """`budget`: counts every request sent (see `_spend`); None sends without one."""
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._deadline = deadline
@@ -86,6 +93,7 @@ class CapillaryHttp:
         self._store = store
         self._monotonic = monotonic
         self._jitter = jitter
+        self._budget = budget
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._queue_lock = threading.Lock()
         self._queued = 0
@@ -98,6 +106,8 @@ class CapillaryHttp:
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            # Hooks, not `_exchange`: the OAuth flow sends a request again by itself (a refused token).
+            event_hooks={"request": [self._spend], "response": [self._note_rate_limit]},
         )
         self.auth = self._make_auth(credentials)
 
@@ -120,6 +130,9 @@ class CapillaryHttp:
                     answer = self._exchange("GET", path, deadline, params=params, auth=self.auth)
                     value = interpret(answer.status, answer.headers, answer.content)
                     return Fetched(value, attempt, round((self._monotonic() - started) * 1000))
+                except CapillaryHeldBack as held:  # the budget sent nothing this time
+                    held.attempts = attempt - 1
+                    raise
                 except httpx.TimeoutException:
                     error: CapillaryError = CapillaryTooSlow("Capillary did not answer in time")
                 except httpx.TransportError:
@@ -134,6 +147,8 @@ class CapillaryHttp:
                     retry_after = parse_retry_after(answer.headers.get("Retry-After"), now=datetime.now(UTC))
                 wait = retry_after if retry_after is not None else self._backoff(attempt)
                 if wait > MAX_RETRY_AFTER_SECONDS or wait + MIN_ATTEMPT_SECONDS >= deadline.remaining():
+                    if retry_after is not None and answer is not None and answer.status == 429:
+                        raise _rate_limited(error, retry_after) from error
                     raise error
                 self._sleep(wait)
 
@@ -155,6 +170,22 @@ class CapillaryHttp:
             yield
         finally:
             self._slots.release()
+
+    def _spend(self, request: httpx.Request) -> None:
+        """Every request to Capillary, the OAuth flow's included, passes here first: the budget may make it wait,
+        or refuse it (`CapillaryHeldBack`) so that it is never sent."""
+        if self._budget is None:
+            return
+        deadline = current_deadline() or Deadline(self._monotonic() + self._read_timeout, self._monotonic)
+        self._budget.spend(deadline, margin=MIN_ATTEMPT_SECONDS)
+
+    def _note_rate_limit(self, response: httpx.Response) -> None:
+        """A 429's `Retry-After` is remembered by the budget: no process sends anything until then."""
+        if self._budget is None or response.status_code != 429:
+            return
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=datetime.now(UTC))
+        if retry_after:
+            self._budget.hold_off(retry_after)
 
     def _exchange(self, method: str, path: str, deadline: Deadline, *, auth: httpx.Auth, **options: Any) -> Answer:
         if deadline.remaining() < MIN_ATTEMPT_SECONDS / 5:
@@ -223,6 +254,13 @@ class CapillaryHttp:
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter: 0.25 s, 0.5 s, 1 s ceilings.
         return min(2.0, 0.25 * 2.0 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
+
+
+def _rate_limited(error: CapillaryError, retry_after: float) -> CapillaryRateLimited:
+    """A 429 whose `Retry-After` is beyond this lookup: say when to try again."""
+    limited = CapillaryRateLimited(str(error), retry_after=retry_after, status=429)
+    limited.attempts = error.attempts
+    return limited
 
 
 def _shared_token(entry: bytes | None, *, now: float) -> OAuthToken | None:

@@ -1,0 +1,246 @@
+"""`RequestBudget`: how many requests the bot may send Capillary, shared by every process and host.
+
+Capillary limits requests per API key (100 a minute on demo clusters, up to 1,000 elsewhere). Without a budget,
+a burst of new customers from a few processes sends hundreds a second. Here:
+
+* no 60-second window ever holds more than `per_minute` requests: the `limits` library's moving window, in Redis
+  when a URL is given (every process and host counts against one budget), else in this process's memory;
+* a `429` with `Retry-After` is remembered (`hold_off`) — in Redis and in memory — and until then no request is
+  sent at all;
+* a request over budget waits for the window to free up if that fits in the lookup's deadline, else fails at
+  once with an error that says when to try again;
+* Redis trouble never fails a lookup: the budget falls back to this process's memory, tries Redis again after
+  a few seconds, and warns at most once a minute (never with the URL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from bot.capillary.deadline import Deadline
+from bot.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, CapillaryRateLimited
+from bot.settings import BasicCredentials, Settings
+
+if TYPE_CHECKING:
+    import redis
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "coupons-bot:"
+# A wrong or hostile Retry-After can't keep the bot from Capillary for longer than this.
+MAX_HOLD_OFF_SECONDS = 3600.0
+# Over budget, look again no sooner than this (many waiters wake at once; one of them gets the slot).
+MIN_WAIT_SECONDS = 0.05
+
+# Keep the later of two "not before" times (two processes may be told different Retry-Afters).
+_HOLD_OFF_SCRIPT = """
+local current = tonumber(redis.call('get', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+    redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+"""
+
+
+class RequestBudget:
+    """`spend(deadline)` before each request to Capillary; `hold_off(seconds)` when Capillary answers 429.
+
+    `per_minute` 0 means no budget (a 429's Retry-After is still remembered). `scope` names the Capillary
+    account the budget is for (processes of the same bot share it; another bot on the same Redis doesn't).
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        redis_url: str | None = None,
+        scope: str = "capillary",
+        window_seconds: int = 60,
+        redis_timeout_seconds: float = 0.5,
+        retry_redis_after_seconds: float = 5.0,
+        warn_every_seconds: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_minute < 0:
+            raise ValueError("per_minute must be 0 (no budget) or more")
+        self.per_minute = per_minute
+        self._item = RateLimitItemPerSecond(per_minute, window_seconds) if per_minute else None
+        self._scope = scope
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._not_before = 0.0  # wall-clock time before which no request goes (this process's copy)
+        self._not_before_key = f"{KEY_PREFIX}capillary-not-before:{scope}"
+        self._health = threading.Lock()
+        self._retry_redis_after = retry_redis_after_seconds
+        self._warn_every = warn_every_seconds
+        self._redis_down_until = -math.inf
+        self._redis_failing = False
+        self._last_warning = -math.inf
+        self._failures_since_warning = 0
+        self._redis: redis.Redis | None = None
+        self._shared: MovingWindowRateLimiter | None = None
+        self._redis_errors: tuple[type[Exception], ...] = (StorageError, OSError)
+        if redis_url is not None:
+            # Imported here: only a deployment with Redis needs the client.
+            import redis  # noqa: PLC0415
+            from limits.storage import RedisStorage  # noqa: PLC0415
+            from redis.backoff import NoBackoff  # noqa: PLC0415
+            from redis.retry import Retry  # noqa: PLC0415
+
+            self._redis_errors += (redis.RedisError,)
+            # Short timeouts and no retries inside the client, as for the store: a lookup never waits on Redis.
+            self._redis = redis.Redis.from_url(
+                redis_url,
+                socket_timeout=redis_timeout_seconds,
+                socket_connect_timeout=redis_timeout_seconds,
+                retry=Retry(NoBackoff(), 0),
+                health_check_interval=0,
+            )
+            storage = RedisStorage(
+                redis_url, connection_pool=self._redis.connection_pool, key_prefix=KEY_PREFIX + "budget"
+            )
+            self._shared = MovingWindowRateLimiter(storage)
+            self._hold_off_script = self._redis.register_script(_HOLD_OFF_SCRIPT)
+
+    @property
+    def window_key(self) -> str | None:
+        """The Redis key of the moving window (a list of request times, expiring a window after the last)."""
+        if self._item is None or self._shared is None:
+            return None
+        return f"{KEY_PREFIX}budget:{self._item.key_for('capillary', self._scope)}"
+
+    def spend(self, deadline: Deadline, *, margin: float = 0.0) -> None:
+        """Count one request against the budget, waiting while that leaves `margin` of `deadline` for it; else
+        raise `CapillaryRateLimited` (a 429 is being honoured) or `CapillaryBudgetUsedUp`, and send nothing."""
+        while True:
+            refusal = self._refusal()
+            if refusal is None:
+                return
+            if refusal.retry_after + margin > deadline.remaining():
+                raise refusal
+            self._sleep(refusal.retry_after)
+
+    def hold_off(self, seconds: float) -> None:
+        """Capillary said `Retry-After: seconds`: no request, from any process, until then."""
+        seconds = min(seconds, MAX_HOLD_OFF_SECONDS)
+        if seconds <= 0:
+            return
+        until = time.time() + seconds
+        self._not_before = max(self._not_before, until)
+        if self._redis is not None and self._redis_usable():
+            try:
+                self._hold_off_script(keys=[self._not_before_key], args=[repr(until), math.ceil(seconds * 1000)])
+            except self._redis_errors as error:
+                self._redis_failed(error)
+            else:
+                self._redis_ok()
+
+    def close(self) -> None:
+        if self._redis is not None:
+            self._redis.close()
+
+    def _refusal(self) -> CapillaryHeldBack | None:
+        now = time.time()
+        not_before = max(self._not_before, self._shared_not_before())
+        if not_before > now:
+            wait = not_before - now
+            return CapillaryRateLimited(f"Capillary asked for no request for {wait:.0f} s more", retry_after=wait)
+        if self._item is None:
+            return None
+        if self._shared is not None and self._redis_usable():
+            try:
+                window_ends = self._hit(self._shared, self._item)
+            except self._redis_errors as error:
+                self._redis_failed(error)
+                window_ends = self._hit(self._local, self._item)  # counted here until Redis is back
+            else:
+                self._redis_ok()
+        else:
+            window_ends = self._hit(self._local, self._item)
+        if window_ends is None:
+            return None
+        wait = max(MIN_WAIT_SECONDS, window_ends - time.time())
+        return CapillaryBudgetUsedUp(
+            f"{self.per_minute} requests went to Capillary in the last minute, the most allowed", retry_after=wait
+        )
+
+    def _hit(self, limiter: MovingWindowRateLimiter, item: RateLimitItem) -> float | None:
+        """None if a request was counted; else when the oldest request in the window leaves it (wall clock)."""
+        if limiter.hit(item, "capillary", self._scope):
+            return None
+        return limiter.get_window_stats(item, "capillary", self._scope).reset_time
+
+    def _shared_not_before(self) -> float:
+        if self._redis is None or not self._redis_usable():
+            return 0.0
+        try:
+            value = self._redis.get(self._not_before_key)
+        except self._redis_errors as error:
+            self._redis_failed(error)
+            return 0.0
+        try:
+            return float(value) if isinstance(value, bytes) else 0.0
+        except ValueError:
+            return 0.0
+
+    # --- Redis health: the same rules as the store's ---------------------------------------------------------
+
+    def _redis_usable(self) -> bool:
+        return self._monotonic() >= self._redis_down_until
+
+    def _redis_ok(self) -> None:
+        if not self._redis_failing:
+            return
+        with self._health:
+            if self._redis_failing:
+                self._redis_failing = False
+                log.info("Redis is reachable again: the Capillary request budget is shared again")
+
+    def _redis_failed(self, error: BaseException) -> None:
+        now = self._monotonic()
+        with self._health:
+            self._redis_failing = True
+            self._redis_down_until = now + self._retry_redis_after
+            self._failures_since_warning += 1
+            if now - self._last_warning < self._warn_every:
+                return
+            failures, self._failures_since_warning = self._failures_since_warning, 0
+            self._last_warning = now
+        log.warning(
+            "Redis failed (%s, %d time(s) since the last warning): the Capillary request budget counts in this "
+            "process only until it is back",
+            type(error).__name__,
+            failures,
+        )
+
+
+def capillary_budget(settings: Settings) -> RequestBudget:
+    """The budget for the Capillary account in `settings`, shared through `REDIS_URL` when it is set."""
+    credentials = settings.capillary_credentials
+    user = (
+        credentials.username
+        if isinstance(credentials, BasicCredentials)
+        else credentials.client_key
+        if credentials is not None
+        else ""
+    )
+    # Capillary counts per API key: processes using the same host and user share one budget (hashed: no user name
+    # in a Redis key).
+    scope = hashlib.sha256(f"{settings.capillary_base_url} {user}".encode()).hexdigest()[:16]
+    return RequestBudget(
+        settings.capillary_max_requests_per_minute,
+        redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
+        scope=scope,
+    )
