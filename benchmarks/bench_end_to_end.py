@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
-from standins import PacedLink, QuietHandler, Server, command
+from standins import PacedLink, QuietHandler, Server, Workers, command, redis_server
 
 from bot.demo.customers import bulk_coupons
 
@@ -76,10 +76,12 @@ class Capillary:
     its own time is next to nothing; and like the real one (another machine) it never waits for this process's
     interpreter lock, which the fake Slack holds while it reads the bot's ack."""
 
-    def __init__(self, bodies: dict[int, bytes]) -> None:
+    def __init__(self, bodies: dict[int, bytes], *, slow_blocks: dict[int, tuple[bytes, float]] | None = None) -> None:
+        """`slow_blocks`: customers of those blocks get that body after that many seconds."""
         context = multiprocessing.get_context("fork")  # started before this process has any other thread
         ours, theirs = context.Pipe()
-        self.process = context.Process(target=_serve_capillary, args=(bodies, theirs), daemon=True)
+        args = (bodies, slow_blocks or {}, theirs)
+        self.process = context.Process(target=_serve_capillary, args=args, daemon=True)
         self.process.start()
         self.url = f"http://127.0.0.1:{ours.recv()}/"
 
@@ -88,8 +90,10 @@ class Capillary:
         self.process.join(5)
 
 
-def _serve_capillary(bodies: dict[int, bytes], pipe: Connection) -> None:
+def _serve_capillary(bodies: dict[int, bytes], slow: dict[int, tuple[bytes, float]], pipe: Connection) -> None:
     answers = {block: _answer(body) for block, body in bodies.items()}
+    answers |= {block: _answer(body) for block, (body, _) in slow.items()}
+    delays = {block: delay for block, (_, delay) in slow.items()}
     profile = _answer(PROFILE)
 
     class Handler(socketserver.StreamRequestHandler):
@@ -105,6 +109,7 @@ def _serve_capillary(bodies: dict[int, bytes], pipe: Connection) -> None:
                 # /v2/customers/{id}/coupons, and the profile the header shows, /v2/customers/{id}
                 path = urllib.parse.urlsplit(request_line.split()[1].decode()).path
                 customer = int(path.split("/")[3])
+                time.sleep(delays.get(customer // ID_BLOCK, 0.0))
                 self.wfile.write(answers[customer // ID_BLOCK] if path.endswith("/coupons") else profile)
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
@@ -195,13 +200,19 @@ class Web:
                     raise SystemExit("the web process did not start within 30s") from None
                 time.sleep(0.1)
 
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            try:
-                self.audit.put(json.loads(line))
-            except ValueError:
-                continue
+            self.read_audit(line)
+
+    def read_audit(self, line: str | bytes) -> None:
+        """An audit line of this deployment (from `web`, or from a worker's output)."""
+        with contextlib.suppress(ValueError):
+            self.audit.put(json.loads(line))
 
     def post(self, body: str) -> float:
         """Send one signed request on the kept-alive connection; the time it was sent."""
@@ -347,6 +358,7 @@ def main() -> None:
     parser.add_argument("--slowest", type=int, default=0, help="also print the N slowest replies of each row")
     parser.add_argument("--redis", action="store_true", help="keep the cache in a throwaway redis-server (REDIS_URL)")
     parser.add_argument("--workers", type=int, default=1, help="web processes (WEB_CONCURRENCY)")
+    parser.add_argument("--queue-workers", type=int, default=2, help="with --redis: `worker` processes (default 2)")
     parser.add_argument(
         "--redis-link-mbit", type=float, default=0, help="with --redis: reach it through a link of this many Mbit/s"
     )
@@ -372,12 +384,13 @@ def main() -> None:
     }
     with contextlib.ExitStack() as stack:
         if args.redis:
-            redis = stack.enter_context(throwaway_redis())
-            env["REDIS_URL"] = redis.url
+            redis_url = stack.enter_context(redis_server())
+            redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+            env["REDIS_URL"] = redis_url
             if args.redis_link_mbit:
-                link = PacedLink(redis.port, args.redis_link_mbit)
+                link = PacedLink(redis_port, args.redis_link_mbit)
                 stack.callback(link.stop)
-                env["REDIS_URL"] = redis.url.replace(f":{redis.port}/", f":{link.port}/")
+                env["REDIS_URL"] = redis_url.replace(f":{redis_port}/", f":{link.port}/")
         run = measure(args, env, bodies, upstream, slack)
     cpu = platform.processor() or platform.machine()
     print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
@@ -389,20 +402,14 @@ def main() -> None:
     report(args, bodies, run)
 
 
-def throwaway_redis() -> contextlib.AbstractContextManager[Any]:
-    """A redis-server on a free loopback port, the one the tests use (tests/support/redis_server.py)."""
-    sys.path.insert(0, str(ROOT))  # run as a script, this file's folder is on the path but the repository isn't
-    from tests.support.redis_server import running_redis  # noqa: PLC0415 - only --redis needs it (and pytest)
-
-    return running_redis()
-
-
 def measure(
     args: argparse.Namespace, env: dict[str, str], bodies: dict[int, bytes], upstream: Capillary, slack: Recorder
 ) -> Run:
     # A p99 needs a few hundred samples to be more than the slowest one: 200 rounds give 200 new customers.
     default_rounds = {100: 200, 1000: 200, 10000: 10}
     web = Web(env)
+    # With Redis, web queues the work: the Procfile's workers answer, and write the audit lines.
+    workers = Workers(ROOT, env, args.queue_workers, web.read_audit) if "REDIS_URL" in env else None
     run = Run(web, slack, bodies)
     started = time.monotonic()
     try:
@@ -421,6 +428,8 @@ def measure(
                 sequence += 1
                 run.round(size, (SIZES.index(size) + 1) * ID_BLOCK + sequence)
     finally:
+        if workers is not None:
+            workers.stop()
         web.stop()
         upstream.stop()
         slack.server.close()

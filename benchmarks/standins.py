@@ -1,5 +1,6 @@
 """Loopback stand-ins for the benchmarks: a fake Slack Web API + response_url recorder, a fake Capillary whose
-fault mode depends on the customer ID (benchmarks/stay_up.py), and a relay that paces a link."""
+fault mode depends on the customer ID (benchmarks/stay_up.py), a relay that paces a link, a throwaway
+redis-server, the Procfile's workers, and the honest floor (`json.loads` in a clean process)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import contextlib
 import functools
 import json
 import multiprocessing
+import os
 import re
 import secrets
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.parse
 import zlib
 from collections import Counter
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -294,3 +300,111 @@ def _relay(target_port: int, bytes_per_second: float, pipe: Connection) -> None:
             end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         threading.Thread(target=pump, args=(client, server), daemon=True).start()
         threading.Thread(target=pump, args=(server, client), daemon=True).start()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A throwaway redis-server (Debian's `redis-server`) on a free loopback port, without persistence: its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("redis-server did not start (install it: apt-get install redis-server)") from None
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait(5)
+
+
+def procfile_command(name: str, root: Path) -> str:
+    for line in (root / "Procfile").read_text().splitlines():
+        process, _, command = line.partition(":")
+        if process.strip() == name:
+            return command.strip()
+    raise SystemExit(f"no {name} process in the Procfile")
+
+
+class Workers:
+    """N of the Procfile's `worker` processes (their audit lines, on stdout, go to `on_line`), returned once
+    each is live in Redis."""
+
+    def __init__(self, root: Path, env: dict[str, str], count: int, on_line: Callable[[str], None]) -> None:
+        import redis  # noqa: PLC0415 - only a benchmark with workers needs it
+
+        bin_dir = str(Path(sys.executable).parent)
+        self.processes = [
+            subprocess.Popen(
+                ["sh", "-c", "exec " + procfile_command("worker", root)],
+                cwd=tempfile.gettempdir(),  # not the source tree
+                env={"PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            for _ in range(count)
+        ]
+        for process in self.processes:
+            threading.Thread(target=_lines, args=(process, on_line), daemon=True).start()
+        client = redis.Redis.from_url(env["REDIS_URL"])
+        deadline = time.monotonic() + 30
+        while client.zcard("coupons-bot:workers") < count:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                self.stop()
+                raise SystemExit("the workers did not start")
+            time.sleep(0.05)
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _lines(process: subprocess.Popen[str], on_line: Callable[[str], None]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        on_line(line)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system processor time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The most resident memory a process has had (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def json_loads_floor_ms(body: bytes, runs: int = 15) -> float:
+    """The honest floor: `json.loads` of `body` with the collector off, in a fresh process (median of `runs`)."""
+    script = (
+        "import gc, json, statistics, sys, time\n"
+        "body = sys.stdin.buffer.read(); gc.disable(); times = []\n"
+        f"for _ in range({runs}):\n"
+        "    start = time.perf_counter(); json.loads(body); times.append(time.perf_counter() - start)\n"
+        "print(statistics.median(times[1:]) * 1000)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], input=body, capture_output=True, check=True)
+    return float(result.stdout)

@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coupons-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set; the default)")
+    commands.add_parser("worker", help="run the lookups web queued (needs REDIS_URL; any number, on any host)")
     preview = commands.add_parser("preview", help="print the message /coupons would show, without Slack")
     # What follows `preview` is read like the text of `/coupons`: a wrong word gets Slack's answer, not argparse's.
     preview.add_argument("words", nargs="*", metavar="customerId [lower|upper|as_it_is]", help="as after /coupons")
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_level, audit=args.command != "preview")
         if args.command == "preview":
             return preview(settings, args.words, as_json=args.json)
+        if args.command == "worker":
+            from bot.worker import run_worker  # noqa: PLC0415 - Dramatiq only where it runs
+
+            return run_worker(settings)
         return serve(settings)
     except ConfigError as error:  # StartupError included: one line, never a traceback
         print(startup_line(error), file=sys.stderr)

@@ -1,35 +1,42 @@
-"""Objects a lookup no longer needs, freed once its answer has gone out rather than just before.
+"""Work that can wait until the answer has gone: writing what a lookup fetched to the shared store.
 
-A 1,000-coupon lookup leaves about 8,000 objects behind (the parsed coupons and their grouping). Freeing them
-takes about a millisecond, which would otherwise fall between drawing the answer and sending it. Lazy work
-(`bot.lazy_work`) runs every listener inside `deferred_release()`; `release_after_answer` hands objects to it,
-and they are dropped when the listener returns, after it has answered. Outside that scope (the terminal preview,
-a test calling a service directly) nothing is kept.
+A 1,000-coupon body takes 5–10 ms to write to Redis, and only other processes need it there; the agent who asked
+need not wait for it. Listeners run inside `answering()` (on web's threads, or as a worker's job); `after_answer`
+hands work to that scope, which runs it, in order, when the listener returns — after it has answered. Outside
+the scope (the terminal preview, a test calling a service directly) the work runs at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_pending: ContextVar[list[object] | None] = ContextVar("deferred_release", default=None)
+logger = logging.getLogger(__name__)
+_pending: ContextVar[list[Callable[[], object]] | None] = ContextVar("after_answer", default=None)
 
 
-def release_after_answer(*objects: object) -> None:
-    """Keep `objects` alive until the work answering now has returned (no-op outside `deferred_release`)."""
+def after_answer(work: Callable[[], object]) -> None:
+    """Run `work` once the listener answering now has returned (at once outside `answering`)."""
     pending = _pending.get()
-    if pending is not None:
-        pending.extend(objects)
+    if pending is None:
+        work()
+    else:
+        pending.append(work)
 
 
 @contextmanager
-def deferred_release() -> Iterator[None]:
-    """The scope of one piece of work: what it hands to `release_after_answer` is dropped when the scope ends."""
-    pending: list[object] = []
+def answering() -> Iterator[None]:
+    """The scope of one listener: what it hands to `after_answer` runs when the scope ends, whatever happened."""
+    pending: list[Callable[[], object]] = []
     token = _pending.set(pending)
     try:
         yield
     finally:
         _pending.reset(token)
-        pending.clear()
+        for work in pending:
+            try:
+                work()
+            except Exception:
+                logger.warning("work after an answer failed", exc_info=True)

@@ -40,12 +40,15 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.errors import ConfigError, startup_line
 from bot.gc_tuning import settle_after_start
 from bot.listeners.lazy import tell_restarted
+from bot.log_rate import RateLimitedLog
 from bot.log_setup import configure_logging
 from bot.services import Services
 from bot.settings import Settings
 from bot.wiring import build_answerer, build_app
 
 logger = logging.getLogger(__name__)
+# Junk requests can come by the thousand a second: a few lines a minute say what it is, and a count the rest.
+_rejections = RateLimitedLog(logger)
 
 # Slack's payloads are a few kilobytes; anything far larger is not Slack.
 MAX_BODY_BYTES = 256 * 1024
@@ -132,14 +135,21 @@ class RequestTimeoutH11Protocol(H11Protocol):
             self.transport.close()
 
 
-async def _respond(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _respond(
+    send: Send,
+    status: int,
+    text: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    content_type: bytes = b"text/plain; charset=utf-8",
+) -> None:
     body = text.encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 *(headers or []),
             ],
@@ -254,8 +264,10 @@ class SlackFront:
         on_shutdown: ShutdownHook | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         body_timeout: float | None = None,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.app = app
+        self.health = health  # what /healthz adds: the queue's depth and live workers (read on another thread)
         self.checker = SlackRequestChecker(signing_secret)
         self.on_shutdown = on_shutdown
         self.max_body_bytes = max_body_bytes
@@ -287,7 +299,8 @@ class SlackFront:
         path, method = scope["path"], scope["method"]
         if path == HEALTH_PATH:
             if method in {"GET", "HEAD"}:
-                await _respond(send, 200, "ok")
+                health = {"status": "ok", "role": "web", **(self.health() if self.health else {"queue": "in-process"})}
+                await _respond(send, 200, json.dumps(health), content_type=b"application/json")
             else:
                 await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
             return
@@ -302,7 +315,7 @@ class SlackFront:
             text = self.checker.check(scope, body)
         except Rejected as rejected:
             client = (scope.get("client") or ("?",))[0]
-            logger.warning("rejected request from %s: %d %s", client, rejected.status, rejected.reason)
+            _rejections.warning("rejected request from %s: %d %s", client, rejected.status, rejected.reason)
             if rejected.status != 499:
                 # The rest of a refused body is not read: close rather than keep the connection alive.
                 await _respond(send, rejected.status, rejected.reason, [(b"connection", b"close")])
@@ -376,6 +389,7 @@ def create_asgi_app() -> SlackFront:
         settings.slack_signing_secret.get_secret_value(),
         on_shutdown=drain_lazy_work(services, grace=settings.shutdown_grace_seconds),
         body_timeout=settings.http_request_timeout_seconds,
+        health=services.watch.health if services.watch is not None else None,
     )
 
 

@@ -1,22 +1,29 @@
 """`CouponService`: lookups through the shared store — one Capillary call for N identical lookups anywhere
-(threads or processes), and a cache of Capillary's answer as bytes, parsed again when it is drawn.
+(threads or processes), Capillary's answer kept for a TTL, and each process's parsed copy reused while it is
+current.
 
-Bytes, not parsed objects: a cached 1,000-coupon customer then costs about its response body (3.4 MB) instead
-of ~8 MB of objects, and the garbage collector has nothing in the cache to scan, so a full collection stays
-short however full the cache is.
+What is kept, per customer and case:
+- in the store, Capillary's body as sent, under a key that names its version (`…@<fetched at> <token>`), and the
+  current version under the customer's key, written after the body: a version read means its body is there;
+- in this process, the coupons parsed from a version (`ParsedCoupons`, bounded by the bytes of their bodies).
 
-The body is kept as Capillary sent it, the very bytes object that was received and parsed; when it was fetched
-goes in a small key of its own beside it. A header in front of the body would mean copying it on every miss and
-on every hit, into memory no cache of the processor holds (about 0.4 ms for 3.4 MB on a shared machine).
+A cache hit or a click reads the version (a few bytes) and, when this process parsed that version already,
+parses nothing: it costs a small fraction of reading the body again. A process that hasn't seen the version
+reads the body once and keeps what it parsed.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import secrets
+import threading
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from cachetools import LRUCache
+
+from bot.after_answer import after_answer
 from bot.capillary.coupons import FetchResult, SeriesCatalog, parse_coupons
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
@@ -25,9 +32,12 @@ from bot.shared_fetch import SharedFetch
 from bot.store import Store
 
 # Part of every key: what is kept under a key changes only with new keys, so no process misreads another's.
-ENTRY_FORMAT = "coupons/3"  # 3: a version beside each body (near copies)
-# The fetch time outlives its body by this much, so a body still in the store always finds it.
-FETCHED_AT_MARGIN_SECONDS = 5.0
+ENTRY_FORMAT = "coupons/4"  # 4: versioned bodies, parsed copies in each process
+# A version's body outlives the version's key by this much, so a version read always finds its body.
+BODY_MARGIN_SECONDS = 5.0
+# Parsed coupons take about this many times the bytes of the body they came from (the body is kept with them,
+# for the series' terms).
+PARSED_BYTES_PER_BODY_BYTE = 3
 
 
 class CouponFetcher(Protocol):
@@ -42,6 +52,41 @@ class LookupOutcome:
     upstream_ms: int
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    version: bytes
+    coupons: CustomerCoupons
+    focused: bool  # read with where and when each coupon was issued
+    weight: int
+
+
+class ParsedCoupons:
+    """This process's parsed answers by key, each with the version it was parsed from; bounded by weight."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._lock = threading.Lock()
+        self._cache: LRUCache[str, _Parsed] = LRUCache(maxsize=max(1, max_bytes), getsizeof=_weight)
+
+    def get(self, key: str, version: bytes, *, focused: bool) -> CustomerCoupons | None:
+        with self._lock:
+            parsed = self._cache.get(key)
+        if parsed is None or parsed.version != version or (focused and not parsed.focused):
+            return None
+        return parsed.coupons
+
+    def put(self, key: str, version: bytes, coupons: CustomerCoupons, *, focused: bool, body_bytes: int) -> None:
+        weight = body_bytes * PARSED_BYTES_PER_BODY_BYTE
+        with self._lock:
+            if weight > self._cache.maxsize:
+                self._cache.pop(key, None)
+                return
+            self._cache[key] = _Parsed(version, coupons, focused, weight)
+
+
+def _weight(parsed: _Parsed) -> int:
+    return parsed.weight
+
+
 class CouponService:
     def __init__(
         self,
@@ -52,13 +97,15 @@ class CouponService:
         deadline_seconds: float = 8.0,
         clock: Clock = system_clock,
         demo: bool = False,
-        near: Store | None = None,
+        parsed_max_bytes: int = 256 * 1024 * 1024,
     ) -> None:
-        """`near`: with a shared `store`, this process's own copies of the bodies it fetched or read (`SharedFetch`)."""
         self._fetcher = fetcher
         self._clock = clock
         self._demo = demo
-        self._shared = SharedFetch(store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds, near=near)
+        self._shared: SharedFetch[LookupOutcome] = SharedFetch(
+            store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds, as_shared=_as_hit
+        )
+        self._parsed = ParsedCoupons(parsed_max_bytes)
         self.store = store
 
     @property
@@ -69,15 +116,9 @@ class CouponService:
         self, customer_id: int, case: CodeCase, *, refresh: bool = False, focused: bool = False
     ) -> LookupOutcome:
         """Cached coupons, or fresh ones (`refresh`); concurrent callers of one key share one fetch. `focused`:
-        read where and when each coupon was issued too (a coupon in focus shows it; the same bytes are kept)."""
+        read where and when each coupon was issued too (a coupon in focus shows it)."""
         key = coupons_key(customer_id, case)
-
-        def decode(body: bytes) -> LookupOutcome | None:
-            # The caller used the cache, or waited for another caller's request instead of making one.
-            stamp = self.store.get(fetched_at_key(key))
-            coupons = self._decode(customer_id, case, body, stamp, focused=focused)
-            return None if coupons is None else LookupOutcome(coupons, cache_hit=True, attempts=0, upstream_ms=0)
-
+        decode = functools.partial(self._kept, key, customer_id, case, focused=focused)
         fetch = functools.partial(self._fetch, customer_id, case, key, focused=focused)
         return self._shared.get(key, fetch, decode, refresh=refresh)
 
@@ -86,33 +127,51 @@ class CouponService:
         coupons = CustomerCoupons(
             customer_id, case, result.coupons, self._clock(), self._demo, result.series, skipped=result.skipped
         )
-        if self._shared.ttl_seconds > 0:  # before the body is stored (SharedFetch does that): it finds this
-            stamp = coupons.fetched_at.isoformat().encode()
-            self.store.set(fetched_at_key(key), stamp, self._shared.ttl_seconds + FETCHED_AT_MARGIN_SECONDS)
+        version = f"{coupons.fetched_at.isoformat()} {secrets.token_hex(4)}".encode()
+        if self._shared.ttl_seconds > 0:
+            # The body is kept before the version (SharedFetch keeps it after this), so a version read finds it.
+            body, ttl = result.body, self._shared.ttl_seconds + BODY_MARGIN_SECONDS
+            after_answer(lambda: self.store.set(body_key(key, version), body, ttl))
+            self._parsed.put(key, version, coupons, focused=focused, body_bytes=len(result.body))
         outcome = LookupOutcome(coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms)
-        return outcome, result.body
+        return outcome, version
+
+    def _kept(
+        self, key: str, customer_id: int, case: CodeCase, version: bytes, *, focused: bool
+    ) -> LookupOutcome | None:
+        """The coupons of the kept `version`: parsed here already, or read from its body; None (fetch afresh)
+        when the body is gone or can't be read."""
+        coupons = self._parsed.get(key, version, focused=focused)
+        if coupons is None:
+            body = self.store.get(body_key(key, version))
+            coupons = None if body is None else self._decode(customer_id, case, version, body, focused=focused)
+            if coupons is None or body is None:
+                return None
+            self._parsed.put(key, version, coupons, focused=focused, body_bytes=len(body))
+        return LookupOutcome(coupons, cache_hit=True, attempts=0, upstream_ms=0)
 
     def _decode(
-        self, customer_id: int, case: CodeCase, body: bytes, stamp: bytes | None, *, focused: bool
+        self, customer_id: int, case: CodeCase, version: bytes, body: bytes, *, focused: bool
     ) -> CustomerCoupons | None:
-        """Kept bytes → coupons; None (fetch afresh) when the fetch time is gone or either can't be read."""
-        if not stamp:
-            return None
         try:
-            fetched_at = datetime.fromisoformat(stamp.decode())
+            fetched_at = datetime.fromisoformat(version.decode().split(" ", 1)[0])
             page = parse_coupons(body, focused=focused)  # skips the coupons it can't read, as the first reading did
-        except ValueError:  # a stamp this version can't read, or a body (pydantic's ValidationError is one too)
+        except ValueError:  # a version this release can't read, or a body (pydantic's ValidationError is one too)
             return None
         return CustomerCoupons(
             customer_id, case, page.entity, fetched_at, self._demo, SeriesCatalog(body), skipped=page.skipped
         )
 
 
+def _as_hit(outcome: LookupOutcome) -> LookupOutcome:
+    return replace(outcome, cache_hit=True, attempts=0, upstream_ms=0)
+
+
 def coupons_key(customer_id: int, case: CodeCase) -> str:
-    """Where a customer's coupons (Capillary's body, as sent) are kept."""
+    """Where the version of a customer's kept coupons is."""
     return f"{ENTRY_FORMAT}:{customer_id}:{case.value}"
 
 
-def fetched_at_key(key: str) -> str:
-    """Where the time the body under `key` was fetched is kept."""
-    return f"{key}:fetched-at"
+def body_key(key: str, version: bytes) -> str:
+    """Where the body (Capillary's answer, as sent) of one version is kept."""
+    return f"{key}@{version.decode()}"

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import hmac
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import httpx
@@ -66,7 +66,9 @@ class CustomerService:
     ) -> None:
         self._fetcher = fetcher
         self._store = store
-        self._shared = SharedFetch(store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds)
+        self._shared: SharedFetch[CustomerOutcome] = SharedFetch(
+            store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds, as_shared=_as_hit
+        )
         self._key = hashlib.sha256(b"coupons-bot customer keys\0" + key_secret.encode()).digest()
         self.source = source
         self._account_id = account_id
@@ -131,6 +133,10 @@ class CustomerService:
 
 class _Fetch(Protocol):
     def __call__(self) -> CustomerFetch: ...
+
+
+def _as_hit(outcome: CustomerOutcome) -> CustomerOutcome:
+    return replace(outcome, cache_hit=True, attempts=0, upstream_ms=0)
 
 
 def _decoded(entry: bytes, *, lookup: bool) -> CustomerOutcome | None:

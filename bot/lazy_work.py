@@ -20,7 +20,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from slack_bolt.context.respond import Respond
 
-from bot.deferred_release import deferred_release
+from bot.after_answer import answering
 from bot.requester import Requester
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class _TrackingExecutor(ThreadPoolExecutor):
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         def call() -> T:
-            with deferred_release():  # what the answer leaves behind is freed after it has been sent
+            with answering():  # what can wait for the answer (writing to the shared store) waits
                 return fn(*args, **kwargs)
 
         work = self._work

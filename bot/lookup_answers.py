@@ -14,15 +14,13 @@ from blocks.message import Message
 from blocks.summary import SummaryOptions, render_summary
 from bot.audit_log import write_audit
 from bot.capillary.deadline import Deadline, current_deadline, within
-from bot.command_text import HelpRequest, parse_command_text
+from bot.command_text import HelpRequest, read_lookup
 from bot.coupon_service import CouponService
 from bot.customer_service import CustomerOutcome, CustomerService
-from bot.deferred_release import release_after_answer
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import summarize
 from bot.domain.customer import CustomerCard, Identifier, customer_card
-from bot.domain.focus import take_code
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
 from bot.errors import CapillaryError, CouponsBotError, InvalidCommand
 from bot.requester import Requester
@@ -64,8 +62,7 @@ class LookupAnswerer:
     ) -> Message:
         """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
         try:
-            rest, focus = take_code(text)  # `code:WELCOME10`; who and case are parse_command_text's
-            request = parse_command_text(rest)
+            request, focus = read_lookup(text)  # Slack's markup and pasted characters undone there
         except CouponsBotError as error:
             write_audit(requester, action=action, outcome=error.outcome)
             return render_usage(str(error), command=command)
@@ -193,7 +190,6 @@ class LookupAnswerer:
             currency=self.currency,
         )
         message = render_summary(summary, view, options)
-        release_after_answer(outcome, summary)  # freeing 1,000 coupons can wait until the answer has gone
         write_audit(
             requester,
             outcome="ok",

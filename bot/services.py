@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.access import AccessPolicy
 from bot.delivery import Delivery
+from bot.jobs import JobFunctions
 from bot.lazy_work import LazyWork
 from bot.lookup_answers import LookupAnswerer
 from bot.replays import Replays
+
+if TYPE_CHECKING:  # Dramatiq is imported only where Redis is configured
+    from bot.task_queue import QueueWatch, TaskQueue
 
 
 @dataclass(frozen=True)
@@ -18,3 +23,6 @@ class Services:
     delivery: Delivery
     lazy_work: LazyWork
     replays: Replays
+    functions: JobFunctions
+    queue: TaskQueue | None = None  # with Redis: the jobs go to the workers
+    watch: QueueWatch | None = None  # web with Redis: the queue as /healthz reports it, and the standby

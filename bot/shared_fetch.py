@@ -1,29 +1,42 @@
 """`SharedFetch`: a Capillary fetch through the shared store — one call for N identical requests anywhere
 (threads or processes), its answer kept as bytes for a TTL. `CouponService` and `CustomerService` both use it.
+
+Threads of one process asking for the same key share one fetch and its parsed answer (or its exception).
+Processes take turns on the key with the store's lock (redis-py's `Lock` with Redis): the one that holds it
+fetches and keeps the bytes; the others, once they get the lock, find them kept and only read them. A holder
+that dies frees the lock when its TTL (the fetch's deadline) runs out; a waiter never waits more than half its
+own time left for the lock, and then fetches without it — twice rather than never. What was fetched is kept, and
+the lock let go, after the answer has gone (`after_answer`): writing a large body must not delay it.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+import threading
 from collections.abc import Callable
-from typing import TypeVar
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Generic, TypeVar
 
+from bot.after_answer import after_answer
 from bot.capillary.deadline import current_deadline
-from bot.errors import CapillaryTooSlow, CapillaryUnavailable
-from bot.store import FlightTimeout, LeaderFailed, SingleFlight, Store
+from bot.errors import CapillaryTooSlow
+from bot.store import Store
 
 T = TypeVar("T")
 
 
-class SharedFetch:
-    def __init__(self, store: Store, *, ttl_seconds: float, deadline_seconds: float, near: Store | None = None) -> None:
-        """`near`: this process's own store for copies of large values kept in a shared `store` (see
-        `SingleFlight`), so that they cross the network once per process rather than once per use."""
+class SharedFetch(Generic[T]):
+    def __init__(
+        self, store: Store, *, ttl_seconds: float, deadline_seconds: float, as_shared: Callable[[T], T] | None = None
+    ) -> None:
+        """`as_shared(answer)`: the answer as a caller that shared another's fetch gets it (a cache hit)."""
         self.store = store
+        self._as_shared = as_shared or (lambda answer: answer)
         self.ttl_seconds = ttl_seconds
         self.deadline_seconds = deadline_seconds
-        # Across the network the leader's caller answers before its value is written (publishing behind).
-        self._flights = SingleFlight(store, publish_behind=store.shared, near=near)
+        self._mutex = threading.Lock()
+        self._fetching: dict[tuple[str, bool], Future[T]] = {}
 
     def get(
         self,
@@ -37,40 +50,68 @@ class SharedFetch:
         version can't, so fetch afresh). A TTL of 0 turns caching, and so the sharing, off. Raises our errors."""
         if self.ttl_seconds <= 0:
             return fetch()[0]
-        fetched: list[T] = []
-
-        def produce() -> bytes:
-            value, entry = fetch()
-            fetched.append(value)
-            return entry
-
+        with self._mutex:
+            shared = self._fetching.get((key, refresh))
+            if shared is None:
+                mine: Future[T] = Future()
+                self._fetching[(key, refresh)] = mine
+        if shared is not None:  # another thread here is on it: its answer (or its error) is ours
+            try:
+                fetched = shared.result(timeout=self._time_left())
+            except FutureTimeout:
+                raise CapillaryTooSlow("Capillary did not answer in time") from None
+            return self._as_shared(fetched)
+        flight = contextlib.ExitStack()  # what ends this fetch: letting go of the lock, forgetting it here
+        flight.callback(self._forget, (key, refresh))
         try:
-            # Followers wait no longer than a fetch of their own could take.
-            flight = self._flights.run(
-                key, produce, ttl_seconds=self.ttl_seconds, deadline=self._limit(), fresh=refresh
-            )
-        except FlightTimeout:
-            raise CapillaryTooSlow("Capillary did not answer in time") from None
-        except LeaderFailed:
-            raise CapillaryUnavailable("the lookup failed") from None
-        if fetched:  # this caller fetched: its parsed answer is at hand
-            return fetched[0]
-        decoded = decode(flight.value)
-        if decoded is not None:
-            return decoded
-        if refresh:  # even a fresh value can't be read back: answer without keeping it
-            return fetch()[0]
-        return self.get(key, fetch, decode, refresh=True)  # replace what is kept but can't be read
+            value = self._get_or_fetch(key, fetch, decode, flight, refresh=refresh)
+        except BaseException as error:
+            mine.set_exception(error)
+            raise
+        mine.set_result(value)
+        return value
 
     def kept(self, key: str, decode: Callable[[bytes], T | None]) -> T | None:
         """The answer kept under `key`, read back; None when nothing readable is kept (and nothing is fetched)."""
         if self.ttl_seconds <= 0:
             return None
-        value = self._flights.stored(key, self.ttl_seconds)
+        value = self.store.get(key)
         return None if value is None else decode(value)
 
-    def _limit(self) -> float:
-        """When waiting must end: this fetch's deadline, or the one of the answer it is part of if sooner."""
-        limit = time.monotonic() + self.deadline_seconds
+    def _get_or_fetch(
+        self,
+        key: str,
+        fetch: Callable[[], tuple[T, bytes]],
+        decode: Callable[[bytes], T | None],
+        flight: contextlib.ExitStack,
+        *,
+        refresh: bool,
+    ) -> T:
+        with flight:
+            if not refresh and (found := self.kept(key, decode)) is not None:
+                return found
+            wait = self._time_left() / 2
+            flight.enter_context(
+                self.store.locked(key + "#fetch", ttl_seconds=self.deadline_seconds, wait_seconds=wait)
+            )
+            # Whoever held the lock before us may have kept a fresh answer meanwhile.
+            if not refresh and (found := self.kept(key, decode)) is not None:
+                return found
+            value, entry = fetch()
+            # Kept once the answer has gone; until then threads here share this fetch and others wait on the lock.
+            ending = flight.pop_all()
+            after_answer(lambda: self._keep(key, entry, ending))
+            return value
+
+    def _keep(self, key: str, entry: bytes, flight: contextlib.ExitStack) -> None:
+        with flight:
+            self.store.set(key, entry, self.ttl_seconds)
+
+    def _forget(self, flight: tuple[str, bool]) -> None:
+        with self._mutex:
+            del self._fetching[flight]
+
+    def _time_left(self) -> float:
+        """This fetch's deadline, or the one of the answer it is part of if sooner."""
         outer = current_deadline()
-        return min(limit, time.monotonic() + outer.remaining()) if outer is not None else limit
+        return min(self.deadline_seconds, outer.remaining()) if outer is not None else self.deadline_seconds

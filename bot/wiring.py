@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import SecretStr
 
+from bot.capillary.budget import capillary_budget
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import CouponService
 from bot.customer_service import CustomerService
 from bot.demo.transport import DEMO_BASE_URL, demo_transport
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.view_state import ViewStateCodec
-from bot.errors import StartupError
+from bot.errors import ConfigError, StartupError
+from bot.jobs import JobFunctions
 from bot.lookup_answers import LookupAnswerer
 from bot.settings import BasicCredentials, CapillaryCredentials, Settings
-from bot.store import MemoryStore, Store, open_store
+from bot.store import Store, open_store
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from slack_bolt import App
 
     from bot.services import Services
+    from bot.task_queue import TaskQueue
 
 logger = logging.getLogger(__name__)
+Role = Literal["web", "worker"]
 
 
 class _DropTokenUnused(logging.Filter):
@@ -72,6 +78,7 @@ def build_answerer(
         max_concurrent=settings.max_concurrent_upstream,
         transport=transport,
         store=store,
+        budget=None if use_demo else capillary_budget(settings),  # the demo data is not Capillary
     )
     service = CouponService(
         client,
@@ -80,8 +87,7 @@ def build_answerer(
         deadline_seconds=settings.upstream_deadline_seconds,
         clock=clock,
         demo=use_demo,
-        # With Redis, each process keeps copies of the bodies it has (one cache's worth, bounded the same way).
-        near=MemoryStore(settings.cache_max_bytes) if store.shared else None,
+        parsed_max_bytes=settings.cache_max_bytes,
     )
     customers = CustomerService(
         client,
@@ -123,14 +129,15 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
     return build_app(settings, answerer, socket_mode=socket_mode)[0]
 
 
-def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> tuple[App, Services]:
-    """The Bolt app and the services its listeners share (the HTTP server drains their lazy work on shutdown)."""
+def build_app(
+    settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False, role: Role = "web"
+) -> tuple[App, Services]:
+    """The Bolt app and the services its listeners share (the HTTP server drains their lazy work on shutdown).
+
+    `role`: "web" (and Socket Mode's `serve`) acks; with `REDIS_URL` it queues the work for the workers, without
+    it runs the work on its own threads. "worker" runs queued work: its app is never dispatched to."""
     # Bolt and the Slack SDK are imported here, not at the top: `coupons-bot preview` never needs them.
-    from slack_bolt import App, BoltContext  # noqa: PLC0415
-    from slack_bolt.error import BoltError  # noqa: PLC0415
-    from slack_sdk import WebClient  # noqa: PLC0415
-    from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
-    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: PLC0415
+    from slack_bolt import BoltContext  # noqa: PLC0415
 
     from bot.access import AccessPolicy, GroupMembers, shared_members, usergroup_fetcher  # noqa: PLC0415
     from bot.delivery import Delivery  # noqa: PLC0415
@@ -140,23 +147,84 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
     from bot.middleware import answer_once, check_access  # noqa: PLC0415
     from bot.replays import Replays  # noqa: PLC0415
     from bot.services import Services  # noqa: PLC0415
+    from bot.task_queue import QueueLazyRunner, QueueWatch  # noqa: PLC0415
 
-    settings.require_slack(socket_mode=socket_mode)
+    if role == "worker":  # a worker only delivers answers: it needs the bot token, nothing to verify requests
+        if settings.slack_bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN is not set")
+    else:
+        settings.require_slack(socket_mode=socket_mode)
+    lazy_work = LazyWork(settings.listener_threads)
+    executor = lazy_work.executor
+    try:
+        app = _bolt_app(settings, executor, socket_mode=socket_mode)
+    except StartupError:
+        executor.shutdown(wait=False)
+        raise
+    client = app.client
+    groups = GroupMembers(
+        settings.allowed_usergroup_ids, shared_members(answerer.service.store, usergroup_fetcher(client))
+    )
+    if role != "worker":  # access is checked before the ack, in web
+        # Membership is fetched in the background: an ack never waits for Slack. A few seconds at start-up let
+        # the first requests already know it; until a first list arrives, a group grants nobody.
+        groups.start(wait_seconds=5.0)
+    policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
+    if policy.open_to_everyone:
+        logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
+    functions = JobFunctions()
+    queue = _task_queue(settings, answerer, functions)
+    watch = None
+    if queue is not None and role != "worker":  # /healthz's view of the queue, and web's standby
+        watch = QueueWatch(queue, threads=settings.max_concurrent_upstream)
+    services = Services(
+        answerer=answerer,
+        policy=policy,
+        delivery=Delivery(client, executor),
+        lazy_work=lazy_work,
+        replays=Replays(answerer.service.store),
+        functions=functions,
+        queue=queue,
+        watch=watch,
+    )
+    app.use(answer_once(services.replays))
+    app.use(check_access(policy, answerer, services.delivery))
+
+    @app.error
+    def unexpected(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
+        # Raised before a listener's lazy half (middleware, an ack): the request still gets an answer.
+        action = str(body.get("type") or ("command" if "command" in body else "request"))
+        report_unexpected(services, context, body, action=action, error=error, before_ack=True)
+
+    register_listeners(app, services)
+    if queue is not None and watch is not None:  # web with Redis: the lazy halves become jobs for the workers
+        runner = app.listener_runner
+        runner.lazy_listener_runner = QueueLazyRunner(queue, services.replays, runner.lazy_listener_runner)
+        watch.start()
+    return app, services
+
+
+def _bolt_app(settings: Settings, executor: Executor, *, socket_mode: bool) -> App:
+    """Bolt's app with our Web API client; Bolt checks the token with auth.test here, so a refused token or an
+    unreachable Slack ends start-up with one line."""
+    from slack_bolt import App  # noqa: PLC0415
+    from slack_bolt.error import BoltError  # noqa: PLC0415
+    from slack_sdk import WebClient  # noqa: PLC0415
+    from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: PLC0415
+
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
-    lazy_work = LazyWork(settings.listener_threads)
-    executor = lazy_work.executor
     logging.getLogger("slack_bolt.App").addFilter(_TOKEN_UNUSED_FILTER)
     # slack_sdk logs an unreachable Slack at ERROR before raising; the StartupError below is the one line.
     sdk_logger, quiet = logging.getLogger("slack_sdk.web.base_client"), _Quiet()
     sdk_logger.addFilter(quiet)
     try:
-        # Bolt checks the token with auth.test here: a refused token or an unreachable Slack ends start-up.
-        app = App(
+        return App(
             client=client,
             signing_secret=(
                 settings.slack_signing_secret.get_secret_value()
@@ -169,41 +237,21 @@ def build_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool
             listener_executor=executor,
         )
     except BoltError as error:
-        lazy_work.executor.shutdown(wait=False)
         cause = error.__context__
         reason = cause.response.get("error") if isinstance(cause, SlackApiError) else "no reason given"
         raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token again") from None
     except (SlackClientError, OSError) as error:
-        lazy_work.executor.shutdown(wait=False)
         raise StartupError(
             f"Slack could not be reached at {settings.slack_api_url} to check SLACK_BOT_TOKEN ({type(error).__name__})"
         ) from None
     finally:
         sdk_logger.removeFilter(quiet)
-    groups = GroupMembers(
-        settings.allowed_usergroup_ids, shared_members(answerer.service.store, usergroup_fetcher(client))
-    )
-    # Membership is fetched in the background: an ack never waits for Slack. A few seconds at start-up let the
-    # first requests already know it; until a first list arrives, a group grants nobody.
-    groups.start(wait_seconds=5.0)
-    policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
-    if policy.open_to_everyone:
-        logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
-    services = Services(
-        answerer=answerer,
-        policy=policy,
-        delivery=Delivery(client, executor),
-        lazy_work=lazy_work,
-        replays=Replays(answerer.service.store),
-    )
-    app.use(answer_once(services.replays))
-    app.use(check_access(policy, answerer, services.delivery))
 
-    @app.error
-    def unexpected(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
-        # Raised before a listener's lazy half (middleware, an ack): the request still gets an answer.
-        action = str(body.get("type") or ("command" if "command" in body else "request"))
-        report_unexpected(services, context, body, action=action, error=error, before_ack=True)
 
-    register_listeners(app, services)
-    return app, services
+def _task_queue(settings: Settings, answerer: LookupAnswerer, functions: JobFunctions) -> TaskQueue | None:
+    """The queue to the workers, when the state is shared through Redis."""
+    if settings.redis_url is None or not answerer.service.store.shared:
+        return None
+    from bot.task_queue import TaskQueue  # noqa: PLC0415 - only a deployment with Redis needs Dramatiq
+
+    return TaskQueue(settings.redis_url.get_secret_value(), functions, answerer.service.store)

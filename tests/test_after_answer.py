@@ -1,64 +1,54 @@
-"""What an answer leaves behind is freed after the answer has been sent, and only inside lazy work."""
+"""Writing what a lookup fetched waits until the answer has gone, and only inside a listener's scope."""
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
-import pytest
-
-import bot.lookup_answers
-from bot.deferred_release import deferred_release, release_after_answer
+from bot.after_answer import after_answer, answering
+from bot.coupon_service import coupons_key
 from bot.domain.coupon import CodeCase
-from bot.domain.view_state import Surface, ViewState
 from bot.lazy_work import LazyWork
-from bot.requester import Requester
+from bot.store import MemoryStore
 
 
-class Leftover:
-    """Something a lookup leaves behind (weakly referenceable, unlike a tuple)."""
+def test_outside_a_scope_the_work_runs_at_once() -> None:
+    done: list[str] = []
+    after_answer(lambda: done.append("written"))
+    assert done == ["written"]
 
 
-def test_outside_a_scope_nothing_is_kept() -> None:
-    leftover = Leftover()
-    gone = weakref.ref(leftover)
-    release_after_answer(leftover)
-    del leftover
-    assert gone() is None
+def test_inside_a_scope_the_work_runs_in_order_when_it_ends_even_after_an_error() -> None:
+    done: list[str] = []
+    try:
+        with answering():
+            after_answer(lambda: done.append("first"))
+            after_answer(lambda: 1 / 0)  # logged, and the rest still runs
+            after_answer(lambda: done.append("second"))
+            assert done == []
+            raise RuntimeError("the listener failed")
+    except RuntimeError:
+        pass
+    assert done == ["first", "second"]
 
 
-def test_inside_a_scope_objects_live_until_it_ends() -> None:
-    with deferred_release():
-        leftover = Leftover()
-        gone = weakref.ref(leftover)
-        release_after_answer(leftover)
-        del leftover
-        assert gone() is not None
-    assert gone() is None
-
-
-def test_lazy_work_frees_what_its_listener_left_after_the_listener_returns() -> None:
+def test_lazy_work_writes_after_its_listener_returns() -> None:
     work = LazyWork(threads=2)
     seen: dict[str, Any] = {}
 
     def listener() -> None:
-        leftover = Leftover()
-        seen["ref"] = weakref.ref(leftover)
-        release_after_answer(leftover)
-        del leftover
-        seen["alive while answering"] = seen["ref"]() is not None
+        after_answer(lambda: seen.setdefault("written", True))
+        seen["written while answering"] = "written" in seen
 
     work.executor.submit(listener).result(timeout=5)
-    assert seen["alive while answering"] is True
-    assert seen["ref"]() is None  # freed once the listener returned
+    assert seen == {"written while answering": False, "written": True}
     work.executor.shutdown()
 
 
-def test_a_lookup_hands_its_parsed_coupons_over(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    handed: list[object] = []
-    monkeypatch.setattr(bot.lookup_answers, "release_after_answer", lambda *objects: handed.extend(objects))
+def test_a_lookup_keeps_its_answer_in_the_store_only_after_answering(make_app: Any) -> None:
     _, answerer = make_app()
-    view = ViewState(565032176, CodeCase.LOWER, surface=Surface.MESSAGE)
-    answerer.answer(view, Requester(team_id="T0TEAM01", user_id="U0AGENT1", channel_id="C0SUPPORT"), action="test")
-    kinds = {type(o).__name__ for o in handed}
-    assert kinds == {"LookupOutcome", "CouponSummary"}, kinds
+    store = answerer.service.store
+    assert isinstance(store, MemoryStore)
+    with answering():
+        outcome = answerer.service.lookup(565032176, CodeCase.LOWER)
+        assert not outcome.cache_hit and store.get(coupons_key(565032176, CodeCase.LOWER)) is None
+    assert store.get(coupons_key(565032176, CodeCase.LOWER)) is not None

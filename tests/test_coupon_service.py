@@ -10,7 +10,7 @@ import pytest
 
 from bot.capillary.client import CapillaryClient
 from bot.capillary.coupons import FetchResult
-from bot.coupon_service import CouponService, coupons_key, fetched_at_key
+from bot.coupon_service import PARSED_BYTES_PER_BODY_BYTE, CouponService, body_key, coupons_key
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryUnavailable, CustomerNotFound
 from bot.settings import BasicCredentials
@@ -82,37 +82,74 @@ def test_refresh_bypasses_the_cache_and_updates_it() -> None:
     assert service.lookup(1, CodeCase.LOWER).cache_hit and len(fetcher.calls) == 2
 
 
-def test_the_body_is_kept_as_fetched_and_its_fetch_time_beside_it() -> None:
+def test_the_body_is_kept_as_fetched_under_its_version() -> None:
     fetcher = CountingFetcher()
     service = service_for(fetcher)
     first = service.lookup(1, CodeCase.LOWER)
-    kept = service.store.get(coupons_key(1, CodeCase.LOWER))
+    version = service.store.get(coupons_key(1, CodeCase.LOWER))
+    assert version is not None and version.startswith(NOW.isoformat().encode())
+    kept = service.store.get(body_key(coupons_key(1, CodeCase.LOWER), version))
     assert kept == fetcher.fetch_coupons(1, CodeCase.LOWER).body  # not a copy with a header in front
-    assert service.store.get(fetched_at_key(coupons_key(1, CodeCase.LOWER))) == NOW.isoformat().encode()
     assert service.lookup(1, CodeCase.LOWER).coupons.fetched_at == first.coupons.fetched_at == NOW
 
 
-def test_a_kept_body_without_its_fetch_time_is_fetched_again() -> None:
+def test_a_hit_reuses_what_this_process_parsed_and_another_process_reads_the_body_once() -> None:
     fetcher = CountingFetcher()
-    service = service_for(fetcher)
-    service.lookup(1, CodeCase.LOWER)
-    service.store.delete(fetched_at_key(coupons_key(1, CodeCase.LOWER)))  # evicted on its own, say
-    service.store.set(coupons_key(1, CodeCase.LOWER), b"stale body", 60)  # so a kept copy is seen to be replaced
-    again = service.lookup(1, CodeCase.LOWER)
+    store = MemoryStore(64 * 1024 * 1024)
+    here, elsewhere = (CouponService(fetcher, store, clock=lambda: NOW) for _ in range(2))
+    first = here.lookup(1, CodeCase.LOWER)
+    assert here.lookup(1, CodeCase.LOWER).coupons is first.coupons  # nothing parsed again
+    read = elsewhere.lookup(1, CodeCase.LOWER)  # another process sharing the store: parses the body once
+    assert read.cache_hit and read.coupons is not first.coupons
+    assert elsewhere.lookup(1, CodeCase.LOWER).coupons is read.coupons
+    assert len(fetcher.calls) == 1
+
+
+def test_a_refresh_elsewhere_is_seen_at_the_next_hit() -> None:
+    fetcher = CountingFetcher()
+    store = MemoryStore(64 * 1024 * 1024)
+    here, elsewhere = (CouponService(fetcher, store, clock=lambda: NOW) for _ in range(2))
+    before = here.lookup(1, CodeCase.LOWER)
+    refreshed = elsewhere.lookup(1, CodeCase.LOWER, refresh=True)
+    after = here.lookup(1, CodeCase.LOWER)
+    assert after.cache_hit and after.coupons is not before.coupons
+    assert [c.id for c in after.coupons.coupons] == [c.id for c in refreshed.coupons.coupons]
+    assert len(fetcher.calls) == 2
+
+
+def test_a_version_whose_body_is_gone_is_fetched_again() -> None:
+    fetcher = CountingFetcher()
+    store = MemoryStore(64 * 1024 * 1024)
+    here, elsewhere = (CouponService(fetcher, store, clock=lambda: NOW) for _ in range(2))
+    here.lookup(1, CodeCase.LOWER)
+    version = store.get(coupons_key(1, CodeCase.LOWER))
+    assert version is not None
+    store.delete(body_key(coupons_key(1, CodeCase.LOWER), version))  # evicted on its own, say
+    again = elsewhere.lookup(1, CodeCase.LOWER)
     assert not again.cache_hit and len(fetcher.calls) == 2
-    assert service.store.get(coupons_key(1, CodeCase.LOWER)) == fetcher.fetch_coupons(1, CodeCase.LOWER).body
-    assert service.lookup(1, CodeCase.LOWER).cache_hit  # kept again, with its time
+    assert elsewhere.lookup(1, CodeCase.LOWER).cache_hit  # kept again
 
 
 def test_the_cache_is_bounded_in_bytes() -> None:
     fetcher = CountingFetcher()
     entry = len(fetcher.fetch_coupons(1, CodeCase.LOWER).body) + 200
     fetcher.calls.clear()
-    service = service_for(fetcher, max_bytes=2 * entry)  # room for two customers' answers
+    # Room for two customers' answers in the store, and no parsed copies: the store's bound is the one at work.
+    service = service_for(fetcher, max_bytes=2 * entry, parsed_max_bytes=1)
     for customer in (1, 2, 3):
         service.lookup(customer, CodeCase.LOWER)
     service.lookup(1, CodeCase.LOWER)
     assert len(fetcher.calls) == 4  # customer 1 was evicted
+
+
+def test_parsed_copies_are_bounded_by_the_bytes_of_their_bodies() -> None:
+    fetcher = CountingFetcher()
+    body = len(fetcher.fetch_coupons(1, CodeCase.LOWER).body)
+    service = service_for(fetcher, parsed_max_bytes=2 * body * PARSED_BYTES_PER_BODY_BYTE)
+    first = [service.lookup(customer, CodeCase.LOWER).coupons for customer in (1, 2, 3)]
+    assert service.lookup(3, CodeCase.LOWER).coupons is first[2]
+    again = service.lookup(1, CodeCase.LOWER)  # its copy made room for customer 3's: read from the store again
+    assert again.cache_hit and again.coupons is not first[0]
 
 
 def test_failures_are_not_cached() -> None:
@@ -185,45 +222,3 @@ def test_two_processes_sharing_redis_make_one_call_and_share_the_cache(
     assert [o.cache_hit for o in outcomes].count(False) == 1
     assert all(len(o.coupons.coupons) == 7 for o in outcomes)
     assert services[1].lookup(6, CodeCase.LOWER).cache_hit and len(capillary.coupon_calls()) == 1
-
-
-class HeldSharedStore:
-    """A shared store whose write of one key waits until `release` is set, as a multi-megabyte write to Redis
-    takes its time; every other call goes straight through."""
-
-    shared = True
-
-    def __init__(self, inner: Any, key: str) -> None:
-        self.inner, self.key = inner, key
-        self.release, self.writing, self.written = threading.Event(), threading.Event(), threading.Event()
-
-    def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        if key == self.key:
-            self.writing.set()
-            assert self.release.wait(10), "the test never released the write"
-        self.inner.set(key, value, ttl_seconds)
-        if key == self.key:
-            self.written.set()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-def test_with_a_shared_store_the_answer_does_not_wait_for_the_cache_write(redis_server: Any) -> None:
-    from bot.store.redis import RedisStore
-
-    redis_store = RedisStore(redis_server.url, prefix="held-write:")
-    store = HeldSharedStore(redis_store, coupons_key(7, CodeCase.LOWER))
-    fetcher = CountingFetcher()
-    service = CouponService(fetcher, store, clock=lambda: NOW)
-    try:
-        first = service.lookup(7, CodeCase.LOWER)
-        assert not first.cache_hit and [c.id for c in first.coupons.coupons] == [7]
-        assert store.writing.wait(5) and redis_store.get(store.key) is None  # answered; the body is on its way
-        again = service.lookup(7, CodeCase.LOWER)  # this process has the body in hand meanwhile
-        assert again.cache_hit and fetcher.calls == [(7, CodeCase.LOWER)]
-    finally:
-        store.release.set()
-    assert store.written.wait(5)
-    assert redis_store.get(store.key) == json.dumps(envelope([coupon_json(id=7)])).encode()
-    redis_store.close()

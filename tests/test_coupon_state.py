@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.domain.coupon import CodeCase
-from bot.domain.coupon_state import CouponState, classify, is_used_up, uses_label
+from bot.domain.coupon_state import CouponState, classify, is_used_up, next_change, uses_label
 from bot.domain.coupon_summary import CustomerCoupons, summarize
 from tests.conftest import make_coupon
 
@@ -119,3 +119,30 @@ def test_summary_groups_and_orders() -> None:
         CouponState.EXPIRED: [8, 7],  # latest expiry first
     }
     assert summary.total == 8
+
+
+def test_next_change_is_the_first_moment_the_state_can_differ() -> None:
+    upcoming = coupon(starts=NOW + timedelta(days=1), ends=NOW + timedelta(days=5))
+    active = coupon(ends=NOW + timedelta(days=5))
+    assert next_change(upcoming, NOW) == NOW + timedelta(days=1)  # type: ignore[arg-type]
+    assert next_change(active, NOW) == NOW + timedelta(days=5)  # type: ignore[arg-type]
+    assert next_change(coupon(ends=NOW), NOW) == NOW  # type: ignore[arg-type]  # expires the instant after
+    assert next_change(coupon(redeemed=True, left=0), NOW) is None  # type: ignore[arg-type]
+    assert next_change(coupon(ends=NOW - SECOND), NOW) is None  # type: ignore[arg-type]  # expired for good
+    for case in (upcoming, active):
+        change = next_change(case, NOW)  # type: ignore[arg-type]
+        assert change is not None
+        assert classify(case, change - SECOND) == classify(case, NOW)  # type: ignore[arg-type]
+        assert classify(case, change + SECOND) != classify(case, NOW)  # type: ignore[arg-type]
+
+
+def test_a_grouping_is_reused_until_a_coupon_changes_state() -> None:
+    starts = NOW + timedelta(hours=1)
+    kept = CustomerCoupons(42, CodeCase.LOWER, (coupon(starts=starts),), NOW)  # type: ignore[arg-type]
+    first = summarize(kept, NOW)
+    assert first.group(CouponState.UPCOMING).coupons
+    assert summarize(kept, NOW + timedelta(minutes=59)) is first  # nothing changed: not grouped again
+    later = summarize(kept, starts)
+    assert later is not first and later.group(CouponState.ACTIVE).coupons
+    earlier = summarize(kept, NOW - timedelta(minutes=1))  # a clock before the grouping: grouped afresh
+    assert earlier is not later and earlier.group(CouponState.UPCOMING).coupons

@@ -1,11 +1,10 @@
-"""More than one process: the Procfile's `web` with WEB_CONCURRENCY=2 sharing a real Redis, and the default
-single process with its in-process store. Either way: one answer per event, clicks served from the shared
+"""More than one process: the Procfile's `web` with WEB_CONCURRENCY=2 and two `worker`s sharing a real Redis, and
+the default single process with its in-process store. Either way: one answer per event, clicks served from the shared
 cache, one Capillary call for N identical lookups."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
 from tests.support.redis_server import RedisServer
 from tests.support.slack import FakeSlack, block_actions_payload, command_body, event_request, signed_headers
-from tests.test_server import Web, start_web
+from tests.test_server import Web, start_web, start_worker, stop
 
 CUSTOMER = 565032176
 
@@ -28,17 +27,16 @@ CUSTOMER = 565032176
 def web(request: pytest.FixtureRequest, slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> Iterator[Web]:
     capillary.answers[CUSTOMER] = Reply(body=sample_bytes("lower"), delay=1.0)
     extra: dict[str, str] = {}
+    workers: list[Web] = []
     if "Redis" in request.param:
         server: RedisServer = request.getfixturevalue("redis_server")
         redis.Redis.from_url(server.url).flushall()  # nothing cached by an earlier test
         extra = {"REDIS_URL": server.url, "WEB_CONCURRENCY": "2"}
+        workers = [start_worker(bot_env(slack, capillary, **extra), tmp_path, f"worker{n}") for n in range(2)]
     web = start_web(bot_env(slack, capillary, **extra), tmp_path)
     yield web
-    web.process.terminate()
-    try:
-        web.process.wait(15)
-    except subprocess.TimeoutExpired:
-        web.process.kill()
+    for process in [web.process, *(worker.process for worker in workers)]:
+        stop(process)
 
 
 def post(web: Web, body: str, headers: dict[str, list[str]]) -> int:

@@ -85,6 +85,40 @@ def start_web(env: dict[str, str], tmp_path: Path) -> Web:
     raise AssertionError("the web process did not start: " + log.read_text())
 
 
+def start_worker(env: dict[str, str], tmp_path: Path, name: str = "worker") -> Web:
+    """The Procfile's `worker`, returned once it is live (its heartbeat is in Redis)."""
+    import redis
+
+    log = tmp_path / f"{name}.log"
+    process = subprocess.Popen(
+        ["sh", "-c", "exec " + procfile_line("worker")],
+        cwd=tmp_path,
+        env=procfile_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(log.read_text())
+        members = client.zrange("coupons-bot:workers", 0, -1)
+        if any(member.decode().endswith(f":{process.pid}") for member in members):
+            return Web(process, "", 0, log)
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("the worker did not start: " + log.read_text())
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 @pytest.fixture
 def web(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> Iterator[Web]:
     capillary.answers[565032176] = Reply(

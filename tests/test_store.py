@@ -1,27 +1,22 @@
-"""The state store: one contract for `MemoryStore` and `RedisStore` (a real redis-server), single flight across
-threads, across store clients and across OS processes, and Redis going away mid-way."""
+"""The state store: one contract for `MemoryStore` and `RedisStore` (a real redis-server), locks across store
+clients, and Redis going away mid-way."""
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import pytest
 import redis
 
-from bot.store import FlightResult, FlightTimeout, LeaderFailed, MemoryStore, Role, SingleFlight, Store, open_store
+from bot.store import MemoryStore, Store, open_store
 from bot.store.redis import RedisStore
-from bot.store.single_flight import flight_key, version_key
 from tests.support.redis_server import RedisServer, running_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,14 +248,14 @@ def test_redis_keys_are_prefixed_and_all_expire(redis_server: RedisServer, raw_r
     store = RedisStore(redis_server.url, prefix=prefix)
     store.set("a", b"1", 30)
     store.add("b", b"2", 5)
-    SingleFlight(store).run("c", lambda: b"3", ttl_seconds=20, deadline=time.monotonic() + 5)
+    with store.locked("c", ttl_seconds=20, wait_seconds=0):
+        keys = [key.decode() for key in raw_redis.scan_iter(match=f"{prefix}*")]
+        ttls = {key: raw_redis.pttl(key) for key in keys}
     assert raw_redis.get(f"{prefix}a") == b"1"
     assert raw_redis.get("a") is None
-    keys = [key.decode() for key in raw_redis.scan_iter(match=f"{prefix}*")]
     assert {f"{prefix}a", f"{prefix}b", f"{prefix}c"} <= set(keys)
-    assert any("#done:" in key for key in keys)
     for key in keys:
-        assert 0 < raw_redis.pttl(key) <= 30_000, key
+        assert 0 < ttls[key] <= 30_000, key
     store.close()
 
 
@@ -283,414 +278,40 @@ def test_open_store_picks_the_implementation(redis_server: RedisServer) -> None:
     store.close()
 
 
-# --- single flight -------------------------------------------------------------------------------------------
+# --- locks -----------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Observed:
-    """A store wrapper that counts cache misses on one key and waits for flight markers."""
-
-    inner: Store
-    key: str
-    misses: int = 0
-    marker_waits: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, key: str) -> bytes | None:
-        value = self.inner.get(key)
-        if key == self.key and value is None:
-            with self.lock:
-                self.misses += 1
-        return value
-
-    def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        self.inner.set(key, value, ttl_seconds)
-
-    def add(self, key: str, value: bytes, ttl_seconds: float) -> bool:
-        return self.inner.add(key, value, ttl_seconds)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def wait_for(self, key: str, timeout: float) -> bytes | None:
-        if "#done:" in key:
-            with self.lock:
-                self.marker_waits += 1
-        return self.inner.wait_for(key, timeout)
-
-    def close(self) -> None:
-        self.inner.close()
+def test_a_store_no_other_process_sees_always_grants_its_lock() -> None:
+    store = MemoryStore(1024)
+    with (
+        store.locked("k", ttl_seconds=5, wait_seconds=0) as first,
+        store.locked("k", ttl_seconds=5, wait_seconds=0) as second,
+    ):
+        assert first and second  # threads of one process share their fetch before they get here
 
 
-class Producer:
-    """Counts its calls; each call holds on until `ready()` is true (bounded), then answers or raises."""
-
-    def __init__(self, ready: Callable[[], bool], value: bytes = b"value", error: Exception | None = None) -> None:
-        self.ready = ready
-        self.value = value
-        self.error = error
-        self.calls = 0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> bytes:
-        with self.lock:
-            self.calls += 1
-        assert wait_until(self.ready, timeout=10), "the other callers never arrived"
-        if self.error is not None:
-            raise self.error
-        return self.value
+def test_a_redis_lock_is_held_once_and_freed_on_release(redis_server: RedisServer) -> None:
+    a, b = RedisStore(redis_server.url, prefix="locks:"), RedisStore(redis_server.url, prefix="locks:")
+    with a.locked("k", ttl_seconds=5, wait_seconds=0) as held:
+        assert held
+        started = time.monotonic()
+        with b.locked("k", ttl_seconds=5, wait_seconds=0.2) as other:
+            assert not other  # held elsewhere: given up after the wait
+        assert 0.15 <= time.monotonic() - started < 1.0
+    with b.locked("k", ttl_seconds=5, wait_seconds=0) as other:
+        assert other  # released
 
 
-def run_threads(count: int, target: Callable[[int], object]) -> list[object]:
-    """Runs `target(i)` in `count` threads released together; the results, or the exceptions raised."""
-    results: list[object] = [None] * count
-    barrier = threading.Barrier(count)
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = target(i)
-        except Exception as error:
-            results[i] = error
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
-
-
-def test_forty_threads_one_producer(subject: Subject) -> None:
-    store = Observed(subject.store, "lookup")
-    flight = SingleFlight(store)
-    produce = Producer(ready=lambda: store.misses >= 40)  # everyone has missed the cache and joined
-    results = run_threads(40, lambda _i: flight.run("lookup", produce, ttl_seconds=30, deadline=time.monotonic() + 10))
-    assert produce.calls == 1
-    assert [r.value for r in results] == [b"value"] * 40  # type: ignore[attr-defined]
-    roles = sorted(r.role.value for r in results)  # type: ignore[attr-defined]
-    assert roles == ["followed"] * 39 + ["led"]
-    assert subject.store.get("lookup") == b"value"
-    assert flight.run("lookup", produce, ttl_seconds=30, deadline=time.monotonic() + 1).role is Role.CACHED
-
-
-def test_forty_threads_in_two_store_clients_one_producer(subject: Subject, redis_server: RedisServer) -> None:
-    """Two SingleFlights, each with its own store client, share the flight through the store (as two
-    processes would): one leads, the other's leader waits for its marker."""
-    if subject.kind == "redis":
-        second: Store = RedisStore(redis_server.url, prefix=subject.store.prefix)  # type: ignore[attr-defined]
-    else:
-        second = subject.store
-    stores = [Observed(subject.store, "lookup"), Observed(second, "lookup")]
-    flights = [SingleFlight(store, check_interval_seconds=0.05) for store in stores]
-
-    def everyone_arrived() -> bool:
-        return sum(s.misses for s in stores) >= 40 and sum(s.marker_waits for s in stores) >= 1
-
-    produce = Producer(ready=everyone_arrived)
-    results = run_threads(
-        40, lambda i: flights[i % 2].run("lookup", produce, ttl_seconds=30, deadline=time.monotonic() + 10)
-    )
-    assert produce.calls == 1
-    assert sorted(r.role.value for r in results) == ["followed"] * 39 + ["led"]  # type: ignore[attr-defined]
-    assert {r.value for r in results} == {b"value"}  # type: ignore[attr-defined]
-
-
-def test_fresh_skips_the_cached_value(subject: Subject) -> None:
-    flight = SingleFlight(subject.store)
-    subject.store.set("k", b"old", 30)
-    deadline = time.monotonic() + 5
-    assert flight.run("k", lambda: b"new", ttl_seconds=30, deadline=deadline).value == b"old"
-    result = flight.run("k", lambda: b"new", ttl_seconds=30, deadline=deadline, fresh=True)
-    assert (result.value, result.role) == (b"new", Role.LED)
-    assert subject.store.get("k") == b"new"
-
-
-def test_followers_never_wait_past_their_own_deadline(subject: Subject, redis_server: RedisServer) -> None:
-    release = threading.Event()
-    produce = Producer(ready=release.is_set)
-    flight = SingleFlight(subject.store, check_interval_seconds=0.05)
-    if subject.kind == "redis":
-        other_store: Store = RedisStore(redis_server.url, prefix=subject.store.prefix)  # type: ignore[attr-defined]
-    else:
-        other_store = subject.store
-    other = SingleFlight(other_store, check_interval_seconds=0.05)
-    leader = threading.Thread(
-        target=lambda: flight.run("slow", produce, ttl_seconds=30, deadline=time.monotonic() + 10)
-    )
-    leader.start()
-    assert wait_until(lambda: produce.calls == 1)
-    try:
-        for follower in (flight, other):  # in the same process, and through the store
-            started = time.monotonic()
-            with pytest.raises(FlightTimeout):
-                follower.run("slow", produce, ttl_seconds=30, deadline=started + 0.3)
-            assert 0.3 <= time.monotonic() - started < 1.3
-    finally:
-        release.set()
-        leader.join(10)
-    assert produce.calls == 1
-
-
-def test_in_process_followers_get_the_leaders_exception(subject: Subject) -> None:
-    store = Observed(subject.store, "k")
-    flight = SingleFlight(store)
-    produce = Producer(ready=lambda: store.misses >= 10, error=ValueError("upstream said no"))
-    results = run_threads(10, lambda _i: flight.run("k", produce, ttl_seconds=30, deadline=time.monotonic() + 10))
-    assert produce.calls == 1
-    assert all(isinstance(r, ValueError) and str(r) == "upstream said no" for r in results)
-    assert subject.store.get("k") is None
-    assert subject.store.get(flight_key("k")) is None  # the claim was released
-    # Nothing lingers: the next caller leads a new flight.
-    assert flight.run("k", lambda: b"v", ttl_seconds=30, deadline=time.monotonic() + 5).role is Role.LED
-
-
-def _two_clients(subject: Subject, redis_server: RedisServer) -> tuple[Observed, Observed]:
-    if subject.kind == "redis":
-        second: Store = RedisStore(redis_server.url, prefix=subject.store.prefix)  # type: ignore[attr-defined]
-    else:
-        second = subject.store
-    return Observed(subject.store, "k"), Observed(second, "k")
-
-
-def _lead_and_record(flight: SingleFlight, produce: Producer, raised: list[BaseException]) -> None:
-    try:
-        flight.run("k", produce, ttl_seconds=30, deadline=time.monotonic() + 10)
-    except ValueError as error:
-        raised.append(error)
-
-
-def test_a_follower_elsewhere_takes_over_when_the_leader_fails(subject: Subject, redis_server: RedisServer) -> None:
-    a_store, b_store = _two_clients(subject, redis_server)
-    a, b = SingleFlight(a_store, check_interval_seconds=0.05), SingleFlight(b_store, check_interval_seconds=0.05)
-    failing = Producer(ready=lambda: b_store.marker_waits >= 1, error=ValueError("boom"))
-    working = Producer(ready=lambda: True, value=b"second try")
-    leader_raised: list[BaseException] = []
-    leader = threading.Thread(target=_lead_and_record, args=(a, failing, leader_raised))
-    leader.start()
-    assert wait_until(lambda: failing.calls == 1)
-    result = b.run("k", working, ttl_seconds=30, deadline=time.monotonic() + 10)
-    leader.join(10)
-    assert [str(e) for e in leader_raised] == ["boom"]
-    assert (result.value, result.role) == (b"second try", Role.LED)
-    assert (failing.calls, working.calls) == (1, 1)
-
-
-def test_without_takeovers_a_follower_elsewhere_raises(subject: Subject, redis_server: RedisServer) -> None:
-    a_store, b_store = _two_clients(subject, redis_server)
-    a, b = SingleFlight(a_store), SingleFlight(b_store, takeovers=0, check_interval_seconds=0.05)
-    failing = Producer(ready=lambda: b_store.marker_waits >= 1, error=ValueError("boom"))
-    leader_raised: list[BaseException] = []
-    leader = threading.Thread(target=_lead_and_record, args=(a, failing, leader_raised))
-    leader.start()
-    assert wait_until(lambda: failing.calls == 1)
-    with pytest.raises(LeaderFailed):
-        b.run("k", lambda: b"never", ttl_seconds=30, deadline=time.monotonic() + 10)
-    leader.join(10)
-    assert [str(e) for e in leader_raised] == ["boom"]
-
-
-def test_a_follower_takes_over_when_the_leaders_claim_vanishes(subject: Subject) -> None:
-    """A leader that died leaves a claim and no marker; once the claim is gone the follower produces."""
-    store = Observed(subject.store, "k")
-    subject.store.add(flight_key("k"), b"0123456789abcdef", 30)  # the dead leader's claim
-    flight = SingleFlight(store, check_interval_seconds=0.05)
-    produce = Producer(ready=lambda: True, value=b"mine")
-    remover = threading.Thread(
-        target=lambda: wait_until(lambda: store.marker_waits >= 1) and subject.store.delete(flight_key("k"))
-    )
-    remover.start()
+def test_a_dead_holders_lock_runs_out(redis_server: RedisServer, raw_redis: redis.Redis) -> None:
+    a, b = RedisStore(redis_server.url, prefix="dead:"), RedisStore(redis_server.url, prefix="dead:")
+    held = a.locked("k", ttl_seconds=0.3, wait_seconds=0)
+    assert held.__enter__()  # and never leaves: its process died
     started = time.monotonic()
-    result = flight.run("k", produce, ttl_seconds=30, deadline=started + 10)
-    remover.join(10)
-    assert (result.value, result.role, produce.calls) == (b"mine", Role.LED, 1)
-    assert time.monotonic() - started < 2
-
-
-class HeldValueWrites(Observed):
-    """`Observed` whose writes of the value under its key wait for `release` (bounded), as a slow store's would."""
-
-    def __init__(self, inner: Store, key: str) -> None:
-        super().__init__(inner, key)
-        self.release = threading.Event()
-        self.writing = threading.Event()
-
-    def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        if key == self.key:
-            self.writing.set()
-            assert self.release.wait(10), "the test never released the write"
-        super().set(key, value, ttl_seconds)
-
-
-class CountedValueReads(Observed):
-    """`Observed` that also counts reads that found the value under its key (a large value moving over the network)."""
-
-    value_reads: int = 0
-
-    def get(self, key: str) -> bytes | None:
-        value = super().get(key)
-        if key == self.key and value is not None:
-            with self.lock:
-                self.value_reads += 1
-        return value
-
-
-def test_publishing_behind_answers_before_the_value_is_in_the_store(
-    subject: Subject, redis_server: RedisServer
-) -> None:
-    a_store, b_store = _two_clients(subject, redis_server)
-    held, b_reads = HeldValueWrites(a_store.inner, "k"), CountedValueReads(b_store.inner, "k")
-    a = SingleFlight(held, publish_behind=True, near=MemoryStore(1_000_000))
-    b = SingleFlight(b_reads, check_interval_seconds=0.05, near=MemoryStore(1_000_000))  # another process
-    produce = Producer(ready=lambda: True, value=b"fresh")
-    deadline = time.monotonic() + 10
-
-    led = a.run("k", produce, ttl_seconds=30, deadline=deadline)
-    assert (led.value, led.role) == (b"fresh", Role.LED)
-    assert held.writing.wait(5) and subject.store.get("k") is None  # answered while the write waits
-    # Here: the finished flight answers from memory. Elsewhere: the claim stands, so wait for the marker.
-    assert a.run("k", produce, ttl_seconds=30, deadline=deadline) == FlightResult(b"fresh", Role.FOLLOWED)
-    elsewhere: list[FlightResult] = []
-    follower = threading.Thread(target=lambda: elsewhere.append(b.run("k", produce, ttl_seconds=30, deadline=deadline)))
-    follower.start()
-    assert wait_until(lambda: b_reads.marker_waits >= 1)
-    held.release.set()
-    follower.join(10)
-
-    assert elsewhere == [FlightResult(b"fresh", Role.FOLLOWED)]
-    assert produce.calls == 1
-    assert wait_until(lambda: subject.store.get(flight_key("k")) is None)  # released once published
-    assert wait_until(lambda: a.run("k", produce, ttl_seconds=30, deadline=deadline).role is Role.CACHED)
-    # The follower elsewhere kept a copy under the leader's version: the value crossed over once.
-    assert b.run("k", produce, ttl_seconds=30, deadline=deadline) == FlightResult(b"fresh", Role.CACHED)
-    assert b_reads.value_reads == 1
-
-
-def test_publishing_behind_is_bounded_then_leaders_write_first(subject: Subject) -> None:
-    held = HeldValueWrites(subject.store, "first")
-    flight = SingleFlight(held, publish_behind=True, max_publishing=1)
-    deadline = time.monotonic() + 10
-    try:
-        assert flight.run("first", lambda: b"1", ttl_seconds=30, deadline=deadline).role is Role.LED
-        assert held.writing.wait(5)
-        # The one slot is taken: this leader's value is in the store before it returns.
-        assert flight.run("second", lambda: b"2", ttl_seconds=30, deadline=deadline).role is Role.LED
-        assert subject.store.get("second") == b"2"
-        assert subject.store.get(flight_key("second")) is None
-    finally:
-        held.release.set()
-    assert wait_until(lambda: subject.store.get("first") == b"1")
-
-
-def test_a_failed_leader_publishing_behind_leaves_nothing_behind(subject: Subject) -> None:
-    store = Observed(subject.store, "k")
-    flight = SingleFlight(store, publish_behind=True)
-    produce = Producer(ready=lambda: True, error=ValueError("upstream said no"))
-    with pytest.raises(ValueError, match="upstream said no"):
-        flight.run("k", produce, ttl_seconds=30, deadline=time.monotonic() + 5)
-    assert subject.store.get(flight_key("k")) is None
-    assert flight.run("k", lambda: b"v", ttl_seconds=30, deadline=time.monotonic() + 5).role is Role.LED
-
-
-def test_near_copies_move_a_value_once_per_process_and_follow_new_versions(
-    subject: Subject, redis_server: RedisServer
-) -> None:
-    a_store, b_store = _two_clients(subject, redis_server)
-    a_reads, b_reads = CountedValueReads(a_store.inner, "k"), CountedValueReads(b_store.inner, "k")
-    a = SingleFlight(a_reads, near=MemoryStore(1_000_000))
-    b = SingleFlight(b_reads, near=MemoryStore(1_000_000))  # another process, with copies of its own
-    deadline = time.monotonic() + 10
-
-    def run(flight: SingleFlight, value: bytes = b"never", *, fresh: bool = False) -> FlightResult:
-        return flight.run("k", lambda: value, ttl_seconds=30, deadline=deadline, fresh=fresh)
-
-    assert run(a, b"v1").role is Role.LED
-    assert [run(a).value for _ in range(3)] == [b"v1"] * 3  # the leader kept what it produced
-    assert a_reads.value_reads == 0
-    assert [run(b).value for _ in range(3)] == [b"v1"] * 3  # read once, then from its copy
-    assert b_reads.value_reads == 1
-
-    assert run(a, b"v2", fresh=True).value == b"v2"  # a refresh elsewhere: a new version
-    assert [run(b).value for _ in range(2)] == [b"v2"] * 2
-    assert b_reads.value_reads == 2
-    # Without a version in the shared store (expired, or written by a process without copies): no copy is used.
-    subject.store.delete(version_key("k"))
-    subject.store.set("k", b"v3", 30)
-    assert run(b).value == b"v3"
-
-
-def test_while_a_value_is_replaced_it_has_no_version(subject: Subject) -> None:
-    """A leader that died between the value and its version must not leave the old version standing."""
-    deadline = time.monotonic() + 10
-    SingleFlight(subject.store, near=MemoryStore(1_000_000)).run("k", lambda: b"v1", ttl_seconds=30, deadline=deadline)
-    first_version = subject.store.get(version_key("k"))
-    assert first_version is not None
-
-    held = HeldValueWrites(subject.store, "k")
-    flight = SingleFlight(held, publish_behind=True, near=MemoryStore(1_000_000))
-    assert flight.run("k", lambda: b"v2", ttl_seconds=30, deadline=deadline, fresh=True).value == b"v2"
-    assert held.writing.wait(5)
-    assert (subject.store.get(version_key("k")), subject.store.get("k")) == (None, b"v1")
-    held.release.set()
-    assert wait_until(lambda: subject.store.get(version_key("k")) not in (None, first_version))
-    assert subject.store.get("k") == b"v2"
-
-
-def test_after_a_refresh_this_process_answers_with_it_while_it_is_being_stored(subject: Subject) -> None:
-    held = HeldValueWrites(subject.store, "k")
-    flight = SingleFlight(held, publish_behind=True)
-    deadline = time.monotonic() + 10
-    subject.store.set("k", b"old", 30)
-    try:
-        assert flight.run("k", lambda: b"new", ttl_seconds=30, deadline=deadline, fresh=True).value == b"new"
-        assert held.writing.wait(5) and subject.store.get("k") == b"old"
-        assert flight.run("k", lambda: b"never", ttl_seconds=30, deadline=deadline) == FlightResult(
-            b"new", Role.FOLLOWED
-        )
-    finally:
-        held.release.set()
-    assert wait_until(lambda: subject.store.get("k") == b"new")
-
-
-def test_a_value_whose_claim_ran_out_before_it_was_stored_is_dropped(subject: Subject) -> None:
-    """Its claim gone, another leader may have stored a newer value since: this one must not overwrite it."""
-    flight = SingleFlight(subject.store)
-
-    def produce() -> bytes:
-        subject.store.delete(flight_key("k"))  # the claim runs out while the value is being produced
-        subject.store.set("k", b"newer", 30)  # and another leader stores its value
-        return b"older"
-
-    assert flight.run("k", produce, ttl_seconds=30, deadline=time.monotonic() + 10).value == b"older"
-    assert subject.store.get("k") == b"newer"
-
-
-def test_a_near_copy_that_cannot_be_kept_fails_the_leader_and_frees_the_claim(subject: Subject) -> None:
-    flight = SingleFlight(subject.store, near=MemoryStore(1_000_000))
-    with pytest.raises(TypeError):
-        flight.run("k", lambda: cast(bytes, "not bytes"), ttl_seconds=30, deadline=time.monotonic() + 5)
-    assert subject.store.get(flight_key("k")) is None
-
-
-def test_two_processes_sharing_redis_produce_once(redis_server: RedisServer, raw_redis: redis.Redis) -> None:
-    prefix = f"proc-{uuid.uuid4().hex[:8]}:"
-    command = [sys.executable, "-m", "tests.support.flight_worker", redis_server.url, prefix, "lookup", "8"]
-    processes = [
-        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
-    ]
-    outputs = []
-    for process in processes:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
-        outputs.append(json.loads(out))
-    assert raw_redis.get(f"{prefix}test:produced") == b"1"
-    assert all(output["errors"] == [] for output in outputs)
-    roles = [role for output in outputs for role in output["roles"]]
-    assert roles.count("led") == 1
-    assert len(roles) == 16
-    assert {value for output in outputs for value in output["values"]} == {"the value"}
-    follower_process = next(output for output in outputs if "led" not in output["roles"])
-    assert "followed" in follower_process["roles"]  # its leader waited for the other process
+    with b.locked("k", ttl_seconds=5, wait_seconds=3) as taken:
+        assert taken
+    assert time.monotonic() - started < 1.0
+    held.__exit__(None, None, None)  # the late holder's release leaves the new holder's lock alone
+    assert raw_redis.get("dead:k") is None  # b released its own
 
 
 # --- Redis going away ----------------------------------------------------------------------------------------
@@ -715,8 +336,8 @@ def test_redis_stopped_mid_way_degrades_and_warns_rarely(caplog: pytest.LogCaptu
         assert store.add("k", b"w", 30) is True  # errs toward doing the work
         store.delete("k")
         assert store.wait_for("k", 5) is None
-        produced = SingleFlight(store).run("f", lambda: b"done", ttl_seconds=30, deadline=time.monotonic() + 5)
-        assert (produced.value, produced.role) == (b"done", Role.LED)
+        with store.locked("f", ttl_seconds=30, wait_seconds=5) as held:
+            assert held is False  # no lock to be had: the caller goes on without it, at once
         assert time.monotonic() - started < 1.0
 
         assert len(_warnings(caplog)) == 1

@@ -53,6 +53,18 @@ def classify(coupon: Coupon, now: datetime) -> CouponState:
     return CouponState.ACTIVE
 
 
+def next_change(coupon: Coupon, now: datetime) -> datetime | None:
+    """The moment from which `classify` may say something else about this coupon than it says at `now` (it is
+    the same at every earlier moment); None when nothing changes with time alone (a used-up coupon, or no dates
+    ahead)."""
+    if is_used_up(coupon):
+        return None
+    starts_at, expires_at = coupon.starts_at, coupon.expires_at
+    ahead = [t for t in (starts_at,) if t is not None and t > now]
+    ahead += [t for t in (expires_at,) if t is not None and t >= now]  # expired only once past its end
+    return min(ahead) if ahead else None
+
+
 def uses_label(coupon: Coupon) -> str | None:
     """ "used 2×, 3 left", "unlimited uses", "4 uses left"; None when there is nothing worth saying."""
     left = coupon.redemptions_left

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.domain.coupon import CodeCase, Coupon, CouponSeries
-from bot.domain.coupon_state import STATE_ORDER, CouponState, classify
+from bot.domain.coupon_state import STATE_ORDER, CouponState, classify, next_change
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 _FAR_PAST = datetime.min.replace(tzinfo=UTC)
@@ -16,7 +16,7 @@ _FAR_PAST = datetime.min.replace(tzinfo=UTC)
 
 @dataclass(frozen=True)
 class CustomerCoupons:
-    """What one successful lookup returned; this, not raw bytes, is what the cache keeps."""
+    """What one successful lookup returned (each process keeps the ones it parsed, `CouponService`)."""
 
     customer_id: int
     case: CodeCase
@@ -26,6 +26,9 @@ class CustomerCoupons:
     # Where the series' full terms come from; None: from the coupons themselves.
     series: Mapping[int, CouponSeries] | None = None
     skipped: int = 0  # coupons Capillary sent that could not be read
+    # The last grouping and until when it holds: a hit or a click groups a kept customer again only once a
+    # coupon's state has changed with time.
+    grouped: list[tuple[datetime, CouponSummary]] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class CouponSummary:
     series: Mapping[int, CouponSeries] = field(default_factory=dict)  # full terms by series id
     demo: bool = False
     skipped: int = 0  # coupons Capillary sent that could not be read (not in any group)
+    grouped_at: datetime = _FAR_PAST  # the moment the groups are of
 
     def group(self, state: CouponState) -> CouponGroup:
         return next(g for g in self.groups if g.state is state)
@@ -66,15 +70,24 @@ def _sort_key(state: CouponState, coupon: Coupon) -> tuple[object, ...]:
 
 
 def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
+    """The coupons grouped by their state at `now`, each group in its order. A grouping made earlier is reused
+    while no coupon's state can have changed since (`next_change`)."""
+    for holds_until, summary in coupons.grouped[-1:]:
+        if summary.grouped_at <= now < holds_until:
+            return summary
     buckets: dict[CouponState, list[Coupon]] = {state: [] for state in STATE_ORDER}
+    holds_until = _FAR_FUTURE
     for coupon in coupons.coupons:
         buckets[classify(coupon, now)].append(coupon)
+        change = next_change(coupon, now)
+        if change is not None and change < holds_until:
+            holds_until = change
     series = coupons.series if coupons.series is not None else series_of(coupons.coupons)
     groups = tuple(
         CouponGroup(state, tuple(sorted(buckets[state], key=functools.partial(_sort_key, state))))
         for state in STATE_ORDER
     )
-    return CouponSummary(
+    summary = CouponSummary(
         customer_id=coupons.customer_id,
         case=coupons.case,
         fetched_at=coupons.fetched_at,
@@ -82,7 +95,10 @@ def summarize(coupons: CustomerCoupons, now: datetime) -> CouponSummary:
         series=series,
         demo=coupons.demo,
         skipped=coupons.skipped,
+        grouped_at=now,
     )
+    coupons.grouped[:] = [(holds_until, summary)]
+    return summary
 
 
 def series_of(coupons: Iterable[Coupon]) -> dict[int, CouponSeries]:

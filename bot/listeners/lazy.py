@@ -39,8 +39,6 @@ def guarded(handler: Handler, services: Services, *, action: str) -> Handler:
     def run(**kwargs: Any) -> None:
         context: BoltContext = kwargs["context"]
         body: dict[str, Any] = kwargs.get("body") or {}
-        if not services.replays.first_anywhere(body):  # another process took it (a retry, or a replay)
-            return
         waiting = waiting_for(context, body)
         key = services.lazy_work.enter(waiting)
         if key is None:  # the bot is shutting down: say so now rather than start what can't finish
@@ -53,6 +51,9 @@ def guarded(handler: Handler, services: Services, *, action: str) -> Handler:
         finally:
             services.lazy_work.leave(key)
 
+    # A job names its function: one name per listener and action (`redraw` serves both clicks and refreshes).
+    run.__name__ = f"{action}.{handler.__name__}"
+    services.functions.add(run)
     return run
 
 

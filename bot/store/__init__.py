@@ -1,25 +1,15 @@
 """Shared state for the bot: a small key-value `Store` with expiring keys, in memory or in Redis.
 
 `open_store` picks the implementation: with a Redis URL every process that uses the same Redis shares one state
-(cache, in-flight lookups, seen events); without one the state is exact within this process only.
+(cache, locks on fetches, seen events, answered jobs); without one the state is exact within this process only.
 """
 
 from __future__ import annotations
 
 from bot.store.base import Store
 from bot.store.memory import MemoryStore
-from bot.store.single_flight import FlightResult, FlightTimeout, LeaderFailed, Role, SingleFlight
 
-__all__ = [
-    "FlightResult",
-    "FlightTimeout",
-    "LeaderFailed",
-    "MemoryStore",
-    "Role",
-    "SingleFlight",
-    "Store",
-    "open_store",
-]
+__all__ = ["MemoryStore", "Store", "open_store"]
 
 
 def open_store(redis_url: str | None, *, max_bytes: int, prefix: str = "coupons-bot:") -> Store:

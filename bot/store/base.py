@@ -8,6 +8,7 @@ lookups, in-flight lookups, seen event IDs) talks to a `Store` and does not care
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 
@@ -45,6 +46,13 @@ class Store(Protocol):
 
         Waiting must not busy-spin: it sleeps on a condition, or polls with a bounded backoff.
         """
+        ...
+
+    def locked(self, key: str, *, ttl_seconds: float, wait_seconds: float) -> AbstractContextManager[bool]:
+        """Hold the lock `key` across processes while the block runs, for at most `ttl_seconds` (a holder that
+        dies frees it then). The block gets False when the lock could not be had within `wait_seconds` (held
+        elsewhere, or the store is down): it goes on without it. A store no other process sees has nothing to
+        lock against and always gives True."""
         ...
 
     def close(self) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from cachetools import TLRUCache
 
@@ -105,6 +106,11 @@ class MemoryStore:
                 if remaining <= 0:
                     return None
                 self._changed.wait(remaining)  # woken by every set/add
+
+    @contextmanager
+    def locked(self, key: str, *, ttl_seconds: float, wait_seconds: float) -> Iterator[bool]:
+        """Always True: threads of this process share one fetch before they get here (`SharedFetch`)."""
+        yield True
 
     def close(self) -> None:
         with self._changed:

@@ -6,11 +6,13 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar, cast
 
 import redis as redis_client
 from redis.backoff import NoBackoff
+from redis.exceptions import LockError
 from redis.retry import Retry
 
 from bot.store.base import check_key, check_ttl, check_value
@@ -120,6 +122,26 @@ class RedisStore:
                 return None
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, self._poll_max)
+
+    @contextmanager
+    def locked(self, key: str, *, ttl_seconds: float, wait_seconds: float) -> Iterator[bool]:
+        """redis-py's `Lock`: SET NX PX to take it, a compare-and-delete script to release it, so a holder whose
+        lock ran out never frees another's."""
+        lock = self._client.lock(
+            self._key(key), timeout=check_ttl(ttl_seconds), sleep=0.01, blocking_timeout=max(0.0, wait_seconds)
+        )
+        acquired = self._call(lock.acquire)
+        held = acquired is True
+        try:
+            yield held
+        finally:
+            if held:
+                try:
+                    lock.release()
+                except LockError:  # it ran out and may be another's now: leave it be
+                    pass
+                except (redis_client.RedisError, OSError) as error:
+                    self._failed(error)
 
     def close(self) -> None:
         self._client.close()

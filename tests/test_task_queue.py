@@ -1,0 +1,213 @@
+"""Ack in `web`, answer in `worker`s: the Procfile's processes on a real Redis, a worker killed mid-way, the
+standby that answers when no worker is live, and a job answered once however often it is delivered."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from bot.jobs import Job, JobFunctions, run_once
+from bot.store.redis import RedisStore
+from bot.task_queue import STANDBY_AFTER_SECONDS, QueueWatch, TaskQueue
+from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
+from tests.support.loopback import Reply
+from tests.support.redis_server import RedisServer
+from tests.support.slack import BOT_TOKEN, FakeSlack, command_body, signed_headers
+from tests.test_server import Web, procfile_env, procfile_line, start_web, start_worker, stop
+
+CUSTOMER = 565032176
+Processes = list[subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis.Redis.from_url(redis_server.url).flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    started: Processes = []
+    yield started
+    for process in started:
+        stop(process)
+
+
+def post_command(web: Web, text: str, response_url: str) -> int:
+    body = command_body(text, response_url=response_url)
+    headers = {k: v[0] for k, v in signed_headers(body).items()}
+    return httpx.post(web.base + "/slack/events", content=body, headers=headers, timeout=5).status_code
+
+
+def health(web: Web) -> dict[str, object]:
+    answer: dict[str, object] = httpx.get(web.base + "/healthz", timeout=2).json()
+    return answer
+
+
+def wait_until(condition: object, timeout: float = 10.0) -> None:
+    """Poll a condition the processes under test expose (their /healthz, Redis): they have no other signal."""
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_a_worker_without_redis_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["sh", "-c", "exec " + procfile_line("worker")],
+        cwd=tmp_path,
+        env=procfile_env(SLACK_BOT_TOKEN=BOT_TOKEN, COUPONS_DEMO="1"),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode().strip().splitlines() == [
+        "coupons-bot worker needs REDIS_URL: without it, web answers every request itself"
+    ]
+
+
+def test_web_queues_the_lookup_and_a_worker_answers_it(
+    slack: FakeSlack,
+    capillary: CapillaryStandIn,
+    redis_url: str,
+    tmp_path: Path,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    env = bot_env(slack, capillary, REDIS_URL=redis_url)
+    web = start_web(env, tmp_path)
+    processes.append(web.process)
+    assert post_command(web, "565032176", slack.response_url("queued")) == 200
+    # No worker yet: the job waits in Redis, and /healthz says so.
+    wait_until(lambda: health(web).get("queue_depth") == 1)
+    assert health(web) | {"queue_depth": 1} == {
+        "status": "ok",
+        "role": "web",
+        "queue": "redis",
+        "queue_depth": 1,
+        "live_workers": 0,
+        "answering_in_web": False,
+    }
+    assert slack.responses("queued") == [] and capillary.coupon_calls() == []  # web itself fetched nothing
+    processes.append(start_worker(env, tmp_path).process)
+    [answer] = slack.wait_responses(1, name="queued")
+    assert "*7* expired" in json.dumps(answer["blocks"])
+    wait_until(lambda: health(web)["live_workers"] == 1 and health(web)["queue_depth"] == 0)
+
+
+def test_a_worker_killed_mid_way_loses_nothing_and_nothing_is_answered_twice(
+    slack: FakeSlack,
+    capillary: CapillaryStandIn,
+    redis_url: str,
+    tmp_path: Path,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    customers = [CUSTOMER + n for n in range(100)]
+    for customer in customers:
+        capillary.answers[customer] = Reply(body=sample_bytes("lower"), delay=2.0)
+    env = bot_env(slack, capillary, REDIS_URL=redis_url)
+    doomed, survivor = (start_worker(env, tmp_path, f"worker{n}") for n in range(2))
+    processes += [doomed.process, survivor.process]
+    web = start_web(env, tmp_path)
+    processes.append(web.process)
+    for customer in customers:
+        assert post_command(web, str(customer), slack.response_url(f"c{customer}")) == 200
+    # Both workers are fetching (Capillary takes 2 s; each worker runs 8 jobs at once): kill one without warning.
+    wait_until(lambda: len(capillary.coupon_calls()) >= 24)
+    doomed.process.send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+    for customer in customers:
+        [answer] = slack.wait_responses(1, name=f"c{customer}", timeout=max(0.1, killed_at + 30 - time.monotonic()))
+        assert "*7* expired" in json.dumps(answer["blocks"]), answer
+    # Everything was answered within 30 s of the kill; now make sure no answer came twice.
+    wait_until(lambda: health(web)["queue_depth"] == 0)
+    assert [len(slack.responses(f"c{customer}")) for customer in customers] == [1] * 100
+
+
+def test_a_job_delivered_twice_is_answered_once(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    answered: list[str] = []
+    functions = JobFunctions()
+
+    def command_answer(body: dict[str, object]) -> None:
+        answered.append(str(body["text"]))
+
+    command_answer.__name__ = "command.answer"
+    functions.add(command_answer)
+    job = Job("j1", "command.answer", "command=%2Fcoupons&text=565032176", "http", None, True)
+    run_once(functions, store, job)
+    run_once(functions, store, Job.from_message(job.to_message()))  # redelivered after its worker died
+    assert answered == ["565032176"]
+
+
+def test_two_functions_with_one_name_are_refused() -> None:
+    functions = JobFunctions()
+
+    def redraw() -> None: ...
+
+    functions.add(redraw)
+    with pytest.raises(ValueError, match="redraw"):
+        functions.add(redraw)
+
+
+def test_with_no_live_worker_for_15_s_web_answers_queued_jobs_itself(redis_url: str) -> None:
+    now = [0.0]
+    functions = JobFunctions()
+    ran = threading.Event()
+
+    def command_answer() -> None:
+        ran.set()
+
+    command_answer.__name__ = "command.answer"
+    functions.add(command_answer)
+    queue = TaskQueue(redis_url, functions, RedisStore(redis_url))
+    watch = QueueWatch(queue, threads=2, monotonic=lambda: now[0])
+    try:
+        queue.send(Job("j2", "command.answer", "command=%2Fcoupons", "http", None, True))
+        watch.check()
+        assert watch.health() == {"queue": "redis", "queue_depth": 1, "live_workers": 0, "answering_in_web": False}
+        now[0] = STANDBY_AFTER_SECONDS - 0.1
+        watch.check()
+        assert not watch.answering_here
+        now[0] = STANDBY_AFTER_SECONDS
+        watch.check()
+        assert watch.answering_here
+        assert ran.wait(10)  # the queued job was run here
+        queue.beat("another-host:1")  # a worker is back: web stops answering itself
+        watch.check()
+        assert not watch.answering_here and watch.health()["live_workers"] == 1
+    finally:
+        watch.close()
+        queue.close()
+
+
+def test_sigterm_lets_a_worker_finish_what_it_started(
+    slack: FakeSlack,
+    capillary: CapillaryStandIn,
+    redis_url: str,
+    tmp_path: Path,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    capillary.answers[CUSTOMER] = Reply(body=sample_bytes("lower"), delay=1.5)
+    env = bot_env(slack, capillary, REDIS_URL=redis_url)
+    worker = start_worker(env, tmp_path)
+    processes.append(worker.process)
+    web = start_web(env, tmp_path)
+    processes.append(web.process)
+    assert post_command(web, "565032176", slack.response_url("late")) == 200
+    wait_until(lambda: len(capillary.coupon_calls()) == 1)
+    os.kill(worker.process.pid, signal.SIGTERM)
+    assert worker.process.wait(15) == 0
+    [answer] = slack.wait_responses(1, name="late")
+    assert "*7* expired" in json.dumps(answer["blocks"])
