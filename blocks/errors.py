@@ -12,6 +12,9 @@ from bot.domain.action_ids import ACTION_RETRY
 from bot.domain.customer import KIND_LABELS, Identifier, mask_personal, masked_identifier
 from bot.errors import (
     AccessDenied,
+    ActionLimitReached,
+    ActionNotAllowed,
+    ActionNotApplicable,
     BotBusy,
     CapillaryAuthError,
     CapillaryBadResponse,
@@ -81,6 +84,18 @@ def describe_error(
                 "Customer data can't be shared in this conversation.",
                 f"Your private answer stays as it is. Ask {tell} which channels allow sharing.",
             )
+        case ActionNotAllowed():
+            return ErrorText(
+                "You can't change customers' coupons with this bot.",
+                f"Nothing was changed. Ask {tell} if you should be able to resend, extend or issue coupons.",
+            )
+        case ActionLimitReached():
+            return ErrorText(
+                f"You have reached today's limit of {error.limit} coupon actions.",
+                f"Nothing was changed. The count starts again at midnight UTC; ask {tell} if you need more.",
+            )
+        case ActionNotApplicable():
+            return ErrorText(f"This can't be done: {said(error, 200)}.", "Nothing was changed.")
         case AccessDenied():
             return ErrorText("You can't look up customers' coupons with this bot.", f"Ask {tell} for access.")
         case InvalidCustomerId():

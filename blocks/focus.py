@@ -41,7 +41,9 @@ def _validity(coupon: Coupon) -> str:
     return text
 
 
-def _coupon_blocks(summary: CouponSummary, state: CouponState, coupon: Coupon, currency: str | None) -> list[Block]:
+def _coupon_blocks(
+    summary: CouponSummary, state: CouponState, coupon: Coupon, currency: str | None, under: list[Block]
+) -> list[Block]:
     name = clean(coupon.display_series_name, 80)
     redeemed = len(coupon.redemption_info or ())
     lines = [
@@ -55,17 +57,20 @@ def _coupon_blocks(summary: CouponSummary, state: CouponState, coupon: Coupon, c
     series_id = coupon.series.id if coupon.series else coupon.series_id
     terms = summary.series.get(series_id) if series_id is not None else None
     # Every redemption (date, time, store, transaction) and the series' terms, already open.
-    return [section("\n".join(lines)), render_coupon_details(coupon, terms, series_id, currency)]
+    return [section("\n".join(lines)), render_coupon_details(coupon, terms, series_id, currency), *under]
 
 
-def render_focus(summary: CouponSummary, focus: str, currency: str | None = None) -> list[Block]:
-    """The blocks that go on top of the summary for `focus`: the coupon in full, or a plain "no such coupon"."""
+def render_focus(
+    summary: CouponSummary, focus: str, currency: str | None = None, under_first: list[Block] | None = None
+) -> list[Block]:
+    """The blocks that go on top of the summary for `focus`: the coupon in full, or a plain "no such coupon".
+    `under_first`: what goes under the first such coupon's details (its check, its action buttons)."""
     found = find_focused(summary, focus)
     if not found:
         return [section(f":grey_question: {missing_text(summary, focus)}."), {"type": "divider"}]
     blocks: list[Block] = []
-    for state, coupon in found[:MAX_FOCUSED]:
-        blocks.extend(_coupon_blocks(summary, state, coupon, currency))
+    for index, (state, coupon) in enumerate(found[:MAX_FOCUSED]):
+        blocks.extend(_coupon_blocks(summary, state, coupon, currency, (under_first or []) if index == 0 else []))
     if len(found) > MAX_FOCUSED:
         blocks.append(section(f"{len(found) - MAX_FOCUSED} more coupons have this code; see them below."))
     blocks.append({"type": "divider"})

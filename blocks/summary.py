@@ -6,25 +6,33 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from blocks.check import render_check
 from blocks.customer import PROFILE_UNREADABLE, customer_line, customer_title
 from blocks.discount import describe_discount
-from blocks.focus import focus_text, render_focus
+from blocks.focus import find_focused, focus_text, render_focus
 from blocks.limits import MESSAGE_BUDGET, VIEW_BUDGET, Budget
 from blocks.message import Message
 from blocks.mrkdwn import Block, actions, button, clean, code, context, day, moment, plain, section
 from blocks.series_details import redemption_text, render_coupon_details
 from bot.domain.action_ids import (
+    ACTION_CHECK,
+    ACTION_EXTEND,
+    ACTION_ISSUE,
     ACTION_PAGE,
     ACTION_REFRESH,
+    ACTION_RESEND,
     ACTION_SEND_TO_ME,
     ACTION_SHARE,
     ACTION_TOGGLE_SERIES,
 )
 from bot.domain.coupon import CodeCase, Coupon
+from bot.domain.coupon_actions import ACTION_WORDS, ActionKind, applies
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
 from bot.domain.coupon_summary import CouponGroup, CouponSummary
 from bot.domain.customer import CustomerCard
+from bot.domain.redeemability import Redeemability
 from bot.domain.view_state import Surface, ViewState
+from bot.errors import CouponsBotError
 
 GROUP_TITLES = {
     CouponState.ACTIVE: ":large_green_circle: *Active*",
@@ -52,6 +60,10 @@ class SummaryOptions:
     profile_unreadable: bool = False  # the profile was asked for and couldn't be read
     currency: str | None = None  # shown with amounts (`COUPONS_CURRENCY`), never with percentages
     budget: Budget | None = None  # None: what the view's surface holds (a message, or a modal)
+    check: Redeemability | CouponsBotError | None = None  # the coupon in focus: can it be used now
+    contact: str = "your Slack admin"
+    actions: frozenset[ActionKind] = frozenset()  # the actions this person may take (none: no action buttons)
+    check_buttons: bool = False  # a Check button on each active and upcoming coupon shown
 
 
 def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
@@ -143,6 +155,53 @@ def _group_blocks(
                 )
             )
         blocks.append(actions(*paging, block_id=f"page_{group.state.value}"))
+    if options.encode and options.check_buttons and page and group.state in CHECKABLE:
+        # One row of Check buttons under the page (a section holds one accessory, taken by Series details).
+        checks = [
+            button(
+                f"Check {coupon.code}",
+                f"{ACTION_CHECK}:{group.state.value}:{index}",
+                options.encode(_focused(view, coupon)),
+            )
+            for index, coupon in enumerate(page)
+        ]
+        blocks.append(actions(*checks, block_id=f"check_{group.state.value}"))
+    return blocks
+
+
+CHECKABLE = (CouponState.ACTIVE, CouponState.UPCOMING)
+COUPON_ACTIONS = {ActionKind.RESEND: ACTION_RESEND, ActionKind.EXTEND: ACTION_EXTEND}
+
+
+def _focused(view: ViewState, coupon: Coupon) -> ViewState:
+    """The view with this coupon on top (its check shown there)."""
+    return replace(view, focus=coupon.code, expanded=())
+
+
+def _under_focus(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> list[Block]:
+    """Under the coupon in focus: whether it can be used now, and the actions this person may take on it."""
+    if not view.focus:
+        return []
+    found = find_focused(summary, view.focus)
+    if not found:
+        return []
+    state, coupon = found[0]
+    blocks: list[Block] = []
+    if options.check is not None:
+        blocks.append(
+            render_check(
+                options.check, customer_id=summary.customer_id, contact=options.contact, valid_till=coupon.expires_at
+            )
+        )
+    if options.encode and view.surface is not Surface.MODAL:  # a form can't open over the lookup window
+        kinds = [k for k in (ActionKind.RESEND, ActionKind.EXTEND) if k in options.actions]
+        buttons = [
+            button(ACTION_WORDS[kind], COUPON_ACTIONS[kind], options.encode(view))
+            for kind in kinds
+            if applies(kind, state, coupon, summary.grouped_at)
+        ]
+        if buttons:
+            blocks.append(actions(*buttons, block_id="focus_actions"))
     return blocks
 
 
@@ -165,7 +224,7 @@ def _build(
         {"type": "header", "text": plain(customer_title(options.customer, summary.customer_id), 150)}
     ]
     if view.focus:
-        blocks.extend(render_focus(summary, view.focus, options.currency))
+        blocks.extend(render_focus(summary, view.focus, options.currency, _under_focus(summary, view, options)))
     blocks += [
         section(counts_line(summary, bold=True) if summary.total else "This customer has no coupons."),
         context(*who, " · ".join(notes)),
@@ -180,6 +239,8 @@ def _build(
         if view.surface is Surface.MODAL:  # the same view as a DM from the bot, with buttons that work there
             to_dm = options.encode(replace(view, surface=Surface.MESSAGE))
             footer.append(button("Send to me", ACTION_SEND_TO_ME, to_dm))
+        if ActionKind.ISSUE in options.actions and view.surface is not Surface.MODAL:
+            footer.append(button("Issue goodwill coupon", ACTION_ISSUE, options.encode(view)))
         blocks.append(actions(*footer, block_id="footer"))
     return blocks
 

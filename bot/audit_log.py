@@ -1,8 +1,8 @@
 """One JSON line per lookup, click and refusal: who asked for which customer, and what came of it.
 
 The line carries Slack IDs, the customer ID, the kind of identifier the agent typed (never its value), the
-outcome, counts and timings. It never carries a coupon
-code, a token, a password, a header or a `response_url`: callers pass only the fields named here.
+outcome, counts and timings. It never carries a coupon code (except the one an action changed), a token, a
+password, a header or a `response_url`: callers pass only the fields named here.
 """
 
 from __future__ import annotations
@@ -32,7 +32,14 @@ def write_audit(
     attempts: int | None = None,
     upstream_ms: int | None = None,
     duration_ms: int | None = None,
+    check: str | None = None,
+    code: str | None = None,
+    series_id: int | None = None,
+    reason: str | None = None,
+    result: str | None = None,
 ) -> None:
+    """`check`: what a redeemability check said (`usable`, `refused:713`). For an action (issue 26) only: `code`
+    (the coupon acted on), `series_id`, `reason` (already masked by the caller: `mask_reason`) and `result`."""
     line = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "event": "coupons." + action,
@@ -50,6 +57,11 @@ def write_audit(
         "attempts": attempts,
         "upstream_ms": upstream_ms,
         "duration_ms": duration_ms,
+        "check": check,
+        "code": code,
+        "series_id": series_id,
+        "reason": reason,
+        "result": result,
     }
     audit_logger.info(json.dumps({k: v for k, v in line.items() if v is not None}, separators=(",", ":")))
 

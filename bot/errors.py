@@ -156,3 +156,24 @@ class CapillaryResponseTooLarge(CapillaryBadResponse):
 
 class CapillaryReportedError(CapillaryError):
     """Capillary answered with an error we have no more specific class for."""
+
+
+class ActionNotAllowed(AccessDenied):
+    """A coupon action clicked or submitted by someone not named in COUPONS_ACTION_USER_IDS / _USERGROUP_IDS, or an
+    action that is off (COUPONS_ACTIONS): a forged click, or a button from before the settings changed."""
+
+
+class ActionLimitReached(CouponsBotError):
+    """This agent has taken COUPONS_ACTION_DAILY_LIMIT actions today (UTC)."""
+
+    outcome = "limit_reached"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"daily limit of {limit} actions reached")
+        self.limit = limit
+
+
+class ActionNotApplicable(CouponsBotError):
+    """The coupon is no longer in a state the action is for (say, no longer active), or isn't the customer's."""
+
+    outcome = "not_applicable"

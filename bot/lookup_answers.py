@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
 from blocks.errors import render_error
+from blocks.focus import find_focused
 from blocks.help import render_usage
 from blocks.message import Message
 from blocks.summary import SummaryOptions, render_summary
 from bot.audit_log import write_audit
+from bot.capillary.client import CapillaryClient
 from bot.capillary.deadline import Deadline, current_deadline, within
+from bot.check_service import CheckService
 from bot.command_text import HelpRequest, read_lookup
 from bot.coupon_service import CouponService
 from bot.customer_service import CustomerOutcome, CustomerService
 from bot.domain.coupon import CodeCase
+from bot.domain.coupon_actions import ActionKind, ActionSettings
 from bot.domain.coupon_state import Clock, system_clock
-from bot.domain.coupon_summary import summarize
+from bot.domain.coupon_summary import CouponSummary, summarize
 from bot.domain.customer import CustomerCard, Identifier, customer_card
+from bot.domain.redeemability import Redeemability
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
 from bot.errors import CapillaryError, CouponsBotError, InvalidCommand
 from bot.requester import Requester
@@ -40,8 +46,16 @@ class LookupAnswerer:
         clock: Clock = system_clock,
         connection_label: str = "",
         currency: str | None = None,
+        checks: CheckService | None = None,
+        actions: ActionSettings | None = None,
+        client: CapillaryClient | None = None,
     ) -> None:
         self.service = service
+        self.client = client  # the Capillary client the lookups use: the actions write through it too
+        self.checks = checks
+        self.actions = actions or ActionSettings()  # off unless wiring passes `ActionSettings.of(settings)`
+        # Which actions a person may take: set by the actions' listeners (they know the user groups); none here.
+        self.may_act: Callable[[Requester], frozenset[ActionKind]] = lambda _requester: frozenset()
         self.customers = customers
         self.connection_label = connection_label
         self.codec = codec
@@ -179,6 +193,7 @@ class LookupAnswerer:
                 )
             card, unreadable = self._card(view.customer_id, resolved, profile, deadline)
         summary = summarize(outcome.coupons, self._clock())
+        check = self._check(summary, view, refresh=refresh) if view.focus else None
         # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
         options = SummaryOptions(
             encode=None if shared_by else self.codec.encode,
@@ -188,6 +203,10 @@ class LookupAnswerer:
             customer=card,
             profile_unreadable=unreadable,
             currency=self.currency,
+            check=check,
+            check_buttons=True,
+            contact=self.contact,
+            actions=frozenset() if shared_by else self.may_act(requester),
         )
         message = render_summary(summary, view, options)
         write_audit(
@@ -203,8 +222,27 @@ class LookupAnswerer:
             identifier_kind=identifier_kind,
             customer_id=view.customer_id,
             case=view.case.value,
+            check=_check_outcome(check),
         )
         return message
+
+    def _check(
+        self, summary: CouponSummary, view: ViewState, *, refresh: bool
+    ) -> Redeemability | CouponsBotError | None:
+        """Whether the coupon in focus can be used now (None: the customer has no such coupon). A failed check
+        is shown in the card; the coupons still show."""
+        assert view.focus is not None
+        found = find_focused(summary, view.focus)
+        if not found or self.checks is None:
+            return None
+        code = found[0][1].code
+        # Capillary keeps codes in upper case unless they were created otherwise; a lower-case view only shows them so.
+        asked = code.upper() if view.case is CodeCase.LOWER else code
+        try:
+            return self.checks.check(view.customer_id, asked, refresh=refresh).check
+        except CouponsBotError as error:
+            logger.info("check of a coupon of customer %d failed: %s", view.customer_id, type(error).__name__)
+            return error
 
     def _deadline_seconds(self) -> float:
         return self.customers.deadline_seconds if self.customers is not None else 8.0
@@ -258,6 +296,15 @@ class LookupAnswerer:
 
     def refusal(self, error: CouponsBotError) -> Message:
         return render_error(error, customer_id=None, contact=self.contact)
+
+
+def _check_outcome(check: Redeemability | CouponsBotError | None) -> str | None:
+    """For the audit line: `usable`, `refused:713`, or the failure's outcome."""
+    if check is None:
+        return None
+    if isinstance(check, CouponsBotError):
+        return f"failed:{check.outcome}"
+    return "usable" if check.usable else f"refused:{check.code if check.code is not None else 'no_reason'}"
 
 
 def _audit_failure(

@@ -116,6 +116,30 @@ class CapillaryHttp:
 
     def get(self, path: str, params: dict[str, str], interpret: Interpret[T]) -> Fetched[T]:
         """GET `path`, retrying what may pass, until `interpret` accepts an answer or the deadline passes."""
+        return self.request("GET", path, interpret, params=params)
+
+    def write(
+        self, method: str, path: str, interpret: Interpret[T], *, params: dict[str, str] | None = None, body: Any = None
+    ) -> Fetched[T]:
+        """A call that changes something at Capillary (resend, expiry, issue): sent once, never retried, since a
+        second attempt may repeat what the first did (another message, another coupon)."""
+        return self.request(method, path, interpret, params=params, body=body, max_attempts=1)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        interpret: Interpret[T],
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> Fetched[T]:
+        """`method path`, retrying what may pass (at most `max_attempts` sends), until `interpret` accepts an
+        answer or the deadline passes."""
+        options: dict[str, Any] = {"params": params or {}}
+        if body is not None:
+            options["json"] = body
         started = self._monotonic()
         deadline = Deadline(started + self._deadline, self._monotonic)
         outer = current_deadline()  # one lookup of several calls: none of them outlives the lookup's deadline
@@ -127,7 +151,7 @@ class CapillaryHttp:
                 attempt += 1
                 answer: Answer | None = None
                 try:
-                    answer = self._exchange("GET", path, deadline, params=params, auth=self.auth)
+                    answer = self._exchange(method, path, deadline, auth=self.auth, **options)
                     value = interpret(answer.status, answer.headers, answer.content)
                     return Fetched(value, attempt, round((self._monotonic() - started) * 1000))
                 except CapillaryHeldBack as held:  # the budget sent nothing this time
@@ -140,7 +164,7 @@ class CapillaryHttp:
                 except CapillaryError as exc:
                     error = exc
                 error.attempts = attempt
-                if not error.retryable or attempt >= MAX_ATTEMPTS:
+                if not error.retryable or attempt >= max_attempts:
                     raise error
                 retry_after = None
                 if answer is not None:  # None when the OAuth token request itself failed

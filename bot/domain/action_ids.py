@@ -21,3 +21,22 @@ BLOCK_CODE = "code"
 INPUT_CODE = "code_input"
 BLOCK_CASE = "case"
 INPUT_CASE = "case_input"
+
+# Checks and actions on a coupon (issue 26): the Check button, the action buttons, and their confirmation form.
+ACTION_CHECK = "coupons_check"
+ACTION_RESEND = "coupons_act_resend"
+ACTION_EXTEND = "coupons_act_extend"
+ACTION_ISSUE = "coupons_act_issue"
+VIEW_ACTION_FORM = "coupons_action_form"
+VIEW_ACTION_DONE = "coupons_action_done"
+BLOCK_REASON = "reason"
+INPUT_REASON = "reason_input"
+BLOCK_EXPIRY = "expiry"
+INPUT_EXPIRY = "expiry_input"
+BLOCK_SERIES = "series"
+INPUT_SERIES = "series_input"
+
+# Issue 27: a Member Care link's unfolded card (its button opens the full answer privately), and the Workflow
+# Builder step (manifest.yml names it under `functions`).
+ACTION_OPEN_FROM_LINK = "coupons_open_from_link"
+FUNCTION_GET_COUPONS = "get_customer_coupons"

@@ -24,6 +24,7 @@ VERSION = "3"  # 3: `expanded` holds coupon ids (2 held series ids); the coupon 
 MAX_EXPANDED = 3
 MAX_OFFSET = 100_000
 MAX_VALUE = 300  # the longest value this version writes is about 150 characters; Slack allows 2,000
+_SIGNED = "signed\0"  # the domain of `sign`: what it signs can't pass as a view value
 _CASES = {"l": CodeCase.LOWER, "u": CodeCase.UPPER, "a": CodeCase.AS_IT_IS}
 _CASE_LETTERS = {case: letter for letter, case in _CASES.items()}
 _PATTERN = re.compile(
@@ -86,6 +87,20 @@ class ViewStateCodec:
             )
         )
         return f"{payload}.{self._mac(payload)}"
+
+    def sign(self, payload: str) -> str:
+        """Another value this bot hands Slack and reads back (an action form's metadata), signed with the same key
+        (in a separate domain: no view value is a valid signed payload, nor the other way round)."""
+        return f"{payload}.{self._mac(_SIGNED + payload)}"
+
+    def verified(self, value: object, *, max_length: int = 2000) -> str:
+        """The payload of a `sign`ed value; `InvalidViewState` when it was altered or isn't one."""
+        if not isinstance(value, str) or len(value) > max_length or "." not in value:
+            raise InvalidViewState("not a signed value of this bot")
+        payload, mac = value.rsplit(".", 1)
+        if not hmac.compare_digest(mac, self._mac(_SIGNED + payload)):
+            raise InvalidViewState("signed value was altered")
+        return payload
 
     def decode(self, value: object) -> ViewState:
         if not isinstance(value, str) or len(value) > MAX_VALUE:

@@ -1,4 +1,4 @@
-"""Buttons on a coupons message or modal: series details, paging, refresh, retry, share."""
+"""Buttons on a coupons message or modal: series details, paging, check, refresh, retry, share."""
 
 from __future__ import annotations
 
@@ -10,13 +10,21 @@ from slack_bolt.context.respond import Respond
 
 from blocks.modal import render_answer
 from bot.audit_log import write_audit
-from bot.domain.action_ids import ACTION_PAGE, ACTION_REFRESH, ACTION_RETRY, ACTION_SHARE, ACTION_TOGGLE_SERIES
+from bot.domain.action_ids import (
+    ACTION_CHECK,
+    ACTION_PAGE,
+    ACTION_REFRESH,
+    ACTION_RETRY,
+    ACTION_SHARE,
+    ACTION_TOGGLE_SERIES,
+)
 from bot.errors import AccessDenied, InvalidViewState, ShareNotAllowed
 from bot.listeners.lazy import acknowledge, guarded
 from bot.requester import Requester, part
 from bot.services import Services
 
-_REDRAW = re.compile(rf"^({ACTION_TOGGLE_SERIES}|{ACTION_PAGE})(:.*)?$")
+# Check puts its coupon in focus: the redraw shows whether it can be used now.
+_REDRAW = re.compile(rf"^({ACTION_TOGGLE_SERIES}|{ACTION_PAGE}|{ACTION_CHECK})(:.*)?$")
 _REFETCH = re.compile(rf"^({ACTION_REFRESH}|{ACTION_RETRY})$")
 
 

@@ -41,6 +41,11 @@ class Store(Protocol):
         """Remove `key` if present."""
         ...
 
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        """Add 1 to the counter under `key` (absent: 0) and return the new count, atomically across everyone who
+        shares the store; a counter that was absent gets `ttl_seconds`, an existing one keeps its expiry."""
+        ...
+
     def wait_for(self, key: str, timeout: float) -> bytes | None:
         """The value under `key` once it is present, waiting up to `timeout` seconds; None if it did not appear.
 

@@ -89,6 +89,18 @@ class MemoryStore:
             self._put(key, entry)
             return True
 
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        entry = self._entry(key, b"1", ttl_seconds)
+        with self._changed:
+            current = self._cache.get(key)
+            if current is None:
+                self._put(key, entry)
+                return 1
+            count = int(current.value or b"0") + 1
+            value = str(count).encode()
+            self._put(key, _Entry(value, current.expires, len(key.encode()) + len(value)))
+            return count
+
     def delete(self, key: str) -> None:
         check_key(key)
         with self._changed:

@@ -27,6 +27,7 @@ class _Failed:
 
 
 _FAILED = _Failed()
+UNKNOWN_COUNT = 2**62  # `incr` when Redis is down: over any limit
 
 
 class RedisStore:
@@ -102,6 +103,21 @@ class RedisStore:
         check_value(value)
         stored = self._call(lambda: self._client.set(name, value, px=ms, nx=True))
         return True if isinstance(stored, _Failed) else bool(stored)
+
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        """SET 0 NX PX (only an absent counter gets the TTL), then INCR (which keeps it), in one MULTI. When Redis
+        can't be asked the count is unknown: it answers a count no limit allows (an unknown count must not let a
+        write through)."""
+        name, ms = self._key(key), _milliseconds(ttl_seconds)
+
+        def increment() -> int:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.set(name, 0, px=ms, nx=True)
+            pipe.incr(name)
+            return int(pipe.execute()[1])
+
+        count = self._call(increment)
+        return UNKNOWN_COUNT if isinstance(count, _Failed) else count
 
     def delete(self, key: str) -> None:
         name = self._key(key)

@@ -1,0 +1,198 @@
+"""Resend, Extend expiry and Issue goodwill coupon: the button opens a confirmation form; its submission is checked
+in the ack (no network: a missing reason, a date outside the offer), then done once in the lazy half, which
+shows the outcome in the form, posts it to the agent and redraws the customer's message.
+
+The service is built here from `services.answerer` (its client and store) and the settings the answerer carries
+(`LookupAnswerer.actions`, from `ActionSettings.of(settings)`); with no action on, nothing is registered to show.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
+
+from blocks.action_forms import date_refusal, render_action_form, render_outcome, render_outcome_view, render_working
+from blocks.message import Message
+from bot.access import GroupMembers, shared_members, usergroup_fetcher
+from bot.audit_log import write_audit
+from bot.coupon_actions import ActionForm, ActionOutcome, ActionService, Prepared
+from bot.domain.action_ids import (
+    ACTION_EXTEND,
+    ACTION_ISSUE,
+    ACTION_RESEND,
+    BLOCK_EXPIRY,
+    BLOCK_REASON,
+    BLOCK_SERIES,
+    INPUT_EXPIRY,
+    INPUT_REASON,
+    INPUT_SERIES,
+    VIEW_ACTION_FORM,
+)
+from bot.domain.coupon_actions import ActionKind
+from bot.errors import ActionNotAllowed, CouponsBotError, InvalidViewState
+from bot.listeners.lazy import acknowledge, guarded
+from bot.requester import Requester, part
+from bot.services import Services
+
+KINDS = {ACTION_RESEND: ActionKind.RESEND, ACTION_EXTEND: ActionKind.EXTEND, ACTION_ISSUE: ActionKind.ISSUE}
+_BUTTONS = re.compile(f"^({ACTION_RESEND}|{ACTION_EXTEND}|{ACTION_ISSUE})$")
+CONTEXT_TTL_SECONDS = 24 * 3600.0
+
+
+class FormInput:
+    """What was typed in a confirmation form, read without network (the ack) and again in the lazy half."""
+
+    def __init__(self, form: ActionForm, reason: str, expiry: date | None, series_id: int | None) -> None:
+        self.form, self.reason, self.expiry, self.series_id = form, reason, expiry, series_id
+
+
+def read_form(service: ActionService, view: dict[str, Any]) -> FormInput | dict[str, str]:
+    """The form's input, or the errors to show under its fields."""
+    values = part(part(view, "state"), "values")
+    try:
+        form = ActionForm.decode(service.answerer.codec, view.get("private_metadata"))
+    except InvalidViewState:
+        return {BLOCK_REASON: "This form is out of date: close it and click the button again."}
+    reason = " ".join(str(part(part(values, BLOCK_REASON), INPUT_REASON).get("value") or "").split())
+    errors: dict[str, str] = {}
+    if not reason:
+        errors[BLOCK_REASON] = "Say why (a ticket number will do)."
+    expiry = series_id = None
+    if form.kind is ActionKind.EXTEND:
+        raw = part(part(values, BLOCK_EXPIRY), INPUT_EXPIRY).get("selected_date")
+        try:
+            expiry = date.fromisoformat(str(raw))
+        except ValueError:
+            errors[BLOCK_EXPIRY] = "Pick the new last day."
+        bounds = form.bounds
+        problem = bounds.problem(expiry) if bounds is not None and expiry is not None else None
+        if problem:
+            errors[BLOCK_EXPIRY] = problem
+    if form.kind is ActionKind.ISSUE:
+        selected = part(part(part(values, BLOCK_SERIES), INPUT_SERIES), "selected_option").get("value")
+        series_id = int(selected) if isinstance(selected, str) and selected.isdigit() else None
+        if series_id is None or series_id not in service.settings.goodwill_series_ids:
+            errors[BLOCK_SERIES] = "Pick one of the goodwill offers."
+    return errors or FormInput(form, reason, expiry, series_id)
+
+
+class ActionListeners:
+    """The buttons' and the form's listeners, around one `ActionService`."""
+
+    def __init__(self, app: App, services: Services) -> None:
+        self.answerer, self.delivery = services.answerer, services.delivery
+        self.store = self.answerer.service.store
+        settings = self.answerer.actions
+        self.groups = GroupMembers(settings.usergroup_ids, shared_members(self.store, usergroup_fetcher(app.client)))
+        assert self.answerer.client is not None, "the answerer is built with its Capillary client (wiring)"
+        self.service = ActionService(settings, self.answerer, self.answerer.client, is_member=self.groups.contains)
+        self.answerer.may_act = self.service.allowed  # the buttons show only to the people who may use them
+
+    def refuse(self, requester: Requester, error: CouponsBotError, body: dict[str, Any], action: str) -> None:
+        decision = "denied" if isinstance(error, ActionNotAllowed) else "allowed"
+        write_audit(requester, action=action, outcome=error.outcome, decision=decision)
+        respond = Respond(response_url=body["response_url"]) if body.get("response_url") else None
+        self.delivery.privately(requester, self.answerer.refusal(error), respond=respond)
+
+    def open_form(self, context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
+        requester = Requester.of(context)
+        kind = KINDS[str(action.get("action_id"))]
+        self.groups.start(wait_seconds=5.0)  # here (a lazy half) waiting for the first list is fine
+        try:
+            prepared = self.service.prepare(requester, kind, action.get("value"))
+        except CouponsBotError as error:  # a stranger's click ends here, before any Capillary call
+            self.refuse(requester, error, body, f"action_{kind.value}")
+            return
+        self.keep_where(prepared.form.key, body, requester)
+        write_audit(
+            requester, action=f"action_{kind.value}", outcome="form_opened", customer_id=prepared.view.customer_id
+        )
+        form = render_action_form(prepared, self.answerer.codec, demo=self.answerer.service.demo)
+        fallback = self.answerer.refusal(InvalidViewState("the form could not be opened"))
+        self.delivery.open_view(body.get("trigger_id"), form, requester, fallback)
+
+    def keep_where(self, key: str, body: dict[str, Any], requester: Requester) -> None:
+        """Where the message lives, to redraw it once the action is done (the submission doesn't say)."""
+        where = {
+            "response_url": body.get("response_url"),
+            "channel": requester.channel_id,
+            "message_ts": part(body, "message").get("ts"),
+        }
+        self.store.set(_where_key(key), json.dumps(where).encode(), CONTEXT_TTL_SECONDS)
+
+    def check_submission(self, ack: Ack, body: dict[str, Any]) -> None:
+        """The ack: no network. A missing reason or a day outside the offer is shown under its field."""
+        read = read_form(self.service, part(body, "view"))
+        if isinstance(read, dict):
+            ack(response_action="errors", errors=read)
+            return
+        ack(response_action="update", view=render_working(read.form.kind))
+
+    def submit(self, context: BoltContext, body: dict[str, Any]) -> None:
+        view = part(body, "view")
+        read = read_form(self.service, view)
+        if isinstance(read, dict):
+            return  # refused in the ack, which said why
+        requester, view_id = Requester.of(context), str(view.get("id"))
+        try:
+            outcome = self.service.perform(
+                requester, read.form, read.reason, expiry=read.expiry, series_id=read.series_id
+            )
+        except CouponsBotError as error:  # a forged submission, an out-of-date form, a series not allowed
+            self.refuse_in_view(requester, error, read.form.kind, view_id)
+            return
+        problem = date_refusal(outcome) if not outcome.replayed else None
+        again = self.reopen(read.form, requester) if problem is not None else None
+        if again is not None:  # the form again, Capillary's refusal under the date, a new key for the next try
+            form = render_action_form(again, self.answerer.codec, demo=outcome.demo, date_error=problem)
+            self.delivery.update_view(view_id, form)
+            return
+        message = render_outcome(outcome)
+        self.delivery.update_view(view_id, render_outcome_view(message, outcome.kind))
+        self.tell_and_redraw(read.form, outcome, requester, message)
+
+    def refuse_in_view(self, requester: Requester, error: CouponsBotError, kind: ActionKind, view_id: str) -> None:
+        decision = "denied" if isinstance(error, ActionNotAllowed) else "allowed"
+        write_audit(requester, action=f"action_{kind.value}", outcome=error.outcome, decision=decision)
+        self.delivery.update_view(view_id, render_outcome_view(self.answerer.refusal(error), kind))
+
+    def reopen(self, form: ActionForm, requester: Requester) -> Prepared | None:
+        try:
+            prepared = self.service.prepare(requester, form.kind, form.view)
+        except CouponsBotError:
+            return None
+        where = self.store.get(_where_key(form.key))
+        if where is not None:
+            self.store.set(_where_key(prepared.form.key), where, CONTEXT_TTL_SECONDS)
+        return prepared
+
+    def tell_and_redraw(self, form: ActionForm, outcome: ActionOutcome, requester: Requester, message: Message) -> None:
+        """The outcome to the agent where the message is, and the customer's message drawn afresh."""
+        raw = self.store.get(_where_key(form.key))
+        where = json.loads(raw) if raw is not None else {}
+        here = replace(requester, channel_id=where.get("channel") or requester.channel_id)
+        self.delivery.privately(here, message)
+        if outcome.replayed or outcome.status == "limit" or not where.get("response_url"):
+            return
+        redrawn = self.answerer.answer_click(form.view, here, action="action_refresh", refresh=True)
+        self.delivery.redraw(
+            Respond(response_url=where["response_url"]), here, redrawn, message_ts=where.get("message_ts")
+        )
+
+
+def _where_key(key: str) -> str:
+    return f"action/1:{key}:where"
+
+
+def register(app: App, services: Services) -> None:
+    listeners = ActionListeners(app, services)
+    app.action(_BUTTONS)(ack=acknowledge, lazy=[guarded(listeners.open_form, services, action="action_form")])
+    app.view_submission(VIEW_ACTION_FORM)(
+        ack=listeners.check_submission, lazy=[guarded(listeners.submit, services, action="action_submit")]
+    )
