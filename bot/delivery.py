@@ -143,6 +143,64 @@ class Delivery:
     def home_tab(self, user_id: str, view: dict[str, Any]) -> None:
         _call(self.client.views_publish, user_id=user_id, view=view)
 
+    def open_modal(self, trigger_id: str | None, view: dict[str, Any]) -> str | None:
+        """Open a modal (the trigger is good for 3 seconds) and say which it is, to redraw it once the answer is
+        ready; None when it couldn't be opened."""
+        if not trigger_id:
+            return None
+        try:
+            opened = self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as error:
+            logger.warning("views.open failed: %s", error.response.get("error"))
+            return None
+        except (SlackClientError, OSError) as error:
+            logger.warning("views.open failed: %s", type(error).__name__)
+            return None
+        view_id = (opened.get("view") or {}).get("id")
+        return str(view_id) if view_id else None
+
+    def unfurl(
+        self,
+        unfurls: dict[str, dict[str, Any]],
+        *,
+        channel_id: str | None,
+        message_ts: str | None,
+        unfurl_id: str | None = None,
+        source: str | None = None,
+    ) -> bool:
+        """Unfold links (chat.unfurl) in the message a `link_shared` event names: by `unfurl_id` and `source`
+        when it has them (the composer's preview has no ts yet), else by channel and ts."""
+        if unfurl_id and source:
+            return _call(self.client.chat_unfurl, unfurls=unfurls, unfurl_id=unfurl_id, source=source)
+        return _call(self.client.chat_unfurl, unfurls=unfurls, channel=channel_id, ts=message_ts)
+
+    def complete_step(self, execution_id: str, outputs: dict[str, Any], *, token: str | None) -> bool:
+        """End a Workflow Builder step with its outputs (functions.completeSuccess). `token`: the one Slack
+        issued for this run (the event's `bot_access_token`), as Bolt's `complete` uses; else the bot token."""
+        client = self._client_for(token)
+        return _call(client.functions_completeSuccess, function_execution_id=execution_id, outputs=outputs)
+
+    def fail_step(self, execution_id: str, error: str, *, token: str | None) -> bool:
+        """End a Workflow Builder step with an error the workflow shows (functions.completeError)."""
+        client = self._client_for(token)
+        return _call(client.functions_completeError, function_execution_id=execution_id, error=error)
+
+    def _client_for(self, token: str | None) -> WebClient:
+        """The bot's client with another token, sent as the bot token is (a header: never in a body or a log)."""
+        if not token:
+            return self.client
+        base = self.client
+        return WebClient(
+            token=token,
+            base_url=base.base_url,
+            timeout=base.timeout,
+            ssl=base.ssl,
+            proxy=base.proxy,
+            headers=base.headers,
+            logger=base.logger,
+            retry_handlers=list(base.retry_handlers),
+        )
+
     def share(self, respond: Respond, message: Message) -> bool:
         """Post for the whole channel; False when the response_url is spent (30 minutes or 5 uses)."""
         return self._sent(respond, message, response_type="in_channel", replace_original=False)

@@ -18,6 +18,8 @@ from bot.replays import Replays
 from bot.requester import Requester, asks_as_a_person, part
 
 Next = Callable[[], None]
+# Events that are not someone asking the bot: their listener reads `access_allowed` and answers nobody with a refusal.
+_DECIDED_BY_THE_LISTENER = frozenset({"app_home_opened", "link_shared"})
 Middleware = Callable[..., BoltResponse | None]
 
 
@@ -44,8 +46,8 @@ def check_access(policy: AccessPolicy, answerer: LookupAnswerer, delivery: Deliv
             return None
         context["access_allowed"] = False
         event = part(body, "event")
-        if event.get("type") == "app_home_opened":
-            next()  # the Home tab still opens; it tells the user they have no access
+        if event.get("type") in _DECIDED_BY_THE_LISTENER:
+            next()  # the Home tab opens saying so; a link posted by someone refused stays as it is, quietly
             return None
         kind = event.get("type") or body.get("type") or ("command" if "command" in body else "unknown")
         write_audit(requester, action=kind, outcome=AccessDenied.outcome, decision="denied")

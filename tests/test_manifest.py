@@ -30,10 +30,19 @@ def test_manifest_declares_what_the_bot_uses(manifest: dict) -> None:
     assert command["url"].endswith("/slack/events")
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     # Exactly these: a scope the bot does not use is access nobody should have to grant.
-    assert sorted(scopes) == sorted(["commands", "chat:write", "im:history", "app_mentions:read", "usergroups:read"])
+    assert sorted(scopes) == sorted(
+        ["commands", "chat:write", "im:history", "app_mentions:read", "usergroups:read", "links:read", "links:write"]
+    )
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"message.im", "app_mention", "app_home_opened"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "message.im",
+        "app_mention",
+        "app_home_opened",
+        "link_shared",
+        "function_executed",
+    }
+    assert set(manifest["functions"]) == {"get_customer_coupons"}
     shortcuts = {s["callback_id"]: s["type"] for s in manifest["features"]["shortcuts"]}
     assert shortcuts == {SHORTCUT_LOOKUP: "global", SHORTCUT_FROM_MESSAGE: "message"}
     home = manifest["features"]["app_home"]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, shortcuts
+from bot.listeners import actions, commands, coupon_actions, events, links, shortcuts, workflow_step
 from bot.services import Services
 
 
-def register_listeners(app: App, services: Services) -> None:
+def register_listeners(app: App, services: Services, *, member_care_hosts: frozenset[str] = frozenset()) -> None:
+    """`member_care_hosts`: whose links unfold (`COUPONS_MEMBER_CARE_HOSTS`)."""
     commands.register(app, services)
     actions.register(app, services)
     events.register(app, services)
     shortcuts.register(app, services)
+    coupon_actions.register(app, services)
+    links.register(app, services, hosts=member_care_hosts)
+    workflow_step.register(app, services)

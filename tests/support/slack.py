@@ -303,3 +303,85 @@ def wait_until_idle(app: App, timeout: float = 15.0) -> None:
 
     threading.Thread(target=drain, name="wait-until-idle", daemon=True).start()
     assert drained.wait(timeout), f"listeners still running after {timeout}s"
+
+
+def link_shared_event(
+    *urls: str, user: str = "U0AGENT1", channel: str = "C0SUPPORT", source: str = "conversations_history"
+) -> dict[str, Any]:
+    """Shaped like Slack's `link_shared`: links posted in a message (`conversations_history`), or typed in the
+    message box and not yet sent (`composer`, whose channel is `COMPOSER`)."""
+    return {
+        "type": "link_shared",
+        "channel": channel,
+        "is_bot_user_member": True,
+        "user": user,
+        "message_ts": "1700000000.000400",
+        "unfurl_id": f"{channel}.1700000000.000400.0a1b2c3d",
+        "source": source,
+        "event_ts": "1700000000.000450",
+        "links": [{"domain": urllib.parse.urlsplit(url).hostname, "url": url} for url in urls],
+    }
+
+
+EXECUTION_TOKEN = "xwfp-test-execution-token-0000"
+
+
+def function_executed_event(
+    inputs: dict[str, Any], *, callback_id: str = "get_customer_coupons", execution_id: str = "Fx0EXEC001"
+) -> dict[str, Any]:
+    """Shaped like Slack's `function_executed`: a workflow ran the app's custom step with these inputs, and a
+    token for this run alone."""
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn0FUNC001",
+            "callback_id": callback_id,
+            "title": "Get customer coupons",
+            "description": "A loyalty customer's coupon counts and active codes from Capillary",
+            "type": "app",
+            "input_parameters": [],
+            "output_parameters": [],
+            "app_id": "A0APP",
+            "date_created": 1700000000,
+            "date_updated": 1700000000,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id,
+        "workflow_execution_id": "Wx0WORK001",
+        "event_ts": "1700000000.000500",
+        "bot_access_token": EXECUTION_TOKEN,
+    }
+
+
+def unfurl_click_payload(
+    button: dict[str, Any], *, url: str, user: str = "U0AGENT1", channel: str = "C0SUPPORT"
+) -> dict[str, Any]:
+    """A click on a button of an app's unfolded link: the container is the attachment Slack drew for it."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "agent", "team_id": TEAM},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "container": {
+            "type": "message_attachment",
+            "message_ts": "1700000000.000400",
+            "attachment_id": 1,
+            "channel_id": channel,
+            "is_ephemeral": False,
+            "is_app_unfurl": True,
+            "app_unfurl_url": url,
+        },
+        "trigger_id": new_trigger_id(),
+        "team": {"id": TEAM, "domain": "acme"},
+        "channel": {"id": channel, "name": "support"},
+        "actions": [
+            {
+                "block_id": "unfurl",
+                "type": "button",
+                "action_ts": "1700000001.0",
+                "action_id": button["action_id"],
+                "value": button["value"],
+            }
+        ],
+    }
