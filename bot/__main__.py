@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from bot.command_text import HelpRequest, parse_command_text
 from bot.domain.view_state import Surface
-from bot.errors import ConfigError, InvalidCommand, startup_line
+from bot.errors import ConfigError, InvalidCommand, StartupError, startup_line
 from bot.gc_tuning import settle_after_start
 from bot.log_setup import configure_logging
 from bot.requester import Requester
 from bot.settings import Settings
 from bot.terminal_preview import blocks_to_text
 from bot.wiring import build_answerer, create_app
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,17 +70,40 @@ def preview(settings: Settings, words: list[str], *, as_json: bool) -> int:
 
 def serve(settings: Settings) -> int:
     app_token = settings.slack_app_token
+    settings.require_all("socket" if app_token is not None else "http")
     answerer = build_answerer(settings, use_demo=settings.demo)
     app = create_app(settings, answerer, socket_mode=app_token is not None)
     settle_after_start()
     if app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415 - only Socket Mode needs it
 
+        check_app_token(app.client, app_token.get_secret_value())  # before the handler starts its threads
         SocketModeHandler(app, app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
     else:
         # Bolt's own development server; production HTTP runs under uvicorn (the Procfile's `web`, bot/asgi.py).
-        app.start(port=settings.port, path="/slack/events")
+        try:
+            app.start(port=settings.port, path="/slack/events")
+        except OSError as error:  # the port is taken, or not ours to listen on
+            raise StartupError(
+                f"cannot listen on port {settings.port} ({error.strerror}); set PORT to a free one"
+            ) from None
     return 0
+
+
+def check_app_token(client: WebClient, app_token: str) -> None:
+    """Socket Mode's token, checked as the bot token is: a refused one is one line, not a traceback."""
+    from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
+
+    try:
+        client.apps_connections_open(app_token=app_token)
+    except SlackApiError as error:
+        reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+        raise StartupError(
+            f"Slack refused SLACK_APP_TOKEN ({reason or f'HTTP {error.response.status_code}'}); copy the "
+            "app-level token (with connections:write) again"
+        ) from None
+    except (SlackClientError, OSError) as error:
+        raise StartupError(f"Slack could not be reached to check SLACK_APP_TOKEN ({type(error).__name__})") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -378,6 +378,7 @@ def create_asgi_app() -> SlackFront:
     RequestTimeoutH11Protocol.header_timeout = settings.http_request_timeout_seconds
     configure_logging(settings.log_level)
     try:
+        settings.require_all("http")
         app, services = build_app(settings, build_answerer(settings, use_demo=settings.demo))
     except ConfigError as error:
         print(startup_line(error), file=sys.stderr)

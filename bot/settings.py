@@ -148,16 +148,26 @@ class Settings(BaseSettings):
     read_timeout_seconds: float = Field(
         6.0, ge=0.1, allow_inf_nan=False, validation_alias="COUPONS_READ_TIMEOUT_SECONDS"
     )
-    max_response_mb: float = Field(32.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_MAX_RESPONSE_MB")
+    max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_MAX_RESPONSE_MB")
     max_concurrent_upstream: int = Field(8, ge=1, le=256, validation_alias="COUPONS_MAX_CONCURRENT_UPSTREAM")
     page_size: int = Field(5, ge=1, le=10, validation_alias="COUPONS_PAGE_SIZE")
     allowed_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USER_IDS")
     allowed_channel_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_CHANNEL_IDS")
     allowed_usergroup_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USERGROUP_IDS")
+    # Comma-separated host names whose /member-care/ui/<customerId> links unfold (empty: none do).
+    member_care_hosts: str = Field("", validation_alias="COUPONS_MEMBER_CARE_HOSTS")
     support_contact: str = Field("your Slack admin", validation_alias="COUPONS_SUPPORT_CONTACT")
     currency: str | None = Field(None, max_length=8, validation_alias="COUPONS_CURRENCY")
     listener_threads: int = Field(48, ge=1, le=256, validation_alias="COUPONS_LISTENER_THREADS")
     log_level: LogLevel = Field("INFO", validation_alias="COUPONS_LOG_LEVEL")
+    # Coupon actions (issue 26): off unless named here, for the people named below only.
+    coupon_actions: Annotated[frozenset[str], NoDecode] = Field(frozenset(), validation_alias="COUPONS_ACTIONS")
+    action_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ACTION_USER_IDS")
+    action_usergroup_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ACTION_USERGROUP_IDS")
+    goodwill_series_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        (), validation_alias="COUPONS_GOODWILL_SERIES_IDS"
+    )
+    action_daily_limit: int = Field(20, ge=1, le=10_000, validation_alias="COUPONS_ACTION_DAILY_LIMIT")
 
     @classmethod
     def settings_customise_sources(
@@ -262,7 +272,36 @@ class Settings(BaseSettings):
             return _FLAGS[value.lower()]
         return value
 
-    @field_validator("allowed_user_ids", "allowed_channel_ids", "allowed_usergroup_ids", mode="before")
+    @field_validator("coupon_actions", mode="before")
+    @classmethod
+    def _actions(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        words = frozenset(w.strip().lower() for w in value.split(",") if w.strip())
+        unknown = sorted(words - {"resend", "extend", "issue"})
+        if unknown:
+            raise _problem(f"COUPONS_ACTIONS must be a comma list of resend, extend, issue, not {unknown[0]!r}")
+        return words
+
+    @field_validator("goodwill_series_ids", mode="before")
+    @classmethod
+    def _series_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        bad = [i for i in ids if not (i.isascii() and i.isdigit() and 0 < len(i) <= 18)]
+        if bad:
+            raise _problem(f"COUPONS_GOODWILL_SERIES_IDS must be comma-separated series IDs, not {bad[0]!r}")
+        return tuple(sorted({int(i) for i in ids}))
+
+    @field_validator(
+        "allowed_user_ids",
+        "allowed_channel_ids",
+        "allowed_usergroup_ids",
+        "action_user_ids",
+        "action_usergroup_ids",
+        mode="before",
+    )
     @classmethod
     def _ids(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str):
@@ -309,31 +348,46 @@ class Settings(BaseSettings):
     def cache_max_bytes(self) -> int:
         return int(self.cache_max_mb * MEGABYTE)
 
-    def require_slack(self, *, socket_mode: bool) -> None:
+    def require_slack(self, *, socket_mode: bool = False, worker: bool = False) -> None:
         """Fail unless the Slack side can start in the chosen mode; names every missing variable."""
-        values = {
-            "SLACK_BOT_TOKEN": self.slack_bot_token,
-            "SLACK_APP_TOKEN": self.slack_app_token,
-            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
-        }
-        required = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
-        missing = [f"{name} is not set" for name in required if values[name] is None]
-        if missing:
-            raise ConfigError("; ".join(missing))
+        _raise_if(self._missing_slack("worker" if worker else "socket" if socket_mode else "http"))
 
     def require_data_source(self) -> None:
         """The Slack app must never show invented data by accident: demo data only when asked for."""
+        _raise_if(self._missing_data_source())
+
+    def require_all(self, slack: SlackRole) -> None:
+        """Everything a Slack-facing process needs (`http`, `socket`, or a `worker`), every missing variable
+        named in one line: the Capillary side first, then Slack's."""
+        _raise_if([*self._missing_data_source(), *self._missing_slack(slack)])
+
+    def _missing_slack(self, slack: SlackRole) -> list[str]:
+        required = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_APP_TOKEN": self.slack_app_token if slack == "socket" else True,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret if slack == "http" else True,
+        }
+        return [f"{name} is not set" for name, value in required.items() if value is None]
+
+    def _missing_data_source(self) -> list[str]:
         if self.demo:
-            return
+            return []
         if self.capillary_base_url is None:
-            raise ConfigError(
-                "CAPILLARY_BASE_URL (or CAPILLARY_CLUSTER) is not set; set COUPONS_DEMO=1 to use demo data"
-            )
+            return ["CAPILLARY_BASE_URL (or CAPILLARY_CLUSTER) is not set; set COUPONS_DEMO=1 to use demo data"]
         if self.capillary_credentials is None:
-            raise ConfigError(
+            return [
                 "CAPILLARY_USERNAME and CAPILLARY_PASSWORD (or CAPILLARY_OAUTH_CLIENT_KEY and "
                 "CAPILLARY_OAUTH_CLIENT_SECRET) are not set; set COUPONS_DEMO=1 to use demo data"
-            )
+            ]
+        return []
+
+
+SlackRole = Literal["http", "socket", "worker"]
+
+
+def _raise_if(problems: list[str]) -> None:
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def _check_pair(first_name: str, first: object, second_name: str, second: object) -> None:

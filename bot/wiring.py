@@ -10,12 +10,14 @@ from pydantic import SecretStr
 
 from bot.capillary.budget import capillary_budget
 from bot.capillary.client import CapillaryClient
+from bot.check_service import CheckService
 from bot.coupon_service import CouponService
 from bot.customer_service import CustomerService
 from bot.demo.transport import DEMO_BASE_URL, demo_transport
+from bot.domain.coupon_actions import ActionSettings
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.view_state import ViewStateCodec
-from bot.errors import ConfigError, StartupError
+from bot.errors import StartupError
 from bot.jobs import JobFunctions
 from bot.lookup_answers import LookupAnswerer
 from bot.settings import BasicCredentials, CapillaryCredentials, Settings
@@ -108,6 +110,9 @@ def build_answerer(
         clock=clock,
         connection_label="demo data" if use_demo else base_url,
         currency=settings.currency,
+        checks=CheckService(client, store, ttl_seconds=settings.cache_ttl_seconds),
+        actions=ActionSettings.of(settings),
+        client=client,
     )
 
 
@@ -144,16 +149,14 @@ def build_app(
     from bot.lazy_work import LazyWork  # noqa: PLC0415
     from bot.listeners import register_listeners  # noqa: PLC0415
     from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
+    from bot.listeners.links import read_hosts  # noqa: PLC0415
     from bot.middleware import answer_once, check_access  # noqa: PLC0415
     from bot.replays import Replays  # noqa: PLC0415
     from bot.services import Services  # noqa: PLC0415
     from bot.task_queue import QueueLazyRunner, QueueWatch  # noqa: PLC0415
 
-    if role == "worker":  # a worker only delivers answers: it needs the bot token, nothing to verify requests
-        if settings.slack_bot_token is None:
-            raise ConfigError("SLACK_BOT_TOKEN is not set")
-    else:
-        settings.require_slack(socket_mode=socket_mode)
+    # A worker only delivers answers: it needs the bot token, nothing to verify requests with.
+    settings.require_slack(socket_mode=socket_mode, worker=role == "worker")
     lazy_work = LazyWork(settings.listener_threads)
     executor = lazy_work.executor
     try:
@@ -196,7 +199,7 @@ def build_app(
         action = str(body.get("type") or ("command" if "command" in body else "request"))
         report_unexpected(services, context, body, action=action, error=error, before_ack=True)
 
-    register_listeners(app, services)
+    register_listeners(app, services, member_care_hosts=read_hosts(settings.member_care_hosts))
     if queue is not None and watch is not None:  # web with Redis: the lazy halves become jobs for the workers
         runner = app.listener_runner
         runner.lazy_listener_runner = QueueLazyRunner(queue, services.replays, runner.lazy_listener_runner)
@@ -238,8 +241,21 @@ def _bolt_app(settings: Settings, executor: Executor, *, socket_mode: bool) -> A
         )
     except BoltError as error:
         cause = error.__context__
-        reason = cause.response.get("error") if isinstance(cause, SlackApiError) else "no reason given"
-        raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token again") from None
+        if (
+            isinstance(cause, SlackApiError)
+            and isinstance(cause.response.data, dict)
+            and cause.response.status_code < 500
+        ):
+            reason = cause.response.get("error") or "no reason given"
+            raise StartupError(
+                f"Slack refused SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token again"
+            ) from None
+        # A 5xx or a page that isn't Slack's JSON: Slack (or a proxy) is in trouble, not the token.
+        status = cause.response.status_code if isinstance(cause, SlackApiError) else "no answer"
+        raise StartupError(
+            f"Slack answered wrongly at {settings.slack_api_url} when the bot checked SLACK_BOT_TOKEN (HTTP {status}); "
+            "the token was not judged: start the bot again when Slack is back"
+        ) from None
     except (SlackClientError, OSError) as error:
         raise StartupError(
             f"Slack could not be reached at {settings.slack_api_url} to check SLACK_BOT_TOKEN ({type(error).__name__})"

@@ -25,6 +25,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> in
     if settings.redis_url is None:
         print("coupons-bot worker needs REDIS_URL: without it, web answers every request itself", file=sys.stderr)
         return 2
+    settings.require_all("worker")
     _, services = build_app(settings, build_answerer(settings, use_demo=settings.demo), role="worker")
     queue = services.queue
     if queue is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from typing import Any
 
 import pytest
@@ -62,3 +64,50 @@ def test_no_token_will_be_unused_warning_at_start(
     with caplog.at_level(logging.INFO):
         make_app()
     assert not [r for r in caplog.records if "will be unused" in r.getMessage()]
+
+
+@pytest.mark.parametrize("start", [lambda: main(["serve"]), start_web], ids=["serve", "web"])
+def test_slack_answering_wrongly_is_not_blamed_on_the_token(
+    environment: Any, slack: FakeSlack, capsys: pytest.CaptureFixture[str], start: Any
+) -> None:
+    environment()
+    page = Reply(503, "<html>Service Unavailable</html>", headers={"Content-Type": "text/html"})
+    slack.queued["auth.test"] = [page] * 5  # the SDK's own retries get the same page
+    assert start() == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "HTTP 503" in line and "copy" not in line and "start the bot again when Slack is back" in line
+
+
+def test_a_refused_app_token_is_one_line_and_exit_2(
+    environment: Any, slack: FakeSlack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment()
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-refused")
+    slack.queued["apps.connections.open"] = [Reply(body={"ok": False, "error": "invalid_auth"})]
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "coupons-bot: Slack refused SLACK_APP_TOKEN (invalid_auth); copy the app-level token (with "
+        "connections:write) again"
+    ]
+
+
+def test_every_missing_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [n for n in os.environ if n.startswith(("SLACK_", "CAPILLARY_", "COUPONS_", "REDIS_"))]:
+        monkeypatch.delenv(name)
+    assert main(["serve"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "CAPILLARY_BASE_URL (or CAPILLARY_CLUSTER) is not set" in line
+    assert "SLACK_BOT_TOKEN is not set" in line and "SLACK_SIGNING_SECRET is not set" in line
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(environment: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        environment(PORT=str(port))
+        assert main(["serve"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"coupons-bot: cannot listen on port {port} (") and line.endswith("set PORT to a free one")
