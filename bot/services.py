@@ -13,7 +13,7 @@ from bot.lookup_answers import LookupAnswerer
 from bot.replays import Replays
 
 if TYPE_CHECKING:  # Dramatiq is imported only where Redis is configured
-    from bot.task_queue import QueueWatch, TaskQueue
+    from bot.task_queue import QueueLazyRunner, QueueWatch, TaskQueue
 
 
 @dataclass(frozen=True)
@@ -26,3 +26,4 @@ class Services:
     functions: JobFunctions
     queue: TaskQueue | None = None  # with Redis: the jobs go to the workers
     watch: QueueWatch | None = None  # web with Redis: the queue as /healthz reports it, and the standby
+    sender: QueueLazyRunner | None = None  # web with Redis: hands the work after each ack to the queue

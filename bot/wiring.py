@@ -177,18 +177,21 @@ def build_app(
         logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
     functions = JobFunctions()
     queue = _task_queue(settings, answerer, functions)
-    watch = None
+    replays = Replays(answerer.service.store)
+    watch = sender = None
     if queue is not None and role != "worker":  # /healthz's view of the queue, and web's standby
         watch = QueueWatch(queue, threads=settings.max_concurrent_upstream)
+        sender = QueueLazyRunner(queue, replays, app.listener_runner.lazy_listener_runner)
     services = Services(
         answerer=answerer,
         policy=policy,
         delivery=Delivery(client, executor),
         lazy_work=lazy_work,
-        replays=Replays(answerer.service.store),
+        replays=replays,
         functions=functions,
         queue=queue,
         watch=watch,
+        sender=sender,
     )
     app.use(answer_once(services.replays))
     app.use(check_access(policy, answerer, services.delivery))
@@ -200,9 +203,8 @@ def build_app(
         report_unexpected(services, context, body, action=action, error=error, before_ack=True)
 
     register_listeners(app, services, member_care_hosts=read_hosts(settings.member_care_hosts))
-    if queue is not None and watch is not None:  # web with Redis: the lazy halves become jobs for the workers
-        runner = app.listener_runner
-        runner.lazy_listener_runner = QueueLazyRunner(queue, services.replays, runner.lazy_listener_runner)
+    if services.sender is not None and watch is not None:  # web with Redis: the lazy halves become jobs
+        app.listener_runner.lazy_listener_runner = services.sender
         watch.start()
     return app, services
 
