@@ -42,6 +42,7 @@ from bot.gc_tuning import settle_after_start
 from bot.listeners.lazy import tell_restarted
 from bot.log_rate import RateLimitedLog
 from bot.log_setup import configure_logging
+from bot.process_limits import raise_open_files_limit
 from bot.services import Services
 from bot.settings import Settings
 from bot.wiring import build_answerer, build_app
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 # Junk requests can come by the thousand a second: a few lines a minute say what it is, and a count the rest.
 _rejections = RateLimitedLog(logger)
 
+# Slack's payloads nest a dozen levels at most (rich-text blocks, views); far deeper is not Slack.
+MAX_PAYLOAD_DEPTH = 64
 # Slack's payloads are a few kilobytes; anything far larger is not Slack.
 MAX_BODY_BYTES = 256 * 1024
 # Slack sends a whole request at once; a client that needs longer is not Slack (or is attacking).
@@ -221,13 +224,26 @@ class SlackRequestChecker:
 def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Rejected(400, f"{what} is not JSON") from None
+    if _depth(value) > MAX_PAYLOAD_DEPTH:  # Bolt copies payloads recursively: a deep one would end in a traceback
+        raise Rejected(400, f"{what} is nested too deep")
     if not isinstance(value, dict):
         raise Rejected(400, f"{what} is not a JSON object")
     if not isinstance(value.get("type"), str):
         raise Rejected(400, f"{what} has no type")
     return value
+
+
+def _depth(value: object) -> int:
+    """How deep objects and lists nest in `value` (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def check_event_body(text: str) -> None:
@@ -401,6 +417,7 @@ def create_asgi_app() -> SlackFront:
 def main() -> None:
     """The Procfile's `web`: `PORT` (default 3000), `WEB_CONCURRENCY` processes (default 1)."""
     settings = load_settings()
+    raise_open_files_limit()  # before the server and its workers open anything
     workers = settings.web_concurrency
     front = create_asgi_app()  # fails fast, with one line, before any worker starts
     logging.getLogger("uvicorn.error").setLevel(logging.INFO)

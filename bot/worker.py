@@ -14,6 +14,7 @@ import threading
 
 from bot.errors import ConfigError
 from bot.gc_tuning import settle_after_start
+from bot.process_limits import raise_open_files_limit
 from bot.settings import Settings
 from bot.task_queue import HEARTBEAT_SECONDS, worker_id
 from bot.wiring import build_answerer, build_app
@@ -26,6 +27,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> in
         print("coupons-bot worker needs REDIS_URL: without it, web answers every request itself", file=sys.stderr)
         return 2
     settings.require_all("worker")
+    raise_open_files_limit()
     _, services = build_app(settings, build_answerer(settings, use_demo=settings.demo), role="worker")
     queue = services.queue
     if queue is None:

@@ -65,7 +65,7 @@ def body_of(status: int, headers: httpx.Headers, content: bytes) -> dict[str, An
         raise error_for_failure(status, content)
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         if 200 <= status < 300:
             raise CapillaryBadResponse("Capillary answered with something that is not JSON", status=status) from None
         raise error_for_failure(status, content) from None

@@ -222,7 +222,7 @@ def _read_series(content: bytes) -> dict[int, CouponSeries]:
     # One odd series must not hide the others' terms: read them one by one.
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         return found
     entity = body.get("entity") if isinstance(body, dict) else None
     for coupon in entity if isinstance(entity, list) else []:

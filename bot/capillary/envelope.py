@@ -114,7 +114,7 @@ def lenient_errors(content: bytes) -> list[ApiError]:
     """The `errors` of any body, however odd; [] when there are none or the body isn't JSON."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         return []
     raw = body.get("errors") if isinstance(body, dict) else None
     if isinstance(body, dict) and raw is None and ("code" in body or "message" in body):

@@ -300,7 +300,7 @@ def read_token(content: bytes) -> OAuthToken | None:
     """`{"data": {"accessToken": …, "ttlSeconds": …}}` → a token; anything else → None."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         return None
     data = body.get("data") if isinstance(body, dict) else None
     token = data.get("accessToken") if isinstance(data, dict) else None
