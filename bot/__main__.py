@@ -26,11 +26,29 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set; the default)")
     commands.add_parser("worker", help="run the lookups web queued (needs REDIS_URL; any number, on any host)")
-    preview = commands.add_parser("preview", help="print the message /coupons would show, without Slack")
-    # What follows `preview` is read like the text of `/coupons`: a wrong word gets Slack's answer, not argparse's.
-    preview.add_argument("words", nargs="*", metavar="customerId [lower|upper|as_it_is]", help="as after /coupons")
+    preview = commands.add_parser(
+        "preview",
+        help="print the message /coupons would show, without Slack",
+        description="Print the message /coupons would show. The words are read exactly as /coupons reads them.",
+    )
+    preview.add_argument(
+        "words",
+        nargs="*",
+        metavar="customer",
+        help="a customer ID, +mobile, email, card:<number> or external:<id>; then lower|upper|as_it_is and "
+        "code:<CODE>, in any order after the customer",
+    )
     preview.add_argument("--json", action="store_true", help="print the Block Kit payload instead of text")
     return parser
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    """The command line. After `preview` every word but `--json` and `-h`/`--help` is the text of `/coupons`, in
+    order, whatever it looks like: a wrong word gets Slack's answer, not argparse's."""
+    if argv[:1] == ["preview"] and not {"-h", "--help"} & set(argv[1:]):
+        words = argv[1:]
+        return argparse.Namespace(command="preview", words=[w for w in words if w != "--json"], json="--json" in words)
+    return _parser().parse_args(argv)
 
 
 def _names_capillary(settings: Settings) -> bool:
@@ -107,10 +125,14 @@ def check_app_token(client: WebClient, app_token: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _arguments(sys.argv[1:] if argv is None else argv)
     try:
         settings = Settings.from_env()
-        configure_logging(settings.log_level, audit=args.command != "preview")
+        previewing = args.command == "preview"
+        # The preview's terminal is for the answer: the bot's INFO lines (a profile not shown, …) stay out of it.
+        configure_logging(
+            "WARNING" if previewing and settings.log_level == "INFO" else settings.log_level, audit=not previewing
+        )
         if args.command == "preview":
             return preview(settings, args.words, as_json=args.json)
         if args.command == "worker":

@@ -52,6 +52,10 @@ def parse_command_text(text: str | None) -> LookupRequest | HelpRequest:
     if not words or (len(words) == 1 and words[0].lower() in HELP_WORDS):
         return HelpRequest()
     case = CodeCase.UPPER
+    if len(words) > 1 and words[0].lower() in _CASE_WORDS:
+        raise InvalidCommand(f"Put the code case after the customer: `<customer> {words[0].lower()}`.")
+    if len(words) > 1 and words[-1].lower() != "as_it_is" and re.sub(r"[-_.]", "", words[-1].lower()) == "asitis":
+        raise InvalidCommand("Did you mean `as_it_is`? The code case is `lower`, `upper` or `as_it_is`.")
     if len(words) > 1 and words[-1].lower() in _CASE_WORDS:
         case = _CASE_WORDS[words[-1].lower()]
         words = words[:-1]

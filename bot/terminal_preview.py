@@ -8,6 +8,7 @@ from typing import Any
 
 _DATE_TOKEN = re.compile(r"<!date\^[0-9]+\^[^|>]*\|([^>]*)>")
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
+_OTHER_EMOJI = re.compile(r"(?<![\w:`]):[a-z][a-z0-9_+-]*: ?")
 _EMOJI = {
     ":large_green_circle:": "●",
     ":hourglass_flowing_sand:": "◔",
@@ -26,6 +27,7 @@ def mrkdwn_to_text(text: str) -> str:
     text = _MENTION.sub(r"@\1", text)
     for code, symbol in _EMOJI.items():
         text = text.replace(code, symbol)
+    text = _OTHER_EMOJI.sub("", text)  # a terminal shows `:dart:` literally: drop what has no symbol here
     text = re.sub(r"(?<![\w`])\*([^*\n]+)\*(?![\w`])", r"\1", text)
     text = re.sub(r"(?<![\w`])_([^_\n]+)_(?![\w`])", r"\1", text)
     return html.unescape(text)

@@ -102,3 +102,18 @@ def test_text_as_slack_sends_it(text: str, expected: object, focus: str | None) 
 def test_markup_that_names_no_customer_is_still_refused(text: str) -> None:
     with pytest.raises(InvalidCommand):
         read_lookup(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("lower 565032176", "Put the code case after the customer: `<customer> lower`."),
+        ("UPPER +91 99000 01001", "Put the code case after the customer: `<customer> upper`."),
+        ("565032176 as-it-is", "Did you mean `as_it_is`?"),
+        ("565032176 AsItIs", "Did you mean `as_it_is`?"),
+    ],
+)
+def test_a_case_word_out_of_place_or_misspelled_says_how_to_write_it(text: str, says: str) -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        parse_command_text(text)
+    assert says in str(refused.value) and "99000" not in str(refused.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -189,3 +190,25 @@ def test_preview_reads_its_words_as_slash_command_text(no_capillary: None, capsy
     assert "/coupons 565032176 lower" in capsys.readouterr().out
     assert main(["preview", "9223372036854775808"]) == 1
     assert "too large" in capsys.readouterr().out
+
+
+def test_words_after_preview_are_read_as_slash_command_text_whatever_they_look_like(
+    no_capillary: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["preview", str(MIXED_CUSTOMER), "--json", "lower"]) == 0  # --json anywhere, the rest in order
+    assert "codes in lower case" in json.dumps(json.loads(capsys.readouterr().out))
+    assert main(["preview", "-x", str(MIXED_CUSTOMER)]) == 1  # a word like an option: Slack's answer, not argparse's
+    assert "nothing more" in capsys.readouterr().out
+    assert main(["preview", "lower", str(MIXED_CUSTOMER)]) == 1
+    assert "Put the code case after the customer" in capsys.readouterr().out
+
+
+def test_the_terminal_shows_no_emoji_codes_and_no_info_lines(
+    no_capillary: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.terminal_preview import mrkdwn_to_text
+
+    assert mrkdwn_to_text(":dart: Target at 10:30:15 `:keep:`") == "Target at 10:30:15 `:keep:`"
+    monkeypatch.setenv("COUPONS_LOG_LEVEL", "INFO")
+    assert main(["preview", "400000404"]) == 1
+    assert logging.getLogger("bot").getEffectiveLevel() == logging.WARNING  # INFO lines stay out of the terminal
