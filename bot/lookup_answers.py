@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from blocks.errors import render_error
 from blocks.focus import find_focused
@@ -19,7 +19,7 @@ from bot.capillary.client import CapillaryClient
 from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.check_service import CheckService
 from bot.command_text import HelpRequest, read_lookup
-from bot.coupon_service import CouponService
+from bot.coupon_service import CouponService, LookupOutcome
 from bot.customer_service import CustomerOutcome, CustomerService
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_actions import ActionKind, ActionSettings
@@ -32,6 +32,23 @@ from bot.errors import CapillaryError, CouponsBotError, InvalidCommand
 from bot.requester import Requester
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A lookup that worked: what to draw, in whichever form the place asking wants it."""
+
+    view: ViewState
+    summary: CouponSummary
+    card: CustomerCard | None  # None when the profile couldn't be read (or wasn't asked for)
+    profile_unreadable: bool
+    check: Redeemability | CouponsBotError | None  # the coupon in focus, checked
+    shared_by: str | None
+    # For the audit line (`LookupAnswerer.record`):
+    outcome: LookupOutcome
+    action: str
+    identifier_kind: str | None
+    started: float
 
 
 class LookupAnswerer:
@@ -75,6 +92,13 @@ class LookupAnswerer:
         may_share: bool = True,
     ) -> Message:
         """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
+        found = self.find_text(text, requester, surface=surface, action=action, command=command)
+        return found if isinstance(found, Message) else self.draw(found, requester, may_share=may_share)
+
+    def find_text(
+        self, text: str | None, requester: Requester, *, surface: Surface, action: str, command: str = "/coupons"
+    ) -> Found | Message:
+        """What a user typed → the customer's coupons found, or the message saying why not (usage, refusal)."""
         try:
             request, focus = read_lookup(text)  # Slack's markup and pasted characters undone there
         except CouponsBotError as error:
@@ -88,18 +112,12 @@ class LookupAnswerer:
         if request.identifier is None:
             assert request.customer_id is not None
             view = ViewState(request.customer_id, request.case, surface=surface, focus=focus)
-            return self.answer(view, requester, action=action, may_share=may_share)
-        return self._answer_identifier(
-            request.identifier,
-            request.case,
-            requester,
-            surface=surface,
-            action=action,
-            may_share=may_share,
-            focus=focus,
+            return self.find(view, requester, action=action)
+        return self._find_identifier(
+            request.identifier, request.case, requester, surface=surface, action=action, focus=focus
         )
 
-    def _answer_identifier(
+    def _find_identifier(
         self,
         identifier: Identifier,
         case: CodeCase,
@@ -107,10 +125,9 @@ class LookupAnswerer:
         *,
         surface: Surface,
         action: str,
-        may_share: bool,
         focus: str | None = None,
-    ) -> Message:
-        """Resolve a mobile number, email, card or external ID to the customer, then answer as for an ID. The
+    ) -> Found | Message:
+        """Resolve a mobile number, email, card or external ID to the customer, then find as for an ID. The
         resolution and the coupons share one deadline; the audit line names the identifier's kind only."""
         started = time.monotonic()
         kind = identifier.kind.value
@@ -131,15 +148,7 @@ class LookupAnswerer:
                     source=self.customers.source,
                 )
             view = ViewState(resolved.customer_id, case, surface=surface, focus=focus)
-            return self.answer(
-                view,
-                requester,
-                action=action,
-                may_share=may_share,
-                resolved=resolved,
-                identifier_kind=kind,
-                started=started,
-            )
+            return self.find(view, requester, action=action, resolved=resolved, identifier_kind=kind, started=started)
 
     def answer_click(
         self,
@@ -168,13 +177,28 @@ class LookupAnswerer:
         refresh: bool = False,
         shared_by: str | None = None,
         may_share: bool = True,
+    ) -> Message:
+        """The customer's coupons drawn as `view` says, under a header saying who it is; `may_share`: whether this
+        place may get a Share button."""
+        found = self.find(view, requester, action=action, refresh=refresh, shared_by=shared_by)
+        return found if isinstance(found, Message) else self.draw(found, requester, may_share=may_share)
+
+    def find(
+        self,
+        view: ViewState,
+        requester: Requester,
+        *,
+        action: str,
+        refresh: bool = False,
+        shared_by: str | None = None,
         resolved: CustomerOutcome | None = None,
         identifier_kind: str | None = None,
         started: float | None = None,
-    ) -> Message:
-        """The customer's coupons drawn as `view` says, under a header saying who it is; `may_share`: whether this
-        place may get a Share button. The profile (unless `resolved` brought it) is read on a thread while the
-        coupons are fetched, both within one deadline."""
+    ) -> Found | Message:
+        """The customer's coupons grouped, who the customer is, and the check of a coupon in focus — or the
+        message saying what went wrong, with its audit line (a lookup that worked is audited by `record`).
+        The profile (unless `resolved` brought it) is read on a thread while the coupons are fetched, both within
+        one deadline."""
         started = time.monotonic() if started is None else started
         deadline = current_deadline() or Deadline.after(self._deadline_seconds())
         with within(deadline):
@@ -194,36 +218,44 @@ class LookupAnswerer:
             card, unreadable = self._card(view.customer_id, resolved, profile, deadline)
         summary = summarize(outcome.coupons, self._clock())
         check = self._check(summary, view, refresh=refresh) if view.focus else None
-        # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
-        options = SummaryOptions(
-            encode=None if shared_by else self.codec.encode,
-            page_size=self.page_size,
-            shared_by=shared_by,
-            shareable=may_share,
-            customer=card,
-            profile_unreadable=unreadable,
-            currency=self.currency,
-            check=check,
-            check_buttons=True,
-            contact=self.contact,
-            actions=frozenset() if shared_by else self.may_act(requester),
-        )
-        message = render_summary(summary, view, options)
+        return Found(view, summary, card, unreadable, check, shared_by, outcome, action, identifier_kind, started)
+
+    def record(self, found: Found, requester: Requester) -> None:
+        """The audit line of a lookup that worked, once what it is for has been made (a message, a card)."""
         write_audit(
             requester,
             outcome="ok",
-            counts={group.state.value: len(group.coupons) for group in summary.groups},
-            skipped=summary.skipped or None,
-            cache="hit" if outcome.cache_hit else "miss",
-            attempts=outcome.attempts,
-            upstream_ms=outcome.upstream_ms,
-            duration_ms=_ms_since(started),
-            action=action,
-            identifier_kind=identifier_kind,
-            customer_id=view.customer_id,
-            case=view.case.value,
-            check=_check_outcome(check),
+            counts={group.state.value: len(group.coupons) for group in found.summary.groups},
+            skipped=found.summary.skipped or None,
+            cache="hit" if found.outcome.cache_hit else "miss",
+            attempts=found.outcome.attempts,
+            upstream_ms=found.outcome.upstream_ms,
+            duration_ms=_ms_since(found.started),
+            action=found.action,
+            identifier_kind=found.identifier_kind,
+            customer_id=found.view.customer_id,
+            case=found.view.case.value,
+            check=_check_outcome(found.check),
         )
+
+    def draw(self, found: Found, requester: Requester, *, may_share: bool = True) -> Message:
+        """`found` as the summary message (and its audit line)."""
+        # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
+        options = SummaryOptions(
+            encode=None if found.shared_by else self.codec.encode,
+            page_size=self.page_size,
+            shared_by=found.shared_by,
+            shareable=may_share,
+            customer=found.card,
+            profile_unreadable=found.profile_unreadable,
+            currency=self.currency,
+            check=found.check,
+            check_buttons=True,
+            contact=self.contact,
+            actions=frozenset() if found.shared_by else self.may_act(requester),
+        )
+        message = render_summary(found.summary, found.view, options)
+        self.record(found, requester)
         return message
 
     def _check(

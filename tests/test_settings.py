@@ -122,7 +122,7 @@ def test_allow_lists_are_parsed() -> None:
 def test_new_settings_have_their_defaults() -> None:
     settings = Settings.from_env({})
     assert settings.max_response_mb == 64  # a 10,000-coupon customer (34 MB) is answered on defaults
-    assert settings.max_response_bytes == 32 * 1024 * 1024
+    assert settings.max_response_bytes == 64 * 1024 * 1024
     assert settings.cache_max_mb == 256
     assert settings.cache_max_bytes == 256 * 1024 * 1024
     assert settings.max_concurrent_upstream == 8

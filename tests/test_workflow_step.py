@@ -11,7 +11,7 @@ import pytest
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.customer_overview import CustomerOverviews
+from bot.lookup_answers import LookupAnswerer
 from bot.settings import Settings
 from bot.wiring import build_answerer, create_app
 from tests.conftest import NOW, AuditLines, CapillaryStandIn, bot_env, customer_json
@@ -123,7 +123,7 @@ def test_an_unexpected_error_still_ends_the_step_with_a_reference(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(CustomerOverviews, "of_text", broken)
+    monkeypatch.setattr(LookupAnswerer, "find_text", broken)
     app, _ = make_app()
     completion = run_step(app, slack, {"user_context": AGENT, "customer": "1"}, expect="functions.completeError")
     assert "Something went wrong on our side (ref `" in completion["error"]

@@ -13,12 +13,12 @@ from slack_bolt import App, BoltContext
 from blocks.modal import render_answer, render_loading
 from blocks.unfurl import render_unfurl
 from bot.audit_log import write_audit
-from bot.customer_overview import CustomerOverviews, Overview
 from bot.domain.action_ids import ACTION_OPEN_FROM_LINK
-from bot.domain.coupon import MAX_CUSTOMER_ID
+from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.domain.view_state import Surface, ViewState
 from bot.errors import AccessDenied, CouponsBotError
 from bot.listeners.lazy import acknowledge, guarded
+from bot.lookup_answers import Found
 from bot.requester import Requester
 from bot.services import Services
 
@@ -63,7 +63,6 @@ def member_care_links(links: object, hosts: frozenset[str]) -> dict[str, int]:
 
 def register(app: App, services: Services, *, hosts: frozenset[str]) -> None:
     answerer, delivery, policy = services.answerer, services.delivery, services.policy
-    overviews = CustomerOverviews(answerer)
 
     def unfurl(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
         links = member_care_links(event.get("links"), hosts)
@@ -76,10 +75,12 @@ def register(app: App, services: Services, *, hosts: frozenset[str]) -> None:
             return
         unfurls: dict[str, dict[str, Any]] = {}
         for url, customer_id in links.items():
-            found = overviews.of_customer(customer_id, requester, action="unfurl")
-            if isinstance(found, Overview):  # a customer that can't be shown leaves the link as it is
+            view = ViewState(customer_id, CodeCase.UPPER, surface=Surface.EPHEMERAL)
+            found = answerer.find(view, requester, action="unfurl")
+            if isinstance(found, Found):  # a customer that can't be shown leaves the link as it is
                 value = answerer.codec.encode(ViewState(customer_id, found.summary.case, surface=Surface.MODAL))
                 unfurls[url] = {"blocks": render_unfurl(found.summary, found.card, open_value=value)}
+                answerer.record(found, requester)
         if unfurls:
             delivery.unfurl(
                 unfurls,

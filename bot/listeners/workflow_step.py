@@ -17,11 +17,12 @@ from blocks.focus import focus_text
 from blocks.mrkdwn import one_line
 from blocks.summary import counts_line
 from bot.audit_log import write_audit
-from bot.customer_overview import CustomerOverviews, Overview
 from bot.domain.action_ids import FUNCTION_GET_COUPONS
 from bot.domain.coupon_state import STATE_ORDER, CouponState
+from bot.domain.view_state import Surface
 from bot.errors import AccessDenied
 from bot.listeners.lazy import acknowledge, guarded
+from bot.lookup_answers import Found
 from bot.lookup_form import FormErrors, FormInput, read_form
 from bot.requester import Requester
 from bot.services import Services
@@ -34,7 +35,6 @@ MAX_CODES = 20  # `active_codes`: enough for a message, and a bounded output wha
 
 def register(app: App, services: Services) -> None:
     answerer, delivery, policy = services.answerer, services.delivery, services.policy
-    overviews = CustomerOverviews(answerer)
 
     def outcome(requester: Requester, inputs: dict[str, Any]) -> dict[str, Any] | str:
         """The step's outputs, or the error it ends with."""
@@ -46,8 +46,12 @@ def register(app: App, services: Services) -> None:
         except FormErrors as problem:
             write_audit(requester, action=ACTION, outcome=problem.outcome)
             return str(problem)
-        found = overviews.of_text(lookup.text, requester, action=ACTION)
-        return step_outputs(found) if isinstance(found, Overview) else found.text
+        found = answerer.find_text(lookup.text, requester, surface=Surface.EPHEMERAL, action=ACTION)
+        if not isinstance(found, Found):
+            return found.text
+        outputs = step_outputs(found)
+        answerer.record(found, requester)
+        return outputs
 
     def run_step(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
         execution_id = str(event.get("function_execution_id") or "")
@@ -81,7 +85,7 @@ def invoking_user(inputs: dict[str, Any]) -> str | None:
     return user if isinstance(user, str) and user else None
 
 
-def step_outputs(found: Overview) -> dict[str, Any]:
+def step_outputs(found: Found) -> dict[str, Any]:
     """The step's outputs (manifest.yml names each). No mobile number or email: outputs go wherever the workflow
     sends them."""
     summary, card = found.summary, found.card
@@ -90,8 +94,8 @@ def step_outputs(found: Overview) -> dict[str, Any]:
     active = summary.group(CouponState.ACTIVE).coupons[:MAX_CODES]
     about = [f"customer {summary.customer_id}"] + ([f"{one_line(card.tier, 40)} tier"] if card and card.tier else [])
     line = f"{name or 'Customer'} ({', '.join(about)}): {counts_line(summary)}"
-    if found.focus:
-        line += f"; {focus_text(summary, found.focus)}"
+    if found.view.focus:
+        line += f"; {focus_text(summary, found.view.focus)}"
     return {
         "customer_id": str(summary.customer_id),
         "customer_name": name,
