@@ -370,14 +370,14 @@ def drain_lazy_work(
     again, within `tell_within` seconds. Never an ack followed by silence."""
 
     def hook() -> None:
-        if services.sender is not None:  # jobs acked but not yet in Redis go there first: the workers answer them
+        if services.watch is not None:  # no standby from now on; one running puts back what it hasn't started
+            services.watch.close()
+        if services.sender is not None:  # jobs acked but not yet in Redis go there: the workers answer them
             services.sender.close()
         work = services.lazy_work
         logger.info("shutting down: waiting up to %.0f s for %d lookups in flight", grace, work.in_flight)
         told = work.drain(grace, functools.partial(tell_restarted, services), tell_within=tell_within)
         logger.info("shut down: %d people told to ask again", told)
-        if services.watch is not None:
-            services.watch.close()
 
     return hook
 

@@ -13,6 +13,7 @@ the doorbell idle workers wait on, `coupons-bot-queue:lookups.doorbell`, and the
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -27,7 +28,7 @@ import redis
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.errors import ConnectionClosed
-from dramatiq.middleware import Retries, TimeLimit
+from dramatiq.middleware import Interrupt, Retries, TimeLimit
 from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.request import BoltRequest
 
@@ -58,6 +59,12 @@ MAINTENANCE_CHANCE = 250_000
 DEAD_JOB_TTL_MS = 10 * 60 * 1000
 # Each job's own ceiling: a lookup is bounded by its deadline and delivery by Slack's timeouts well before this.
 JOB_TIME_LIMIT_MS = 120_000
+# After Redis failed to take a job, web answers in-process for this long before trying the queue again.
+RETRY_QUEUE_AFTER_SECONDS = 5.0
+# Jobs acked but not yet handed to Redis, at most; past that (a slow Redis) web answers in-process.
+MAX_WAITING_TO_SEND = 1000
+# How long web's standby worker gets to finish what it started when it stops.
+STANDBY_STOP_MS = 10_000
 
 
 class TaskQueue:
@@ -81,17 +88,58 @@ class TaskQueue:
         )
 
     def _run(self, message: dict[str, Any]) -> None:
-        run_once(self._functions, self._store, Job.from_message(message))
+        # Nothing escapes to Dramatiq, which would log the whole message: the request, a typed mobile included.
+        try:
+            job = Job.from_message(message)
+        except (TypeError, ValueError):
+            logger.warning("a job this version can't read was dropped")
+            return
+        try:
+            if self._claim(job):
+                run_once(self._functions, self._store, job)
+        except (Exception, Interrupt) as error:  # Interrupt: Dramatiq's time limit, a BaseException
+            logger.error("job %s (%s) failed: %s", job.id, job.function, type(error).__name__)
+
+    def _claim(self, job: Job) -> bool:
+        """Whether to run `job` here: not while another worker that is still alive runs it. Dramatiq hands a job to
+        another worker when the first one's heartbeat stops; a worker that was only slow to beat (Redis away a
+        few seconds) still runs it, and the person would be answered twice."""
+        key = f"coupons-bot:job:{job.id}:running"
+        me = json.dumps({"worker": worker_id(), "broker": self.broker.broker_id})
+        try:
+            if self.client.set(key, me, nx=True, px=JOB_TIME_LIMIT_MS):
+                return True
+            owner = self.client.get(key)
+            text = owner.decode() if isinstance(owner, bytes) else owner
+            if text is not None and text != me and self._alive(json.loads(text)):
+                logger.warning("job %s is being answered by a worker still alive: not run again", job.id)
+                return False
+            self.client.set(key, me, px=JOB_TIME_LIMIT_MS)  # its worker died: this one answers
+            return True
+        except (redis.RedisError, OSError, ValueError):
+            return True  # Redis away: answer, twice rather than never
+
+    def _alive(self, owner: dict[str, Any]) -> bool:
+        """A worker process beats in `coupons-bot:workers`; a broker (web's standby too) in Dramatiq's heartbeats."""
+        now = time.time() * 1000
+        beats = [
+            self.client.zscore(WORKERS_KEY, str(owner.get("worker"))),
+            self.client.zscore(f"{NAMESPACE}:__heartbeats__", str(owner.get("broker"))),
+        ]
+        return any(beat is not None and now - beat < BROKER_HEARTBEAT_TIMEOUT_MS for beat in beats)
 
     def send(self, job: Job) -> None:
         """Queue `job` and wake an idle worker; raises redis' errors (and Dramatiq's `ConnectionError`) when Redis
         can't take it."""
         self.actor.send(job.to_message())
         bell = doorbell(QUEUE_NAME)
-        with self.client.pipeline(transaction=False) as pipe:
-            pipe.lpush(bell, b"1")
-            pipe.ltrim(bell, 0, DOORBELL_LENGTH - 1)
-            pipe.execute()
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.lpush(bell, b"1")
+                pipe.ltrim(bell, 0, DOORBELL_LENGTH - 1)
+                pipe.execute()
+        except (redis.RedisError, OSError):  # the job is queued: an idle worker looks again within a second
+            logger.info("the doorbell could not be rung")
 
     def depth(self) -> int:
         """Jobs waiting (not yet taken by a worker)."""
@@ -141,7 +189,7 @@ class _WakeableConsumer(_RedisConsumer):
         if message is None and self.outstanding_message_count < self.prefetch:
             try:
                 self.broker.client.blpop([doorbell(self.queue_name)], timeout=IDLE_WAIT_SECONDS)
-            except redis.ConnectionError as error:
+            except (redis.ConnectionError, redis.TimeoutError) as error:
                 raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
         return message
 
@@ -171,18 +219,27 @@ class QueueLazyRunner(LazyListenerRunner):
         self._local = local
         self._sender = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="coupons-enqueue")
         self._warned_at = -float("inf")
+        self._down_until = -float("inf")
+        self._waiting = threading.BoundedSemaphore(MAX_WAITING_TO_SEND)
 
     def start(self, function: Any, request: BoltRequest) -> None:
+        # A Redis that failed a moment ago, or a backlog a slow Redis built up: the work runs here at once.
+        if time.monotonic() < self._down_until or not self._waiting.acquire(blocking=False):
+            self._local.start(function, request)
+            return
         self._sender.submit(self._send, Job.of(request), function, request)
 
     def _send(self, job: Job, function: Any, request: BoltRequest) -> None:
-        if not self._replays.first_anywhere(job.payload):  # another process took this request
-            return
         try:
+            if not self._replays.first_anywhere(job.payload):  # another process took this request
+                return
             self._queue.send(job)
         except (redis.RedisError, dramatiq.errors.ConnectionError, OSError) as error:
+            self._down_until = time.monotonic() + RETRY_QUEUE_AFTER_SECONDS
             self._warn(error)
             self._local.start(function, request)
+        finally:
+            self._waiting.release()
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()
@@ -245,8 +302,7 @@ class QueueWatch:
             self._workers_seen = now
             if self._standby is not None:
                 logger.warning("a worker is live again: web stops answering queued lookups itself")
-                self._standby.stop(timeout=30_000)
-                self._standby = None
+                self._stop_standby()
         elif self._standby is None and now - self._workers_seen >= STANDBY_AFTER_SECONDS:
             logger.warning(
                 "no worker has been live for %.0f s: web answers queued lookups itself (start `coupons-bot worker`)",
@@ -262,8 +318,18 @@ class QueueWatch:
             except Exception:
                 logger.warning("watching the task queue failed", exc_info=True)
 
+    def _stop_standby(self) -> None:
+        standby, self._standby = self._standby, None
+        if standby is None:
+            return
+        standby.stop(timeout=STANDBY_STOP_MS)  # what it took but hadn't started goes back on the queue
+        # Each Dramatiq Worker adds a middleware of its own to the broker and never takes it away.
+        broker = self._queue.broker
+        broker.middleware[:] = [m for m in broker.middleware if getattr(m, "worker", None) is not standby]
+
     def close(self) -> None:
+        """Stop watching (no standby starts any more), then stop the standby if there is one."""
         self._stop.set()
-        if self._standby is not None:
-            self._standby.stop(timeout=30_000)
-            self._standby = None
+        if self._thread.is_alive():
+            self._thread.join(HEARTBEAT_SECONDS * 5)
+        self._stop_standby()

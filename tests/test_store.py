@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -378,3 +379,16 @@ def test_an_unresponsive_redis_costs_one_short_timeout_per_interval() -> None:
         assert store.wait_for("k", 5) is None
         assert time.monotonic() - started < 0.25
         store.close()
+
+
+def test_a_redis_lock_taken_on_one_thread_is_let_go_on_another(
+    redis_server: RedisServer, raw_redis: redis.Redis
+) -> None:
+    """A profile's lock is taken on a pool thread and let go by the listener's thread once it has answered."""
+    store = RedisStore(redis_server.url, prefix="across:")
+    held = store.locked("k", ttl_seconds=30, wait_seconds=0)
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(held.__enter__).result()
+    assert raw_redis.get("across:k") is not None
+    held.__exit__(None, None, None)
+    assert raw_redis.get("across:k") is None

@@ -211,3 +211,51 @@ def test_sigterm_lets_a_worker_finish_what_it_started(
     assert worker.process.wait(15) == 0
     [answer] = slack.wait_responses(1, name="late")
     assert "*7* expired" in json.dumps(answer["blocks"])
+
+
+def test_a_job_another_live_worker_is_running_is_not_run_again(redis_url: str) -> None:
+    ran: list[str] = []
+    functions = JobFunctions()
+
+    def command_answer() -> None:
+        ran.append("answered")
+
+    command_answer.__name__ = "command.answer"
+    functions.add(command_answer)
+    queue = TaskQueue(redis_url, functions, RedisStore(redis_url))
+    client = redis.Redis.from_url(redis_url)
+    job = Job("j3", "command.answer", "command=%2Fcoupons", "http", None, True)
+    try:
+        # Another worker took it and still beats (it was slow to renew its broker heartbeat): not run here.
+        client.set("coupons-bot:job:j3:running", json.dumps({"worker": "other:1", "broker": "b-other"}))
+        queue.beat("other:1")
+        queue._run(job.to_message())
+        assert ran == []
+        # That worker is gone (no beat for long): this one answers.
+        client.zadd("coupons-bot:workers", {"other:1": 0})
+        queue._run(job.to_message())
+        assert ran == ["answered"]
+        queue._run(job.to_message())  # and a third delivery finds it answered
+        assert ran == ["answered"]
+    finally:
+        queue.close()
+
+
+def test_stopping_the_standby_leaves_the_broker_as_it_was(redis_url: str) -> None:
+    now = [0.0]
+    queue = TaskQueue(redis_url, JobFunctions(), RedisStore(redis_url))
+    watch = QueueWatch(queue, threads=1, monotonic=lambda: now[0])
+    before = len(queue.broker.middleware)
+    try:
+        for _ in range(3):
+            now[0] += STANDBY_AFTER_SECONDS
+            watch.check()
+            assert watch.answering_here
+            queue.beat("back:1")
+            watch.check()
+            assert not watch.answering_here
+            queue.leave("back:1")
+        assert len(queue.broker.middleware) == before
+    finally:
+        watch.close()
+        queue.close()

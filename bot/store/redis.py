@@ -144,7 +144,11 @@ class RedisStore:
         """redis-py's `Lock`: SET NX PX to take it, a compare-and-delete script to release it, so a holder whose
         lock ran out never frees another's."""
         lock = self._client.lock(
-            self._key(key), timeout=check_ttl(ttl_seconds), sleep=0.01, blocking_timeout=max(0.0, wait_seconds)
+            self._key(key),
+            timeout=check_ttl(ttl_seconds),
+            sleep=0.01,
+            blocking_timeout=max(0.0, wait_seconds),
+            thread_local=False,  # taken on a profile's thread, let go on the listener's once it has answered
         )
         acquired = self._call(lock.acquire)
         held = acquired is True
