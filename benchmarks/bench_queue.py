@@ -69,12 +69,19 @@ class Deployment:
 
     @property
     def pids(self) -> list[int]:
-        return [self.web.process.pid, *(self.workers.pids if self.workers else [])]
+        # The Procfile line runs under `sh -c`: web is the shell's child.
+        return [*children(self.web.process.pid), *(self.workers.pids if self.workers else [])]
 
     def stop(self) -> None:
         if self.workers:
             self.workers.stop()
         self.web.stop()
+
+
+def children(pid: int) -> list[int]:
+    """`pid`'s child processes, or `pid` itself when it has none (Linux /proc)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found] or [pid]
 
 
 def signed_post(base: str, body: str, client: httpx.Client) -> tuple[float, float]:
@@ -263,6 +270,7 @@ def main() -> None:
                 "CAPILLARY_PASSWORD": "bench",
                 "COUPONS_CACHE_TTL_SECONDS": "600",
                 "COUPONS_LOG_LEVEL": "WARNING",
+                "CAPILLARY_MAX_REQUESTS_PER_MINUTE": "0",  # the loopback Capillary has no limit to respect
             }
             queued = {**env, "REDIS_URL": redis_url}
             if "latency" in parts:

@@ -1,9 +1,7 @@
 """What a large cached value costs in each store, and what holding many costs the garbage collector.
 
-    python -m benchmarks.bench_store                       # starts a throwaway redis-server on 127.0.0.1
-    python -m benchmarks.bench_store --redis-url redis://127.0.0.1:6379/0
-
-(from the repository root, which puts the tests' redis-server helper on the path).
+    python benchmarks/bench_store.py                       # starts a throwaway redis-server on 127.0.0.1
+    python benchmarks/bench_store.py --redis-url redis://127.0.0.1:6379/0
 
 Prints: the bytes MemoryStore holds for one 3.4 MB value (its own accounting, and what tracemalloc sees
 Python allocate for it); Redis's `MEMORY USAGE` of the same value; and the time of a full `gc.collect()` with
@@ -19,15 +17,19 @@ import gc
 import json
 import os
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `python -m benchmarks.bench_store` works too
+from standins import redis_server
+
 from bot.store.memory import MemoryStore
 from bot.store.redis import RedisStore
-from tests.support.redis_server import running_redis
 
 VALUE_BYTES = 3_400_000
 KEY = "coupons:565032176:lower"
@@ -38,8 +40,8 @@ def redis_url(given: str | None) -> Iterator[str]:
     if given:
         yield given
         return
-    with running_redis() as server:
-        yield server.url
+    with redis_server() as url:
+        yield url
 
 
 def gc_seconds(repeat: int = 7) -> float:

@@ -398,13 +398,93 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def json_loads_floor_ms(body: bytes, runs: int = 15) -> float:
-    """The honest floor: `json.loads` of `body` with the collector off, in a fresh process (median of `runs`)."""
-    script = (
-        "import gc, json, statistics, sys, time\n"
-        "body = sys.stdin.buffer.read(); gc.disable(); times = []\n"
-        f"for _ in range({runs}):\n"
-        "    start = time.perf_counter(); json.loads(body); times.append(time.perf_counter() - start)\n"
-        "print(statistics.median(times[1:]) * 1000)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], input=body, capture_output=True, check=True)
-    return float(result.stdout)
+    """The honest floor: `json.loads` of `body` with the collector off, in a fresh process (median of `runs`, the
+    first not counted). Only the parse is timed: freeing what it built is not (the bot frees after answering)."""
+    with Floor({0: body}) as floor:
+        return floor.measure(0, runs, collector_on=False)[0] * 1000
+
+
+# Reads the bodies (`<key> <length>` then the bytes, until `end`), then for each `<key> <runs> <on>` line prints
+# the median seconds of `json.loads` with the collector off and (when <on> is 1) on, the first run not counted.
+_FLOOR_SCRIPT = """
+import gc, json, statistics, sys, time
+source, bodies = sys.stdin.buffer, {}
+while (head := source.readline().split()) and head[0] != b"end":
+    bodies[int(head[0])] = source.read(int(head[1]))
+def timed(body, runs):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        value = json.loads(body)
+        times.append(time.perf_counter() - started)
+        del value  # freed outside the timing
+    return statistics.median(times[1:])
+gc.disable()
+for line in source:
+    key, runs, on = map(int, line.split())
+    off = timed(bodies[key], runs)
+    gc.enable()
+    collected = timed(bodies[key], runs) if on else 0.0
+    gc.disable()
+    print(off, collected, flush=True)
+"""
+
+
+class Floor:
+    """`json.loads`, the yardstick, in a process of its own that does nothing else: started fresh, it holds only
+    the bodies, and parses with the collector off (the floor: the bot runs with its collector settled, see
+    bot/gc_tuning.py) and, beside it, on (Python's default). Asked after each round, so that each reply is compared
+    with the yardstick of its moment on a shared machine."""
+
+    def __init__(self, bodies: dict[int, bytes]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _FLOOR_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert self.process.stdin is not None
+        for key, body in bodies.items():
+            self.process.stdin.write(f"{key} {len(body)}\n".encode() + body)
+        self.process.stdin.write(b"end\n")
+        self.process.stdin.flush()
+
+    def measure(self, key: int, runs: int = 5, *, collector_on: bool = True) -> tuple[float, float]:
+        """Seconds: the median `json.loads` of body `key` with the collector off, and on (0.0 unless asked)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{key} {runs} {int(collector_on)}\n".encode())
+        self.process.stdin.flush()
+        off, on = self.process.stdout.readline().split()
+        return float(off), float(on)
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(30)
+
+    def __enter__(self) -> Floor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def python_pid(pid: int) -> int:
+    """The process that is not a shell: `pid` itself, or its first descendant that isn't `sh` (a Procfile line
+    run through `sh -c`)."""
+    while Path(f"/proc/{pid}/comm").read_text().strip() in ("sh", "dash", "bash"):
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if not children:
+            break
+        pid = int(children[0])
+    return pid
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory now (VmRSS), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Make VmHWM (what `peak_rss_mib` reads) start again from the resident memory now (Linux ≥ 4.0)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")

@@ -7,6 +7,9 @@ fetches and keeps the bytes; the others, once they get the lock, find them kept 
 that dies frees the lock when its TTL (the fetch's deadline) runs out; a waiter never waits more than half its
 own time left for the lock, and then fetches without it — twice rather than never. What was fetched is kept, and
 the lock let go, after the answer has gone (`after_answer`): writing a large body must not delay it.
+
+An answer refused as too large is remembered for the TTL too, as a small marker under the key: asking again
+(anywhere) raises the same error without calling Capillary (a Refresh asks again).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from typing import Generic, TypeVar
 
 from bot.after_answer import after_answer
 from bot.capillary.deadline import current_deadline
-from bot.errors import CapillaryTooSlow
+from bot.errors import CapillaryResponseTooLarge, CapillaryTooSlow
 from bot.store import Store
 
 T = TypeVar("T")
+REFUSED = b"refused:"  # what is kept under a key whose answer was refused: `refused:<status>:<message>`
 
 
 class SharedFetch(Generic[T]):
@@ -76,6 +80,18 @@ class SharedFetch(Generic[T]):
         if self.ttl_seconds <= 0:
             return None
         value = self.store.get(key)
+        return None if value is None or value.startswith(REFUSED) else decode(value)
+
+    def _kept_or_refused(self, key: str, decode: Callable[[bytes], T | None]) -> T | None:
+        """`kept`, but an answer remembered as refused raises its error again (no call made)."""
+        value = self.store.get(key)
+        if value is not None and value.startswith(REFUSED):
+            status, _, message = value.removeprefix(REFUSED).decode(errors="replace").partition(":")
+            refused = CapillaryResponseTooLarge(
+                message, status=int(status) if status.isdigit() and status != "0" else None
+            )
+            refused.attempts = 0
+            raise refused
         return None if value is None else decode(value)
 
     def _get_or_fetch(
@@ -88,16 +104,21 @@ class SharedFetch(Generic[T]):
         refresh: bool,
     ) -> T:
         with flight:
-            if not refresh and (found := self.kept(key, decode)) is not None:
+            if not refresh and (found := self._kept_or_refused(key, decode)) is not None:
                 return found
             wait = self._time_left() / 2
             flight.enter_context(
                 self.store.locked(key + "#fetch", ttl_seconds=self.deadline_seconds, wait_seconds=wait)
             )
             # Whoever held the lock before us may have kept a fresh answer meanwhile.
-            if not refresh and (found := self.kept(key, decode)) is not None:
+            if not refresh and (found := self._kept_or_refused(key, decode)) is not None:
                 return found
-            value, entry = fetch()
+            try:
+                value, entry = fetch()
+            except CapillaryResponseTooLarge as refused:  # the same answer would be refused again: remember it
+                marker = b"%s%d:%s" % (REFUSED, refused.status or 0, str(refused).encode())
+                self.store.set(key, marker, self.ttl_seconds)
+                raise
             # Kept once the answer has gone; until then threads here share this fetch and others wait on the lock.
             ending = flight.pop_all()
             after_answer(lambda: self._keep(key, entry, ending))
