@@ -18,7 +18,6 @@ from bot.domain.coupon_actions import ActionSettings
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.view_state import ViewStateCodec
 from bot.errors import StartupError
-from bot.jobs import JobFunctions
 from bot.lookup_answers import LookupAnswerer
 from bot.settings import BasicCredentials, CapillaryCredentials, Settings
 from bot.store import Store, open_store
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from slack_bolt import App
 
+    from bot.jobs import JobFunctions
     from bot.services import Services
     from bot.task_queue import TaskQueue
 
@@ -146,6 +146,7 @@ def build_app(
 
     from bot.access import AccessPolicy, GroupMembers, shared_members, usergroup_fetcher  # noqa: PLC0415
     from bot.delivery import Delivery  # noqa: PLC0415
+    from bot.jobs import JobFunctions  # noqa: PLC0415
     from bot.lazy_work import LazyWork  # noqa: PLC0415
     from bot.listeners import register_listeners  # noqa: PLC0415
     from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
