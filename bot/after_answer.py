@@ -11,6 +11,7 @@ system (`gc_tuning.return_memory_if_grown`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,32 +19,67 @@ from contextvars import ContextVar
 from bot import gc_tuning
 
 logger = logging.getLogger(__name__)
-_pending: ContextVar[list[Callable[[], object]] | None] = ContextVar("after_answer", default=None)
+
+
+class _Scope:
+    """What one listener hands over for after its answer, and the fetch locks it holds until then."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.work: list[Callable[[], object]] = []
+        self.closed = False
+        self.held: set[str] = set()
+
+
+_scope: ContextVar[_Scope | None] = ContextVar("after_answer", default=None)
 
 
 def after_answer(work: Callable[[], object]) -> None:
-    """Run `work` once the listener answering now has returned (at once outside `answering`)."""
-    pending = _pending.get()
-    if pending is None:
-        work()
-    else:
-        pending.append(work)
+    """Run `work` once the listener answering now has returned; at once outside `answering`, or after its scope
+    ended (a profile's thread that outlived the listener whose context it carries)."""
+    scope = _scope.get()
+    if scope is not None:
+        with scope.lock:
+            if not scope.closed:
+                scope.work.append(work)
+                return
+    work()
+
+
+def holds(name: str) -> bool:
+    """Whether the listener answering now already holds the lock `name` (it lets go after its answer)."""
+    scope = _scope.get()
+    return scope is not None and name in scope.held
+
+
+def held(name: str, *, now: bool) -> None:
+    """Note that the listener answering now holds the lock `name` (`now`), or no longer does."""
+    scope = _scope.get()
+    if scope is not None:
+        with scope.lock:
+            (scope.held.add if now else scope.held.discard)(name)
 
 
 @contextmanager
 def answering() -> Iterator[None]:
     """The scope of one listener: what it hands to `after_answer` runs when the scope ends, whatever happened."""
-    pending: list[Callable[[], object]] = []
+    scope = _Scope()
     resident = gc_tuning.resident_bytes()
-    token = _pending.set(pending)
+    token = _scope.set(scope)
     try:
         yield
     finally:
-        _pending.reset(token)
-        for work in pending:
-            try:
-                work()
-            except Exception:
-                logger.warning("work after an answer failed", exc_info=True)
-        del pending[:]  # what the work held (a body written to the store) is freed before memory is returned
+        _scope.reset(token)
+        while True:  # work handed over while earlier work runs (by another thread) runs too
+            with scope.lock:
+                batch, scope.work = scope.work, []
+                scope.closed = not batch
+            if not batch:
+                break
+            for work in batch:
+                try:
+                    work()
+                except Exception:
+                    logger.warning("work after an answer failed", exc_info=True)
+            del batch  # what the work held (a body written to the store) is freed before memory is returned
         gc_tuning.return_memory_if_grown(resident)

@@ -120,7 +120,7 @@ class CouponService:
         key = coupons_key(customer_id, case)
         decode = functools.partial(self._kept, key, customer_id, case, focused=focused)
         fetch = functools.partial(self._fetch, customer_id, case, key, focused=focused)
-        return self._shared.get(key, fetch, decode, refresh=refresh)
+        return self._shared.get(key, fetch, decode, refresh=refresh, variant=focused)
 
     def _fetch(self, customer_id: int, case: CodeCase, key: str, *, focused: bool) -> tuple[LookupOutcome, bytes]:
         result = self._fetcher.fetch_coupons(customer_id, case, focused=focused)

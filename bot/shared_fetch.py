@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Generic, TypeVar
 
-from bot.after_answer import after_answer
+from bot.after_answer import after_answer, held, holds
 from bot.capillary.deadline import current_deadline
 from bot.errors import CapillaryResponseTooLarge, CapillaryTooSlow
 from bot.store import Store
@@ -40,7 +40,7 @@ class SharedFetch(Generic[T]):
         self.ttl_seconds = ttl_seconds
         self.deadline_seconds = deadline_seconds
         self._mutex = threading.Lock()
-        self._fetching: dict[tuple[str, bool], Future[T]] = {}
+        self._fetching: dict[tuple[str, bool, Hashable], Future[T]] = {}
 
     def get(
         self,
@@ -49,16 +49,19 @@ class SharedFetch(Generic[T]):
         decode: Callable[[bytes], T | None],
         *,
         refresh: bool = False,
+        variant: Hashable = None,
     ) -> T:
         """`fetch()` gives the answer and the bytes to keep; `decode(bytes)` reads kept bytes back (None: this
-        version can't, so fetch afresh). A TTL of 0 turns caching, and so the sharing, off. Raises our errors."""
+        version can't, so fetch afresh). A TTL of 0 turns caching, and so the sharing, off. Raises our errors.
+        `variant`: threads share a fetch only when they ask for the same one (a coupon in focus reads more)."""
         if self.ttl_seconds <= 0:
             return fetch()[0]
+        flight_key = (key, refresh, variant)
         with self._mutex:
-            shared = self._fetching.get((key, refresh))
+            shared = self._fetching.get(flight_key)
             if shared is None:
                 mine: Future[T] = Future()
-                self._fetching[(key, refresh)] = mine
+                self._fetching[flight_key] = mine
         if shared is not None:  # another thread here is on it: its answer (or its error) is ours
             try:
                 fetched = shared.result(timeout=self._time_left())
@@ -66,13 +69,15 @@ class SharedFetch(Generic[T]):
                 raise CapillaryTooSlow("Capillary did not answer in time") from None
             return self._as_shared(fetched)
         flight = contextlib.ExitStack()  # what ends this fetch: letting go of the lock, forgetting it here
-        flight.callback(self._forget, (key, refresh))
+        flight.callback(self._forget, flight_key)
         try:
             value = self._get_or_fetch(key, fetch, decode, flight, refresh=refresh)
         except BaseException as error:
             mine.set_exception(error)
             raise
         mine.set_result(value)
+        if refresh:  # a refresh asked for later must fetch again, not take this one's answer
+            self._forget(flight_key)
         return value
 
     def kept(self, key: str, decode: Callable[[bytes], T | None]) -> T | None:
@@ -106,10 +111,12 @@ class SharedFetch(Generic[T]):
         with flight:
             if not refresh and (found := self._kept_or_refused(key, decode)) is not None:
                 return found
-            wait = self._time_left() / 2
-            flight.enter_context(
-                self.store.locked(key + "#fetch", ttl_seconds=self.deadline_seconds, wait_seconds=wait)
-            )
+            lock = key + "#fetch"
+            if not holds(lock):  # this listener may hold it already (a lookup, then a refresh): not waited on
+                wait = self._time_left() / 2
+                flight.enter_context(self.store.locked(lock, ttl_seconds=self.deadline_seconds, wait_seconds=wait))
+                held(lock, now=True)
+                flight.callback(held, lock, now=False)
             # Whoever held the lock before us may have kept a fresh answer meanwhile.
             if not refresh and (found := self._kept_or_refused(key, decode)) is not None:
                 return found
@@ -128,9 +135,9 @@ class SharedFetch(Generic[T]):
         with flight:
             self.store.set(key, entry, self.ttl_seconds)
 
-    def _forget(self, flight: tuple[str, bool]) -> None:
+    def _forget(self, flight: tuple[str, bool, Hashable]) -> None:
         with self._mutex:
-            del self._fetching[flight]
+            self._fetching.pop(flight, None)
 
     def _time_left(self) -> float:
         """This fetch's deadline, or the one of the answer it is part of if sooner."""

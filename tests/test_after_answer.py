@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 from bot.after_answer import after_answer, answering
@@ -52,3 +53,12 @@ def test_a_lookup_keeps_its_answer_in_the_store_only_after_answering(make_app: A
         outcome = answerer.service.lookup(565032176, CodeCase.LOWER)
         assert not outcome.cache_hit and store.get(coupons_key(565032176, CodeCase.LOWER)) is None
     assert store.get(coupons_key(565032176, CodeCase.LOWER)) is not None
+
+
+def test_work_handed_over_after_the_scope_ended_runs_at_once() -> None:
+    """A profile's thread carries its listener's context and may outlive it: its work must not be lost."""
+    done: list[str] = []
+    with answering():
+        context = contextvars.copy_context()
+    context.run(after_answer, lambda: done.append("written"))
+    assert done == ["written"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.after_answer import answering
 from bot.capillary.deadline import Deadline, within
 from bot.errors import CapillaryUnavailable
 from bot.shared_fetch import SharedFetch
@@ -130,3 +131,40 @@ def test_a_holder_that_died_keeps_no_one_waiting_past_half_their_time(redis_stor
     with within(Deadline.after(1.0)):
         assert fetch.get("k", fetches, read_back) == "fetched"
     assert 0.4 <= time.monotonic() - started < 0.9  # waited half of its second, then fetched without the lock
+
+
+def test_a_listener_does_not_wait_on_a_lock_it_holds_itself(redis_store: RedisStore) -> None:
+    """A lookup, then a refresh of the same customer, in one listener (an action, then its redraw): the lock the
+    first took is let go after the answer, so the second must not wait for it."""
+    fetch: SharedFetch[str] = SharedFetch(redis_store, ttl_seconds=30, deadline_seconds=8)
+    fetches = Fetches()
+    fetches.gate.set()
+    with answering():
+        fetch.get("k", fetches, read_back)
+        started = time.monotonic()
+        assert fetch.get("k", fetches, read_back, refresh=True) == "fetched"
+        assert time.monotonic() - started < 1.0
+    assert fetches.count == 2
+    with redis_store.locked("k#fetch", ttl_seconds=5, wait_seconds=0) as free:
+        assert free  # let go once the listener answered
+
+
+def test_callers_share_a_fetch_only_of_the_same_variant() -> None:
+    fetch: SharedFetch[str] = SharedFetch(MemoryStore(1024), ttl_seconds=30, deadline_seconds=5)
+    fetches = Fetches()
+    with ThreadPoolExecutor(2) as pool:
+        plain = pool.submit(fetch.get, "k", fetches, read_back)
+        assert wait_for(lambda: fetches.count == 1)
+        focused = pool.submit(fetch.get, "k", fetches, read_back, variant="focused")
+        assert wait_for(lambda: fetches.count == 2)  # not the plain fetch's answer: one of its own
+        fetches.gate.set()
+        assert plain.result() == focused.result() == "fetched"
+
+
+def wait_for(condition: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
