@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -259,3 +260,31 @@ def test_stopping_the_standby_leaves_the_broker_as_it_was(redis_url: str) -> Non
     finally:
         watch.close()
         queue.close()
+
+
+def test_a_burst_of_lookups_is_acked_at_once_and_each_answered_once(
+    slack: FakeSlack, capillary: CapillaryStandIn, redis_url: str, tmp_path: Path, processes: Processes
+) -> None:
+    customers = [CUSTOMER + n for n in range(60)]
+    for customer in customers:
+        capillary.answers[customer] = Reply(body=sample_bytes("lower"))
+    env = bot_env(slack, capillary, REDIS_URL=redis_url)
+    processes += [start_worker(env, tmp_path, f"worker{n}").process for n in range(2)]
+    web = start_web(env, tmp_path)
+    processes.append(web.process)
+    bodies = [command_body(str(c), response_url=slack.response_url(f"b{c}")) for c in customers * 2]
+
+    def ack_seconds(body: str) -> float:
+        headers = {k: v[0] for k, v in signed_headers(body).items()}
+        started = time.monotonic()
+        assert httpx.post(web.base + "/slack/events", content=body, headers=headers, timeout=10).status_code == 200
+        return time.monotonic() - started
+
+    with ThreadPoolExecutor(30) as pool:  # 120 lookups, every customer twice, as fast as 30 connections go
+        acks = list(pool.map(ack_seconds, bodies))
+    assert max(acks) < 3.0
+    for customer in customers:
+        answers = slack.wait_responses(2, name=f"b{customer}")
+        assert all("*7* expired" in json.dumps(answer["blocks"]) for answer in answers)
+    wait_until(lambda: health(web)["queue_depth"] == 0)
+    assert all(len(slack.responses(f"b{customer}")) == 2 for customer in customers)
