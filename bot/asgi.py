@@ -37,11 +37,12 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot import metrics
 from bot.errors import ConfigError, startup_line
 from bot.gc_tuning import settle_after_start
 from bot.listeners.lazy import tell_restarted
 from bot.log_rate import RateLimitedLog
-from bot.log_setup import configure_logging
+from bot.log_setup import configure_logging, dropped_lines
 from bot.process_limits import raise_open_files_limit
 from bot.services import Services
 from bot.settings import Settings
@@ -68,6 +69,7 @@ LAZY_WORK_GRACE_SECONDS = 18.0
 RESTART_NOTICE_SECONDS = 5
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -281,9 +283,11 @@ class SlackFront:
         max_body_bytes: int = MAX_BODY_BYTES,
         body_timeout: float | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self.app = app
         self.health = health  # what /healthz adds: the queue's depth and live workers (read on another thread)
+        self.metrics = metrics  # GET /metrics (None: off); a scrape reads files in multiprocess mode: not on the loop
         self.checker = SlackRequestChecker(signing_secret)
         self.on_shutdown = on_shutdown
         self.max_body_bytes = max_body_bytes
@@ -313,6 +317,13 @@ class SlackFront:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
+        if path == METRICS_PATH and self.metrics is not None:
+            if method in {"GET", "HEAD"}:
+                body = await asyncio.get_running_loop().run_in_executor(None, self.metrics)
+                await _respond(send, 200, body.decode(), content_type=metrics.CONTENT_TYPE.encode())
+            else:
+                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
+            return
         if path == HEALTH_PATH:
             if method in {"GET", "HEAD"}:
                 health = {"status": "ok", "role": "web", **(self.health() if self.health else {"queue": "in-process"})}
@@ -339,7 +350,8 @@ class SlackFront:
         request = BoltRequest(
             body=text, query=scope.get("query_string", b"").decode("latin-1"), headers=_bolt_headers(scope)
         )
-        response = self.app.dispatch(request)
+        with metrics.ACK_SECONDS.time():
+            response = self.app.dispatch(request)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, vs in response.headers.items() for v in vs]
         body_bytes = (response.body or "").encode()
         headers = [h for h in headers if h[0] != b"content-length"]
@@ -411,7 +423,16 @@ def create_asgi_app() -> SlackFront:
         on_shutdown=drain_lazy_work(services, grace=settings.shutdown_grace_seconds),
         body_timeout=settings.http_request_timeout_seconds,
         health=services.watch.health if services.watch is not None else None,
+        metrics=functools.partial(metrics.scrape, functools.partial(_gauges, services)) if settings.metrics else None,
     )
+
+
+def _gauges(services: Services) -> None:
+    """What a scrape reads at its moment: the queue as web last saw it, and the log lines dropped so far."""
+    metrics.LOG_LINES_DROPPED.set(dropped_lines())
+    if services.watch is not None:
+        metrics.QUEUE_DEPTH.set(services.watch.depth or 0)
+        metrics.LIVE_WORKERS.set(services.watch.live_workers or 0)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from bot import metrics
 from bot.log_queue import plain_report
 from bot.requester import Requester
 
@@ -64,6 +65,7 @@ def write_audit(
         "result": result,
     }
     audit_logger.info(json.dumps({k: v for k, v in line.items() if v is not None}, separators=(",", ":")))
+    metrics.observe_audit(action, outcome, cache=cache, duration_ms=duration_ms)
 
 
 def audit_drop_report(blocked: int, failed: int) -> str:

@@ -160,6 +160,7 @@ class Settings(BaseSettings):
     currency: str | None = Field(None, max_length=8, validation_alias="COUPONS_CURRENCY")
     listener_threads: int = Field(48, ge=1, le=256, validation_alias="COUPONS_LISTENER_THREADS")
     log_level: LogLevel = Field("INFO", validation_alias="COUPONS_LOG_LEVEL")
+    metrics: bool = Field(True, validation_alias="COUPONS_METRICS")
     # Coupon actions (issue 26): off unless named here, for the people named below only.
     coupon_actions: Annotated[frozenset[str], NoDecode] = Field(frozenset(), validation_alias="COUPONS_ACTIONS")
     action_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ACTION_USER_IDS")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
+from bot import metrics
 from bot.capillary.auth import CapillaryBasicAuth, CapillaryOAuth, OAuthToken
 from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.capillary.envelope import RETRY_STATUSES
@@ -107,7 +108,7 @@ class CapillaryHttp:
             follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
             # Hooks, not `_exchange`: the OAuth flow sends a request again by itself (a refused token).
-            event_hooks={"request": [self._spend], "response": [self._note_rate_limit]},
+            event_hooks={"request": [self._spend, _started], "response": [self._note_rate_limit, _observed]},
         )
         self.auth = self._make_auth(credentials)
 
@@ -215,7 +216,11 @@ class CapillaryHttp:
         if deadline.remaining() < MIN_ATTEMPT_SECONDS / 5:
             raise CapillaryTooSlow("Capillary did not answer in time")
         request = self._http.build_request(method, path, timeout=self._timeout(deadline.remaining()), **options)
-        response = self._http.send(request, auth=auth, stream=True)
+        try:
+            response = self._http.send(request, auth=auth, stream=True)
+        except httpx.TransportError as error:
+            metrics.observe_capillary(request.url.path, type(error).__name__, None)
+            raise
         try:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self._max_response_bytes:
@@ -278,6 +283,17 @@ class CapillaryHttp:
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter: 0.25 s, 0.5 s, 1 s ceilings.
         return min(2.0, 0.25 * 2.0 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
+
+
+def _started(request: httpx.Request) -> None:
+    request.extensions["coupons_started"] = time.monotonic()
+
+
+def _observed(response: httpx.Response) -> None:
+    """Every answer from Capillary, the OAuth flow's included, counted by endpoint and status."""
+    started = response.request.extensions.get("coupons_started")
+    seconds = time.monotonic() - started if isinstance(started, float) else None
+    metrics.observe_capillary(response.request.url.path, response.status_code, seconds)
 
 
 def _rate_limited(error: CapillaryError, retry_after: float) -> CapillaryRateLimited:
