@@ -452,6 +452,9 @@ def main() -> None:
         http=RequestTimeoutH11Protocol,
         lifespan="on",
         timeout_keep_alive=5,
+        # Past this many connections (or requests in progress) a new request gets a quick 503, and Slack sends it
+        # again later: descriptors are left for the calls to Capillary, Slack and Redis.
+        limit_concurrency=settings.max_connections,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         access_log=False,
         log_config=None,

@@ -161,6 +161,7 @@ class Settings(BaseSettings):
     listener_threads: int = Field(48, ge=1, le=256, validation_alias="COUPONS_LISTENER_THREADS")
     log_level: LogLevel = Field("INFO", validation_alias="COUPONS_LOG_LEVEL")
     metrics: bool = Field(True, validation_alias="COUPONS_METRICS")
+    max_connections: int = Field(1000, ge=1, le=100_000, validation_alias="COUPONS_MAX_CONNECTIONS")
     # Coupon actions (issue 26): off unless named here, for the people named below only.
     coupon_actions: Annotated[frozenset[str], NoDecode] = Field(frozenset(), validation_alias="COUPONS_ACTIONS")
     action_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ACTION_USER_IDS")

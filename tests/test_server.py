@@ -427,3 +427,27 @@ def test_socket_mode_connects_with_the_app_token(slack: FakeSlack, capillary: Ca
     finally:
         process.kill()
         process.wait(10)
+
+
+def test_past_its_connections_web_answers_a_quick_503(
+    slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path
+) -> None:
+    web = start_web(bot_env(slack, capillary, COUPONS_MAX_CONNECTIONS="3"), tmp_path)
+    idle = [socket.create_connection(("127.0.0.1", web.port)) for _ in range(3)]
+    try:
+        assert wait_for_status(web, 503) == 503  # the fourth connection: refused quickly, not left to hang
+        for sock in idle:
+            sock.close()
+        assert wait_for_status(web, 200) == 200  # room again
+    finally:
+        stop(web.process)
+
+
+def wait_for_status(web: Web, status: int, timeout: float = 10.0) -> int:
+    """GET /healthz until it answers `status` (the server learns of closed connections as they close)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(web.base + "/healthz", timeout=2).status_code
+        if answer == status or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)

@@ -392,3 +392,22 @@ def test_a_redis_lock_taken_on_one_thread_is_let_go_on_another(
     assert raw_redis.get("across:k") is not None
     held.__exit__(None, None, None)
     assert raw_redis.get("across:k") is None
+
+
+def test_a_full_redis_is_reported_once_not_once_a_command(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.store.redis")
+    with running_redis() as server:
+        raw = redis.Redis.from_url(server.url)
+        raw.config_set("maxmemory-policy", "noeviction")
+        raw.set("coupons-bot:ballast", b"x" * 2_000_000)
+        raw.config_set("maxmemory", "1mb")  # full: every write is refused, every read answered
+        store = RedisStore(server.url)
+        for n in range(100):
+            store.set(f"k{n}", b"v", 30)  # OOM
+            assert store.get("ballast") is not None
+            assert store.add(f"a{n}", b"1", 30) is True  # errs toward doing the work, as when Redis is down
+        messages = [r.getMessage() for r in caplog.records if r.name == "bot.store.redis"]
+        assert len([m for m in messages if "unavailable" in m]) == 1
+        assert len([m for m in messages if "reachable again" in m]) <= 1
+        store.close()
+        raw.close()

@@ -80,6 +80,7 @@ class RedisStore:
         self._failing = False
         self._last_warning = -math.inf
         self._failures_since_warning = 0
+        self._recovery_said = True
 
     @property
     def prefix(self) -> str:
@@ -185,7 +186,11 @@ class RedisStore:
             with self._health:
                 if self._failing:
                     self._failing = False
-                    log.info("Redis store reachable again")
+                    # Said once after each warning: a Redis that fails every other command (full, say) is
+                    # reported once a minute, not once a command.
+                    if not self._recovery_said:
+                        self._recovery_said = True
+                        log.info("Redis store reachable again")
         return result
 
     def _failed(self, error: Exception | None, *, unreachable: bool = False) -> None:
@@ -199,6 +204,7 @@ class RedisStore:
                 return
             count, self._failures_since_warning = self._failures_since_warning, 0
             self._last_warning = now
+            self._recovery_said = False
         reason = type(error).__name__ if error is not None else "still unavailable"
         log.warning(
             "Redis store unavailable (%s); working without shared state (%d failed operations since the last warning)",
