@@ -90,7 +90,7 @@ def render_loading(who: str) -> View:
 
 
 def render_answer(message: Message) -> View:
-    """A summary (or an error) in the modal; its buttons redraw the modal."""
+    """A summary (or an error) in the modal; its buttons redraw the modal, or push an action's form over it."""
     return _answer_view(message.blocks)
 
 

@@ -193,7 +193,7 @@ def _under_focus(summary: CouponSummary, view: ViewState, options: SummaryOption
                 options.check, customer_id=summary.customer_id, contact=options.contact, valid_till=coupon.expires_at
             )
         )
-    if options.encode and view.surface is not Surface.MODAL:  # a form can't open over the lookup window
+    if options.encode:  # in the lookup modal too: the form is pushed over it
         kinds = [k for k in (ActionKind.RESEND, ActionKind.EXTEND) if k in options.actions]
         buttons = [
             button(ACTION_WORDS[kind], COUPON_ACTIONS[kind], options.encode(view))
@@ -239,7 +239,7 @@ def _build(
         if view.surface is Surface.MODAL:  # the same view as a DM from the bot, with buttons that work there
             to_dm = options.encode(replace(view, surface=Surface.MESSAGE))
             footer.append(button("Send to me", ACTION_SEND_TO_ME, to_dm))
-        if ActionKind.ISSUE in options.actions and view.surface is not Surface.MODAL:
+        if ActionKind.ISSUE in options.actions:
             footer.append(button("Issue goodwill coupon", ACTION_ISSUE, options.encode(view)))
         blocks.append(actions(*footer, block_id="footer"))
     return blocks

@@ -44,6 +44,7 @@ COUNT_TTL_SECONDS = 2 * 24 * 3600.0
 WAIT_FOR_OUTCOME_SECONDS = 10.0  # a concurrent submission's call is bounded by the upstream deadline
 RECENT_ISSUE = timedelta(minutes=30)  # an issued coupon found this soon after a lost outcome is the one issued
 _KEY = re.compile(r"[0-9a-f]{32}")
+VIEW_ID = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)  # a Slack view ID (`V0123ABCD`): no `|` can get in
 
 
 class CouponWriter(Protocol):
@@ -54,8 +55,9 @@ class CouponWriter(Protocol):
 
 @dataclass(frozen=True)
 class ActionForm:
-    """What a confirmation form carries (signed): the action, its idempotency key, the message it came from, and
-    for an extension the days allowed (checked in the ack, with no network)."""
+    """What a confirmation form carries (signed): the action, its idempotency key, the message it came from, for
+    an extension the days allowed (checked in the ack, with no network), and for a form pushed over the lookup
+    modal that modal's view ID (to redraw it once the action is done: the submission names only the form)."""
 
     kind: ActionKind
     key: str
@@ -63,18 +65,23 @@ class ActionForm:
     series_id: int | None = None
     earliest: date | None = None
     latest: date | None = None
+    parent_view: str | None = None  # the lookup modal's view ID, when the form was pushed over it
 
     def encode(self, codec: ViewStateCodec) -> str:
         days = [d.isoformat() if d else "" for d in (self.earliest, self.latest)]
         fields = [FORM_VERSION, self.kind.value, self.key, self.view, str(self.series_id or ""), *days]
-        return codec.sign("|".join(fields))
+        return codec.sign("|".join([*fields, self.parent_view or ""]))
 
     @classmethod
     def decode(cls, codec: ViewStateCodec, value: object) -> ActionForm:
         """Raises `InvalidViewState` for an altered or foreign value."""
         fields = codec.verified(value).split("|")
-        if len(fields) != 7 or fields[0] != FORM_VERSION or not _KEY.fullmatch(fields[2]):
+        if len(fields) == 7:  # a form opened before forms named their modal: opened over none
+            fields.append("")
+        if len(fields) != 8 or fields[0] != FORM_VERSION or not _KEY.fullmatch(fields[2]):
             raise InvalidViewState("not an action form of this version")
+        if fields[7] and not VIEW_ID.fullmatch(fields[7]):
+            raise InvalidViewState("malformed view ID in an action form")
         try:
             return cls(
                 ActionKind(fields[1]),
@@ -83,6 +90,7 @@ class ActionForm:
                 int(fields[4]) if fields[4] else None,
                 date.fromisoformat(fields[5]) if fields[5] else None,
                 date.fromisoformat(fields[6]) if fields[6] else None,
+                fields[7] or None,
             )
         except ValueError:
             raise InvalidViewState("malformed action form") from None

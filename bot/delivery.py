@@ -70,6 +70,13 @@ class Delivery:
             return
         self.privately(requester, fallback)
 
+    def push_view(self, trigger_id: str | None, view: dict[str, Any], requester: Requester, fallback: Message) -> None:
+        """Push a view over an open modal, from a click inside it (views.open can't open over a modal; Slack keeps
+        3 views on the stack); if it can't be pushed, say `fallback` privately."""
+        if trigger_id and _call(self.client.views_push, trigger_id=trigger_id, view=view):
+            return
+        self.privately(requester, fallback)
+
     def update_view(self, view_id: str, view: dict[str, Any], *, view_hash: str | None = None) -> bool:
         """Redraw an open modal. With the hash of the view that was clicked, an older click can't overwrite a
         newer answer (Slack answers `hash_conflict`)."""

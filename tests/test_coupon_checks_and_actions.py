@@ -12,18 +12,28 @@ from typing import Any
 import pytest
 import redis
 
+from bot.coupon_actions import ActionForm
 from bot.demo.actions import DemoState
 from bot.domain.action_ids import (
+    BLOCK_CASE,
+    BLOCK_CODE,
     BLOCK_EXPIRY,
     BLOCK_REASON,
     BLOCK_SERIES,
+    BLOCK_WHO,
+    INPUT_CASE,
+    INPUT_CODE,
     INPUT_EXPIRY,
     INPUT_REASON,
     INPUT_SERIES,
+    INPUT_WHO,
+    SHORTCUT_LOOKUP,
+    VIEW_ACTION_DONE,
     VIEW_ACTION_FORM,
+    VIEW_ANSWER,
 )
 from bot.domain.coupon import CodeCase
-from bot.domain.coupon_actions import ActionSettings
+from bot.domain.coupon_actions import ActionKind, ActionSettings
 from bot.settings import Settings
 from bot.store.redis import RedisStore
 from bot.wiring import build_answerer, create_app
@@ -32,12 +42,16 @@ from tests.support.blockkit import all_texts, assert_valid_message, assert_valid
 from tests.support.loopback import Recorded, Reply
 from tests.support.redis_server import RedisServer
 from tests.support.slack import (
+    SIGNING_SECRET,
+    VIEW_ID,
     FakeSlack,
     block_actions_payload,
     click_button,
+    click_in_view,
     send_action,
     send_command,
     send_payload,
+    shortcut_payload,
     view_submission_payload,
     wait_until_idle,
 )
@@ -399,6 +413,104 @@ def test_the_daily_limit_refuses_the_next_action_with_the_reason(
     assert "You have reached today's limit of 1 coupon actions." in text_of(refusal)
     wait_until_idle(app)
     assert len(cap.made("/v1.1/coupon/resend")) == 1 and len(slack.api_calls("views.open")) == 1
+
+
+# --- 3. in the lookup modal (the shortcut's window) --------------------------------------------------------
+
+PUSHED_ID = "V0PUSHED1"  # the form pushed over the lookup modal (VIEW_ID) has an ID of its own
+
+
+def as_view(call: dict[str, Any]) -> dict[str, Any]:
+    raw = call["view"]
+    view: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+    assert_valid_view(view)
+    return view
+
+
+def lookup_modal(app: Any, slack: FakeSlack, user: str = BOSS) -> dict[str, Any]:
+    """The "Look up coupons" window answered for the coupon in focus, as `user` sees it."""
+    opened, updated = len(slack.api_calls("views.open")), len(slack.api_calls("views.update"))
+    send_payload(app, shortcut_payload(SHORTCUT_LOOKUP, user=user))
+    form = as_view(slack.wait_api("views.open", opened + 1)[opened])
+    option = {"text": {"type": "plain_text", "text": "UPPER"}, "value": "UPPER"}
+    values = {
+        BLOCK_WHO: {INPUT_WHO: {"type": "plain_text_input", "value": str(CUSTOMER)}},
+        BLOCK_CODE: {INPUT_CODE: {"type": "plain_text_input", "value": "WELCOME10"}},
+        BLOCK_CASE: {INPUT_CASE: {"type": "static_select", "selected_option": option}},
+    }
+    assert json.loads(send_payload(app, view_submission_payload(form, values, user=user)).body)["response_action"]
+    answer = as_view(slack.wait_api("views.update", updated + 1)[updated])
+    assert answer["callback_id"] == VIEW_ANSWER and ":dart: *Coupon `WELCOME10`*" in text_of(answer)
+    return answer
+
+
+def submit_pushed(app: Any, form: dict[str, Any], reason: str) -> dict[str, Any]:
+    """Submit a form pushed over the modal: Slack names the form's own view, not the modal under it."""
+    values = {BLOCK_REASON: {INPUT_REASON: {"type": "plain_text_input", "value": reason}}}
+    payload = view_submission_payload(form, values, user=BOSS)
+    payload["view"]["id"] = PUSHED_ID
+    response = send_payload(app, payload)
+    assert response.status == 200
+    return json.loads(response.body) if response.body else {}
+
+
+def views_updated(slack: FakeSlack, view_id: str) -> list[dict[str, Any]]:
+    return [as_view(call) for call in slack.api_calls("views.update") if call["view_id"] == view_id]
+
+
+def test_resend_in_the_lookup_modal_pushes_the_form_sends_once_and_redraws_the_modal(
+    build: Build, slack: FakeSlack, cap: CouponCallsStandIn, audit: AuditLines
+) -> None:
+    app = build(**ACTIONS_ON)
+    answer = lookup_modal(app, slack)
+    assert {"Resend", "Extend expiry", "Issue goodwill coupon", "Send to me"} <= set(button_texts(answer["blocks"]))
+    click_in_view(app, find_button(answer["blocks"], "Resend"), view=answer, user=BOSS)
+    [pushed] = slack.wait_api("views.push")
+    form = as_view(pushed)
+    assert form["callback_id"] == VIEW_ACTION_FORM and "send coupon `WELCOME10`" in text_of(form)
+    assert len(slack.api_calls("views.open")) == 1  # only the shortcut's: nothing opened over the modal
+    cap.answers[CUSTOMER] = Reply(body=envelope([active_coupon(), coupon_json(code="OLD1"), coupon_json(code="NEW2")]))
+    first = submit_pushed(app, form, "ticket 4471")
+    assert first["response_action"] == "update" and "Working on it" in text_of(first["view"])
+    assert submit_pushed(app, form, "ticket 4471")["response_action"] == "update"  # a double click
+    wait_until_idle(app)
+    assert len(cap.made("/v1.1/coupon/resend")) == 1
+    outcomes = [text_of(v) for v in views_updated(slack, PUSHED_ID)]  # in the pushed form: no second push
+    assert sum("was sent to customer 930000001 again" in o for o in outcomes) == 2
+    assert len(slack.api_calls("views.push")) == 1
+    _, redrawn = views_updated(slack, VIEW_ID)  # the answer, then once (not for the replay) with fresh coupons
+    assert redrawn["callback_id"] == VIEW_ANSWER and "`NEW2`" in text_of(redrawn) and "`NEW2`" not in text_of(answer)
+    assert "Resend" in button_texts(redrawn["blocks"])
+    [line] = [a for a in audit.lines if a["event"] == "coupons.action_resend" and a["outcome"] == "done"]
+    assert line["user"] == BOSS and line["customer_id"] == CUSTOMER
+
+
+def test_a_strangers_forged_click_in_the_lookup_modal_is_refused_over_it_and_calls_nothing(
+    build: Build, slack: FakeSlack, cap: CouponCallsStandIn, audit: AuditLines
+) -> None:
+    app = build(**ACTIONS_ON)
+    resend = find_button(lookup_modal(app, slack)["blocks"], "Resend")  # the boss's button, clicked by another
+    stranger_view = lookup_modal(app, slack, user=AGENT)
+    assert "Resend" not in button_texts(stranger_view["blocks"])
+    click_in_view(app, resend, view=stranger_view, user=AGENT)
+    [pushed] = slack.wait_api("views.push")
+    refusal = as_view(pushed)
+    assert refusal["callback_id"] == VIEW_ACTION_DONE
+    assert "You can't change customers' coupons with this bot." in text_of(refusal)
+    wait_until_idle(app)
+    assert not cap.made("/v1.1/coupon/resend") and len(slack.api_calls("views.push")) == 1
+    denied = [line for line in audit.lines if line["event"] == "coupons.action_resend"]
+    assert denied == [denied[0]] and denied[0]["decision"] == "denied" and denied[0]["user"] == AGENT
+
+
+def test_a_form_keeps_the_modal_it_was_pushed_over_and_forms_opened_before_still_read() -> None:
+    from bot.domain.view_state import ViewStateCodec
+
+    codec = ViewStateCodec(SIGNING_SECRET)
+    form = ActionForm(ActionKind.RESEND, "0" * 32, "view", parent_view=VIEW_ID)
+    assert ActionForm.decode(codec, form.encode(codec)) == form
+    older = codec.sign("|".join(["a1", "resend", "0" * 32, "view", "", "", ""]))  # seven fields, no modal
+    assert ActionForm.decode(codec, older).parent_view is None
 
 
 def test_demo_actions_change_the_demo_customer_in_memory() -> None:

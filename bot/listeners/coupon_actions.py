@@ -2,6 +2,9 @@
 in the ack (no network: a missing reason, a date outside the offer), then done once in the lazy half, which
 shows the outcome in the form, posts it to the agent and redraws the customer's message.
 
+A button in the lookup modal pushes the form over it (views.open can't open over a modal); the form carries the
+modal's view ID, signed, and the modal is redrawn from it once the action is done.
+
 The service is built here from `services.answerer` (its client and store) and the settings the answerer carries
 (`LookupAnswerer.actions`, from `ActionSettings.of(settings)`); with no action on, nothing is registered to show.
 """
@@ -19,9 +22,10 @@ from slack_bolt.context.respond import Respond
 
 from blocks.action_forms import date_refusal, render_action_form, render_outcome, render_outcome_view, render_working
 from blocks.message import Message
+from blocks.modal import render_answer
 from bot.access import GroupMembers, shared_members, usergroup_fetcher
 from bot.audit_log import write_audit
-from bot.coupon_actions import ActionForm, ActionOutcome, ActionService, Prepared
+from bot.coupon_actions import VIEW_ID, ActionForm, ActionOutcome, ActionService, Prepared
 from bot.domain.action_ids import (
     ACTION_EXTEND,
     ACTION_ISSUE,
@@ -94,11 +98,15 @@ class ActionListeners:
         self.service = ActionService(settings, self.answerer, self.answerer.client, is_member=self.groups.contains)
         self.answerer.may_act = self.service.allowed  # the buttons show only to the people who may use them
 
-    def refuse(self, requester: Requester, error: CouponsBotError, body: dict[str, Any], action: str) -> None:
+    def refuse(self, requester: Requester, error: CouponsBotError, body: dict[str, Any], kind: ActionKind) -> None:
         decision = "denied" if isinstance(error, ActionNotAllowed) else "allowed"
-        write_audit(requester, action=action, outcome=error.outcome, decision=decision)
+        write_audit(requester, action=f"action_{kind.value}", outcome=error.outcome, decision=decision)
+        refusal = self.answerer.refusal(error)
+        if _parent_view(body):  # a click in the lookup modal: said over it, where the agent is looking
+            self.delivery.push_view(body.get("trigger_id"), render_outcome_view(refusal, kind), requester, refusal)
+            return
         respond = Respond(response_url=body["response_url"]) if body.get("response_url") else None
-        self.delivery.privately(requester, self.answerer.refusal(error), respond=respond)
+        self.delivery.privately(requester, refusal, respond=respond)
 
     def open_form(self, context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
         requester = Requester.of(context)
@@ -107,15 +115,20 @@ class ActionListeners:
         try:
             prepared = self.service.prepare(requester, kind, action.get("value"))
         except CouponsBotError as error:  # a stranger's click ends here, before any Capillary call
-            self.refuse(requester, error, body, f"action_{kind.value}")
+            self.refuse(requester, error, body, kind)
             return
+        parent = _parent_view(body)
+        prepared = _over(prepared, parent)
         self.keep_where(prepared.form.key, body, requester)
         write_audit(
             requester, action=f"action_{kind.value}", outcome="form_opened", customer_id=prepared.view.customer_id
         )
         form = render_action_form(prepared, self.answerer.codec, demo=self.answerer.service.demo)
         fallback = self.answerer.refusal(InvalidViewState("the form could not be opened"))
-        self.delivery.open_view(body.get("trigger_id"), form, requester, fallback)
+        if parent:  # one more view on the modal's stack (2 of Slack's 3); the outcome replaces it, not adds
+            self.delivery.push_view(body.get("trigger_id"), form, requester, fallback)
+        else:
+            self.delivery.open_view(body.get("trigger_id"), form, requester, fallback)
 
     def keep_where(self, key: str, body: dict[str, Any], requester: Requester) -> None:
         """Where the message lives, to redraw it once the action is done (the submission doesn't say)."""
@@ -170,7 +183,7 @@ class ActionListeners:
         where = self.store.get(_where_key(form.key))
         if where is not None:
             self.store.set(_where_key(prepared.form.key), where, CONTEXT_TTL_SECONDS)
-        return prepared
+        return _over(prepared, form.parent_view)
 
     def tell_and_redraw(self, form: ActionForm, outcome: ActionOutcome, requester: Requester, message: Message) -> None:
         """The outcome to the agent where the message is, and the customer's message drawn afresh."""
@@ -178,16 +191,37 @@ class ActionListeners:
         where = json.loads(raw) if raw is not None else {}
         here = replace(requester, channel_id=where.get("channel") or requester.channel_id)
         self.delivery.privately(here, message)
-        if outcome.replayed or outcome.status == "limit" or not where.get("response_url"):
+        if outcome.replayed or outcome.status == "limit":
             return
-        redrawn = self.answerer.answer_click(form.view, here, action="action_refresh", refresh=True)
-        self.delivery.redraw(
-            Respond(response_url=where["response_url"]), here, redrawn, message_ts=where.get("message_ts")
+        if form.parent_view:
+            self.redraw_modal(form.view, form.parent_view, here)
+        elif where.get("response_url"):
+            redrawn = self.answerer.answer_click(form.view, here, action="action_refresh", refresh=True)
+            self.delivery.redraw(
+                Respond(response_url=where["response_url"]), here, redrawn, message_ts=where.get("message_ts")
+            )
+
+    def redraw_modal(self, view_value: str, view_id: str, requester: Requester) -> None:
+        """The lookup modal under the form, drawn afresh: what the agent sees once the form is closed."""
+        redrawn = self.answerer.answer_click(
+            view_value, requester, action="action_refresh", refresh=True, may_share=False
         )
+        self.delivery.update_view(view_id, render_answer(redrawn))
 
 
 def _where_key(key: str) -> str:
     return f"action/1:{key}:where"
+
+
+def _parent_view(body: dict[str, Any]) -> str | None:
+    """The ID of the modal a button was clicked in (None: a message's button)."""
+    view_id = part(body, "view").get("id")
+    return view_id if isinstance(view_id, str) and VIEW_ID.fullmatch(view_id) else None
+
+
+def _over(prepared: Prepared, parent_view: str | None) -> Prepared:
+    """The form to push over the modal `parent_view` (None: a form opened on its own)."""
+    return replace(prepared, form=replace(prepared.form, parent_view=parent_view))
 
 
 def register(app: App, services: Services) -> None:
