@@ -35,9 +35,9 @@ from bot.store import Store
 ENTRY_FORMAT = "coupons/4"  # 4: versioned bodies, parsed copies in each process
 # A version's body outlives the version's key by this much, so a version read always finds its body.
 BODY_MARGIN_SECONDS = 5.0
-# Parsed coupons take about this many times the bytes of the body they came from (the body is kept with them,
-# for the series' terms).
-PARSED_BYTES_PER_BODY_BYTE = 3
+# Parsed coupons and the body kept with them (for the series' terms) take about twice the body's bytes:
+# measured, 0.86× for the objects of a 1,000-coupon customer, plus the body itself.
+PARSED_BYTES_PER_BODY_BYTE = 2
 
 
 class CouponFetcher(Protocol):
@@ -132,7 +132,8 @@ class CouponService:
             # The body is kept before the version (SharedFetch keeps it after this), so a version read finds it.
             body, ttl = result.body, self._shared.ttl_seconds + BODY_MARGIN_SECONDS
             after_answer(lambda: self.store.set(body_key(key, version), body, ttl))
-            self._parsed.put(key, version, coupons, focused=focused, body_bytes=len(result.body))
+            # Kept here once the answer has gone: making room may free an older customer's thousands of objects.
+            after_answer(lambda: self._parsed.put(key, version, coupons, focused=focused, body_bytes=len(body)))
         outcome = LookupOutcome(coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms)
         return outcome, version
 

@@ -222,3 +222,17 @@ def test_two_processes_sharing_redis_make_one_call_and_share_the_cache(
     assert [o.cache_hit for o in outcomes].count(False) == 1
     assert all(len(o.coupons.coupons) == 7 for o in outcomes)
     assert services[1].lookup(6, CodeCase.LOWER).cache_hit and len(capillary.coupon_calls()) == 1
+
+
+def test_a_fetched_answer_is_kept_in_this_process_once_it_has_been_answered() -> None:
+    """Making room in the parsed copies may free an older customer's objects: not before the answer goes."""
+    from bot.after_answer import answering
+
+    fetcher = CountingFetcher()
+    service = service_for(fetcher)
+    with answering():
+        first = service.lookup(1, CodeCase.LOWER)
+        version = service.store.get(coupons_key(1, CodeCase.LOWER))
+        assert version is None  # nothing kept before the answer has gone
+    again = service.lookup(1, CodeCase.LOWER)
+    assert again.cache_hit and again.coupons is first.coupons
