@@ -8,6 +8,11 @@ from bot.domain.customer import CustomerCard
 PROFILE_UNREADABLE = ":grey_question: The customer's profile couldn't be read; the coupons below are complete."
 
 
+def profile_unreadable(*, has_coupons: bool) -> str:
+    """The note for a profile not read: with no coupons listed, "the coupons below are complete" points at nothing."""
+    return PROFILE_UNREADABLE if has_coupons else ":grey_question: The customer's profile couldn't be read."
+
+
 def customer_title(card: CustomerCard | None, customer_id: int) -> str:
     name = " ".join(card.name.split()) if card else ""
     return f"Coupons · {name}" if name else f"Coupons · customer {customer_id}"

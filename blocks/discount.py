@@ -18,8 +18,9 @@ def amount(value: float, currency: str | None = None) -> str:
     return f"{unit} {number(value)}" if currency[-1].isalpha() else f"{unit}{number(value)}"
 
 
-def describe_discount(discount: Discount | None, currency: str | None = None) -> str | None:
-    """`10% off, up to ₹500`, `₹250 off`: amounts carry the currency, percentages don't."""
+def describe_discount(discount: Discount | None, currency: str | None = None, *, on: str | None = None) -> str | None:
+    """`10% off, up to ₹500`, `₹250 off the bill`: amounts carry the currency, percentages don't; `on`: what the
+    discount is taken off (Capillary's `discountOn`, lower case)."""
     if discount is None:
         return None
     if discount.kind is DiscountType.PERCENT:
@@ -27,6 +28,8 @@ def describe_discount(discount: Discount | None, currency: str | None = None) ->
     else:
         # ABS, or a type we do not know: an amount is the safer reading.
         text = f"{amount(discount.value, currency)} off"
+    if on:
+        text += f" the {on}"
     if discount.cap is not None:
         text += f", up to {amount(discount.cap, currency)}"
     return text

@@ -208,7 +208,7 @@ def render_error(
     blocks = [section(f":warning: *{text.title}*"), context(advice)]
     if text.retry and retry_value:
         blocks.append(actions(button("Try again", ACTION_RETRY, retry_value), block_id="retry"))
-    return Message(f"{text.title} {text.advice}", blocks, ok=False)
+    return Message(f"{text.title} {text.advice}", blocks, ok=False, error=error)
 
 
 def render_internal_error(reference: str, *, contact: str) -> Message:

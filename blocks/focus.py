@@ -48,16 +48,17 @@ def _coupon_blocks(
     redeemed = len(coupon.redemption_info or ())
     lines = [
         f":dart: *Coupon {code(coupon.code)}* · *{STATE_NAMES[state]}*" + (f" · {name}" if name else ""),
-        " · ".join(
-            p for p in (describe_discount(coupon.discount, currency), uses_label(coupon) or "uses not given") if p
-        ),
+        # Uses Capillary doesn't state are left out: "uses not given" tells an agent nothing they can act on.
+        " · ".join(p for p in (describe_discount(coupon.discount, currency), uses_label(coupon)) if p),
         _validity(coupon),
-        f"*Redemptions* ({redeemed})" if redeemed else "*Redemptions*: none",
     ]
+    if not redeemed:  # the count of redemptions heads their list, in the details below
+        lines.append("*Redemptions*: none")
     series_id = coupon.series.id if coupon.series else coupon.series_id
     terms = summary.series.get(series_id) if series_id is not None else None
     # Every redemption (date, time, store, transaction) and the series' terms, already open.
-    return [section("\n".join(lines)), render_coupon_details(coupon, terms, series_id, currency), *under]
+    details = render_coupon_details(coupon, terms, series_id, currency, heading=f"*Redemptions* ({redeemed}):")
+    return [section("\n".join(line for line in lines if line)), details, *under]
 
 
 def render_focus(

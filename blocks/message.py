@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -11,3 +11,5 @@ class Message:
     text: str
     blocks: list[dict[str, Any]]
     ok: bool = True  # False for errors and usage: never shared with a channel
+    # What went wrong, for whoever drew this for an admin rather than an agent (`coupons-bot preview`).
+    error: Exception | None = field(default=None, compare=False, repr=False)

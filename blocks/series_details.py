@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from blocks.discount import amount, describe_discount
 from blocks.mrkdwn import Block, clean, code, day, moment, section
-from bot.domain.coupon import Coupon, CouponSeries, Redemption, parse_json_list
+from bot.domain.coupon import Coupon, CouponSeries, DiscountType, Redemption, parse_json_list
 
 NO_MAXIMUM_BILL = 9007199254740991  # JavaScript's MAX_SAFE_INTEGER: Capillary's "no maximum"
 
@@ -131,11 +131,17 @@ def _totals(series: CouponSeries) -> str | None:
 def series_detail_lines(series: CouponSeries, *, name: str = "", currency: str | None = None) -> list[tuple[str, str]]:
     """(label, mrkdwn) pairs for what the series states, in words; every value taken from Capillary is escaped."""
     stated = series.discount
-    discount = describe_discount(stated, currency)
-    if discount and stated is not None and stated.cap is None and stated.cap_stated:
-        discount += ", no cap"
-    if discount and series.discount_on:
-        discount += f" (on {clean(series.discount_on.lower(), 20)})"
+    on = clean(series.discount_on.lower(), 20) if series.discount_on else None
+    discount = describe_discount(stated, currency, on=on)
+    # Only a percentage can have a maximum: "250 off, no cap" says nothing.
+    if (
+        discount
+        and stated is not None
+        and stated.kind is DiscountType.PERCENT
+        and stated.cap is None
+        and stated.cap_stated
+    ):
+        discount += ", no maximum"
     about = " ".join((series.description or "").split())
     lines: list[tuple[str, str | None]] = [
         # The description is often the series' name again: it is the title already.
@@ -179,9 +185,14 @@ def _redemption_lines(coupon: Coupon) -> list[str]:
 
 
 def render_coupon_details(
-    coupon: Coupon, series: CouponSeries | None, series_id: int | None, currency: str | None = None
+    coupon: Coupon,
+    series: CouponSeries | None,
+    series_id: int | None,
+    currency: str | None = None,
+    *,
+    heading: str | None = None,
 ) -> Block:
-    """What opens under one coupon: its redemptions (every one), then its series' terms."""
+    """What opens under one coupon: its series' terms, then its redemptions (every one) under `heading`."""
     name = coupon.display_series_name
     parts: list[str] = []
     if series is not None:
@@ -191,5 +202,5 @@ def render_coupon_details(
         parts.append(f":mag: No terms can be shown for series {series_id}: Capillary sent them unreadable.")
     redemptions = _redemption_lines(coupon)
     if redemptions:
-        parts.append(f"*Redemptions of {code(coupon.code)}:*\n" + "\n".join(redemptions))
+        parts.append((heading or f"*Redemptions of {code(coupon.code)}:*") + "\n" + "\n".join(redemptions))
     return section("\n".join(parts))

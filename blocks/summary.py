@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from blocks.check import render_check
-from blocks.customer import PROFILE_UNREADABLE, customer_line, customer_title
+from blocks.customer import customer_line, customer_title, profile_unreadable
 from blocks.discount import describe_discount
 from blocks.focus import find_focused, focus_text, render_focus
 from blocks.limits import MESSAGE_BUDGET, VIEW_BUDGET, Budget
@@ -25,7 +25,7 @@ from bot.domain.action_ids import (
     ACTION_SHARE,
     ACTION_TOGGLE_SERIES,
 )
-from bot.domain.coupon import CodeCase, Coupon
+from bot.domain.coupon import CodeCase, Coupon, DiscountType
 from bot.domain.coupon_actions import ACTION_WORDS, ActionKind, applies
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
 from bot.domain.coupon_summary import CouponGroup, CouponSummary
@@ -219,7 +219,10 @@ def _build(
     if options.shared_by and _SLACK_ID.fullmatch(options.shared_by):
         notes.append(f"shared by <@{options.shared_by}>")
     who = [customer_line(options.customer)] if options.customer else []
-    who += [PROFILE_UNREADABLE] if options.profile_unreadable and not options.customer else []
+    if options.profile_unreadable and not options.customer:
+        who.append(profile_unreadable(has_coupons=summary.total > 0))
+    if not options.currency and _has_amounts(summary):
+        notes.append("amounts in the store's currency")  # said once, not "250 off" with no unit on every coupon
     blocks: list[Block] = [
         {"type": "header", "text": plain(customer_title(options.customer, summary.customer_id), 150)}
     ]
@@ -243,6 +246,15 @@ def _build(
             footer.append(button("Issue goodwill coupon", ACTION_ISSUE, options.encode(view)))
         blocks.append(actions(*footer, block_id="footer"))
     return blocks
+
+
+def _has_amounts(summary: CouponSummary) -> bool:
+    """Whether any coupon's discount is an amount (or capped by one), rather than only percentages."""
+    return any(
+        c.discount is not None and (c.discount.kind is not DiscountType.PERCENT or c.discount.cap is not None)
+        for group in summary.groups
+        for c in group.coupons
+    )
 
 
 def render_summary(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> Message:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.command_text import HelpRequest, parse_command_text
 from bot.domain.view_state import Surface
-from bot.errors import ConfigError, InvalidCommand, StartupError, startup_line
+from bot.errors import CapillaryError, ConfigError, InvalidCommand, StartupError, startup_line
 from bot.gc_tuning import settle_after_start
 from bot.log_setup import configure_logging
 from bot.requester import Requester
@@ -83,6 +83,12 @@ def preview(settings: Settings, words: list[str], *, as_json: bool) -> int:
         print(json.dumps({"text": message.text, "blocks": message.blocks}, indent=2, ensure_ascii=False))
     else:
         print(blocks_to_text(message.blocks), end="")
+    if not use_demo and isinstance(message.error, CapillaryError):
+        # Only the preview diagnoses a failure for an admin: imported here, the Slack app never loads it.
+        from bot.capillary.probe import diagnose  # noqa: PLC0415
+
+        if line := diagnose(settings, message.error):
+            print(line, file=sys.stderr)
     return 0 if message.ok or asked_for_help else 1
 
 

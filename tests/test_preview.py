@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from bot.settings import Settings
 from bot.wiring import build_answerer
 from tests.conftest import NOW, CapillaryStandIn
 from tests.support.blockkit import all_texts, assert_valid_message
+from tests.support.loopback import Reply, nowhere_url
 from tests.support.slack import FakeSlack, send_command
 
 NO_CAPILLARY = (
@@ -212,3 +215,88 @@ def test_the_terminal_shows_no_emoji_codes_and_no_info_lines(
     monkeypatch.setenv("COUPONS_LOG_LEVEL", "INFO")
     assert main(["preview", "400000404"]) == 1
     assert logging.getLogger("bot").getEffectiveLevel() == logging.WARNING  # INFO lines stay out of the terminal
+
+
+@pytest.fixture
+def real_capillary(no_capillary: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Point the preview at `url` as a real Capillary, with timeouts short enough for a test."""
+
+    def point_at(url: str) -> None:
+        monkeypatch.setenv("CAPILLARY_BASE_URL", url)
+        monkeypatch.setenv("CAPILLARY_USERNAME", "store.server")
+        monkeypatch.setenv("CAPILLARY_PASSWORD", "server123")
+        monkeypatch.setenv("COUPONS_CONNECT_TIMEOUT_SECONDS", "0.2")
+        monkeypatch.setenv("COUPONS_READ_TIMEOUT_SECONDS", "0.2")
+        monkeypatch.setenv("COUPONS_UPSTREAM_DEADLINE_SECONDS", "0.5")
+
+    return point_at
+
+
+def _diagnosis(capsys: pytest.CaptureFixture[str]) -> str:
+    out = capsys.readouterr()
+    assert out.out.startswith("⚠")  # the agent's message is still printed, as before
+    [line] = [line for line in out.err.splitlines() if line.startswith("Capillary at ")]
+    assert "server123" not in out.err + out.out
+    return line
+
+
+def test_preview_names_an_unresolvable_host(
+    real_capillary: Callable[[str], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_capillary("https://capillary.example.invalid/")  # .invalid never resolves (RFC 6761)
+    assert main(["preview", "565032176"]) == 1
+    assert _diagnosis(capsys) == "Capillary at https://capillary.example.invalid: name not resolved."
+
+
+def test_preview_names_a_refused_connection(
+    real_capillary: Callable[[str], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = nowhere_url()
+    real_capillary(url)
+    assert main(["preview", "565032176"]) == 1
+    assert _diagnosis(capsys) == f"Capillary at {url.rstrip('/')}: connection refused."
+
+
+def test_preview_names_a_tls_failure(
+    real_capillary: Callable[[str], None], capillary: CapillaryStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_capillary(capillary.url.replace("http://", "https://"))  # plain HTTP where TLS is expected
+    assert main(["preview", "565032176"]) == 1
+    line = _diagnosis(capsys)
+    assert line.startswith(f"Capillary at {capillary.url.replace('http://', 'https://').rstrip('/')}: TLS failure")
+
+
+def test_preview_names_a_timeout(real_capillary: Callable[[str], None], capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        real_capillary(url + "/")
+        assert main(["preview", "565032176"]) == 1
+    assert _diagnosis(capsys) == f"Capillary at {url}: timed out (connect 0.2 s, read 0.2 s)."
+
+
+@pytest.mark.parametrize(("status", "says"), [(401, "refused (HTTP 401)"), (403, "not allowed (HTTP 403)")])
+def test_preview_names_the_username_a_refusal_was_for(
+    real_capillary: Callable[[str], None],
+    capillary: CapillaryStandIn,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    says: str,
+) -> None:
+    body = {"errors": [{"code": 4000 if status == 403 else 401, "message": "no"}]}
+    capillary.answers[565032176] = Reply(status, body)
+    real_capillary(capillary.url)
+    assert main(["preview", "565032176"]) == 1
+    line = _diagnosis(capsys)
+    assert line.startswith(f"Capillary at {capillary.url.rstrip('/')}: CAPILLARY_USERNAME 'store.server' ")
+    assert says in line
+
+
+def test_preview_says_nothing_more_when_capillary_answers_about_the_customer(
+    real_capillary: Callable[[str], None], capillary: CapillaryStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_capillary(capillary.url)
+    assert main(["preview", "400000404"]) == 1  # not found: the setup works
+    out = capsys.readouterr()
+    assert "no customer with ID 400000404" in out.out and "Capillary at" not in out.err

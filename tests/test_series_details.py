@@ -19,7 +19,7 @@ def test_sentinels_in_plain_words_and_only_what_is_set() -> None:
     )
     assert lines["Where"] == "any store, any day and hour"
     assert lines["Validity"] == "series valid till Thu 31 Oct 2024 · each coupon valid 30 days after issue"
-    assert lines["Discount"] == "10 off, no cap (on bill)"
+    assert lines["Discount"] == "10 off the bill"  # an amount has no maximum to mention
     assert lines["Codes"] == "series code WIYHXBMY"  # discount code NO_VALUE is Capillary's "none"
     assert lines["Series totals"] == "6 issued · 0 redeemed"
     assert "NO_VALUE" not in " ".join(lines.values()) and "none" not in " ".join(lines.values())
@@ -59,7 +59,7 @@ def test_real_values_are_shown_in_words_with_the_currency() -> None:
     assert (
         lines["Where"] == "only at stores 101, 102 · brands Acme · categories Shoes · days of week 6, 7; hours 10, 11"
     )
-    assert lines["Discount"] == "15% off, up to ₹300 (on bill)"
+    assert lines["Discount"] == "15% off the bill, up to ₹300"
     assert lines["Codes"] == "series code WIYHXBMY · discount code GOLD15"
     assert "redeemable from Tue 1 Dec 2026" in lines["Validity"]
     assert details(minBillAmount=500, currency="INR")["Bill"] == "at least INR 500"
@@ -86,3 +86,8 @@ def test_missing_and_malformed_fields_do_not_break_the_details() -> None:
     assert lines["Series totals"] == "0 redeemed"
     for label in ("Limits", "Validity", "Discount", "Codes", "Bill"):
         assert label not in lines
+
+
+def test_a_percentage_states_no_maximum_in_words() -> None:
+    lines = details(discountType="PERC", discountValue=10, discountUpto=0)
+    assert lines["Discount"] == "10% off the bill, no maximum"

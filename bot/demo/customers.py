@@ -112,6 +112,10 @@ def _coupon(
     if series_name is not None:
         coupon["seriesName"] = coupon["description"] = series["description"] = series_name
     series["validTillDate"] = _stamp(now + timedelta(days=365))
+    # The samples' series totals (6 issued, 0 redeemed) and "valid 30 days after issue" would contradict the demo
+    # coupons drawn beneath them (redeemed, valid for months): the demo states neither.
+    for claim in ("numIssued", "numRedeemed", "validDaysFromCreation"):
+        series.pop(claim, None)
     if discount is not None:
         kind, value, cap = discount
         coupon.update(couponDiscountType=kind, discountValue=value, discountValueAsDouble=value, discountUpto=cap)
