@@ -288,3 +288,23 @@ def test_a_burst_of_lookups_is_acked_at_once_and_each_answered_once(
         assert all("*7* expired" in json.dumps(answer["blocks"]) for answer in answers)
     wait_until(lambda: health(web)["queue_depth"] == 0)
     assert all(len(slack.responses(f"b{customer}")) == 2 for customer in customers)
+
+
+@pytest.mark.parametrize("mode", ["http", "socket_mode"])
+def test_a_job_carries_the_request_as_bolt_gave_it_in_either_mode(mode: str) -> None:
+    from slack_bolt.request import BoltRequest
+
+    payload = {"type": "block_actions", "user": {"id": "U0AGENT1"}, "team": {"id": "T0TEAM01"}, "actions": [{}]}
+    if mode == "http":
+        lazy = BoltRequest(
+            body="payload=" + json.dumps(payload), headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+    else:
+        lazy = BoltRequest(body=payload, mode="socket_mode")
+    lazy.lazy_function_name = "click.redraw"
+    lazy.context["access_allowed"] = False
+    job = Job.from_message(json.loads(json.dumps(Job.of(lazy).to_message())))  # through Redis, as JSON
+    again = job.request()
+    assert job.function == "click.redraw" and again.mode == mode
+    assert again.body == payload and again.context.user_id == "U0AGENT1"
+    assert again.context["access_allowed"] is False
