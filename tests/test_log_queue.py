@@ -206,7 +206,9 @@ def test_a_stalled_stdout_and_stderr_never_block_the_bot(
     monkeypatch.setattr(sys, "stderr", err.writer)
     monkeypatch.setattr(sys, "stdout", out.writer)
     configure_logging("INFO", capacity=100)
-    app_output, audit_output = logging.getLogger().handlers[0], audit_logger.handlers[0]
+    # Ours, whatever else another test left attached (pytest's capture handler, say).
+    app_output = next(h for h in logging.getLogger().handlers if isinstance(h, BoundedQueueHandler))
+    audit_output = next(h for h in audit_logger.handlers if getattr(h, "coupons_audit", False))
     assert isinstance(app_output, BoundedQueueHandler) and isinstance(audit_output, BoundedQueueHandler)
     before = dropped_lines()
     app = logging.getLogger("bot.test_log_queue")
