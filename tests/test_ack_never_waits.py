@@ -23,6 +23,8 @@ from tests.support.loopback import Reply
 from tests.support.slack import (
     FakeSlack,
     click_button,
+    function_executed_event,
+    link_shared_event,
     send_command,
     send_event,
     send_payload,
@@ -162,3 +164,33 @@ def test_no_request_touches_a_socket_before_its_ack(
     assert len(slack.api_calls("views.publish")) == 1
     assert len(slack.api_calls("views.open")) == 2 and len(slack.api_calls("views.update")) == 1
     assert "can't look up" in str(acks[-2].body)  # a refused command: the ack itself says so
+
+
+def test_links_the_workflow_step_checks_and_actions_touch_no_socket_before_their_ack(
+    make_app: Any, slack: FakeSlack
+) -> None:
+    app, _ = make_app(
+        COUPONS_DEMO="1",
+        COUPONS_MEMBER_CARE_HOSTS="care.example.com",
+        COUPONS_ACTIONS="resend,extend",
+        COUPONS_ACTION_USER_IDS="U0AGENT1",
+    )
+    send_command(app, "565032176 code:H306ORH2", response_url=slack.response_url("focus"))
+    [focused] = slack.wait_responses(1, name="focus")
+    link = link_shared_event("https://care.example.com/member-care/ui/565032176")
+    step = function_executed_event({"user_context": {"id": "U0AGENT1"}, "customer": "565032176"})
+    with sockets_refused_in_this_thread() as attempted:
+        acks = [
+            send_event(app, link, event_id="EvLink"),
+            send_event(app, step, event_id="EvStep"),
+            click_button(app, find_button(focused["blocks"], "Check H306ORH2"), response_url=slack.response_url("c")),
+            click_button(app, find_button(focused["blocks"], "Resend"), response_url=slack.response_url("r")),
+        ]
+    assert attempted == []
+    assert [ack.status for ack in acks] == [200] * len(acks)
+    wait_until_idle(app)
+    # Each was done after its ack: the card, the step's outputs, the check redrawn, and the Resend (its form, or
+    # why it can't be done for this demo coupon).
+    assert slack.wait_api("chat.unfurl") and slack.wait_api("functions.completeSuccess")
+    assert slack.wait_responses(1, name="c")
+    assert slack.api_calls("views.open") or slack.wait_responses(1, name="r")
