@@ -17,8 +17,6 @@ from __future__ import annotations
 import gc
 import http.server
 import json
-import os
-import platform
 import statistics
 import sys
 import threading
@@ -32,7 +30,7 @@ from typing import Any
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `python -m benchmarks.bench_cache` works too
-from standins import json_loads_floor_ms, redis_server
+from standins import json_loads_floor_ms, machine_line, redis_server
 
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import PARSED_BYTES_PER_BODY_BYTE, CouponService, body_key, coupons_key
@@ -96,12 +94,7 @@ def client(url: str) -> CapillaryClient:
 def main() -> None:
     body = json.dumps({"entity": bulk_coupons(COUPONS, datetime.now(UTC)), "success": True}).encode()
     capillary = Capillary(body)
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.machine(),
-    )  # fmt: skip
-    print(f"machine: {cpu}, {os.cpu_count()} CPUs (shared with other work), Python {platform.python_version()}")
+    print(machine_line())
     print(f"{COUPONS:,}-coupon customer: response body {len(body) / 1e6:.2f} MB")
 
     # One cached customer, in-process store: what is kept, and what the lookup left allocated.

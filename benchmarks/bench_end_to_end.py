@@ -41,7 +41,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
 import queue
 import secrets
 import socket
@@ -66,7 +65,9 @@ from standins import (
     QuietHandler,
     Server,
     Workers,
+    bot_env,
     command,
+    machine_line,
     peak_rss_mib,
     python_pid,
     redis_server,
@@ -414,17 +415,13 @@ def main() -> None:
     slack = Recorder()
     # Default settings (COUPONS_MAX_RESPONSE_MB, timeouts, the cache's TTL and size) but for the log level and the
     # request budget: the run asks Capillary for more than 300 new customers a minute (kept, at its highest).
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-bench-000000000000",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.url + "api/",
-        "CAPILLARY_BASE_URL": upstream.url,
-        "CAPILLARY_USERNAME": "bench",
-        "CAPILLARY_PASSWORD": "bench",
-        "COUPONS_LOG_LEVEL": "WARNING",
-        "CAPILLARY_MAX_REQUESTS_PER_MINUTE": "100000",
-        "WEB_CONCURRENCY": str(args.workers),
-    }
+    env = bot_env(
+        slack.url,
+        upstream.url,
+        SECRET,
+        CAPILLARY_MAX_REQUESTS_PER_MINUTE="100000",
+        WEB_CONCURRENCY=str(args.workers),
+    )
     memory: Memory = []
     with contextlib.ExitStack() as stack:
         if args.redis:
@@ -442,16 +439,7 @@ def main() -> None:
         finally:
             upstream.stop()
             slack.server.close()
-    cpu = platform.processor() or platform.machine()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        cpu,
-    )  # fmt: skip
-    print(
-        f"machine: {model}, {os.cpu_count()} CPUs (shared with other work: figures move between runs),"
-        f" Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
-    )
+    print(machine_line())
     store = "Redis (REDIS_URL)" if args.redis else "in-process"
     if args.redis_link_mbit:
         store += f" through a {args.redis_link_mbit:g} Mbit/s link"

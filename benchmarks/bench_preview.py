@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from standins import machine_line
 
 TARGET_MS = 250
 CUSTOMER = "565032176"
@@ -39,12 +40,7 @@ def main() -> None:
         started = time.perf_counter()
         subprocess.run(command, env=env, cwd=tempfile.gettempdir(), capture_output=True, check=True)
         timings.append((time.perf_counter() - started) * 1000)
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.machine(),
-    )  # fmt: skip
-    print(f"machine: {cpu}, {os.cpu_count()} CPUs (shared with other work), Python {platform.python_version()}")
+    print(machine_line())
     low, middle = min(timings), statistics.median(timings)
     held = "holds" if middle <= TARGET_MS else "does not hold"
     print(

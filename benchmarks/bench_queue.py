@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import signal
 import statistics
 import threading
@@ -48,7 +47,7 @@ from bench_end_to_end import (
     find_button,
 )
 from slack_sdk.signature import SignatureVerifier
-from standins import Workers, cpu_seconds, json_loads_floor_ms, peak_rss_mib, redis_server
+from standins import Workers, bot_env, cpu_seconds, json_loads_floor_ms, machine_line, peak_rss_mib, redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 COUPONS = 1000
@@ -258,20 +257,13 @@ def main() -> None:
     body = body_for(COUPONS)
     upstream = Capillary({1: body}, slow_blocks={SLOW: (body, 2.0)})  # first: it forks this process
     slack = Recorder()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(machine_line())
     try:
         with redis_server() as redis_url:
-            env = {
-                "SLACK_BOT_TOKEN": "xoxb-bench-000000000000",
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.url + "api/",
-                "CAPILLARY_BASE_URL": upstream.url,
-                "CAPILLARY_USERNAME": "bench",
-                "CAPILLARY_PASSWORD": "bench",
-                "COUPONS_CACHE_TTL_SECONDS": "600",
-                "COUPONS_LOG_LEVEL": "WARNING",
-                "CAPILLARY_MAX_REQUESTS_PER_MINUTE": "0",  # the loopback Capillary has no limit to respect
-            }
+            # A long cache TTL; no request budget: the loopback Capillary has no limit to respect.
+            env = bot_env(
+                slack.url, upstream.url, SECRET, COUPONS_CACHE_TTL_SECONDS="600", CAPILLARY_MAX_REQUESTS_PER_MINUTE="0"
+            )
             queued = {**env, "REDIS_URL": redis_url}
             if "latency" in parts:
                 part_latency(env, redis_url, slack, args.rounds)

@@ -488,3 +488,33 @@ def rss_mib(pid: int) -> float:
 def reset_peak_rss(pid: int) -> None:
     """Make VmHWM (what `peak_rss_mib` reads) start again from the resident memory now (Linux ≥ 4.0)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def machine_line() -> str:
+    """What the figures were measured on: the processor, its cores, Python, the day."""
+    import platform  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or platform.machine(),
+    )  # fmt: skip
+    return (
+        f"machine: {model}, {os.cpu_count()} CPUs (shared with other work: figures move between runs),"
+        f" Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    )
+
+
+def bot_env(slack_url: str, capillary_url: str, signing_secret: str, **extra: str) -> dict[str, str]:
+    """The bot's environment against the loopback stand-ins: default settings but for a quiet log."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-bench-000000000000",
+        "SLACK_SIGNING_SECRET": signing_secret,
+        "SLACK_API_URL": slack_url + "api/",
+        "CAPILLARY_BASE_URL": capillary_url,
+        "CAPILLARY_USERNAME": "bench",
+        "CAPILLARY_PASSWORD": "bench",
+        "COUPONS_LOG_LEVEL": "WARNING",
+        **extra,
+    }
