@@ -25,7 +25,7 @@ from bot.domain.action_ids import (
     ACTION_SHARE,
     ACTION_TOGGLE_SERIES,
 )
-from bot.domain.coupon import CodeCase, Coupon, DiscountType
+from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_actions import ACTION_WORDS, ActionKind, applies
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
 from bot.domain.coupon_summary import CouponGroup, CouponSummary
@@ -221,7 +221,7 @@ def _build(
     who = [customer_line(options.customer)] if options.customer else []
     if options.profile_unreadable and not options.customer:
         who.append(profile_unreadable(has_coupons=summary.total > 0))
-    if not options.currency and _has_amounts(summary):
+    if not options.currency and summary.has_amounts:
         notes.append("amounts in the store's currency")  # said once, not "250 off" with no unit on every coupon
     blocks: list[Block] = [
         {"type": "header", "text": plain(customer_title(options.customer, summary.customer_id), 150)}
@@ -246,15 +246,6 @@ def _build(
             footer.append(button("Issue goodwill coupon", ACTION_ISSUE, options.encode(view)))
         blocks.append(actions(*footer, block_id="footer"))
     return blocks
-
-
-def _has_amounts(summary: CouponSummary) -> bool:
-    """Whether any coupon's discount is an amount (or capped by one), rather than only percentages."""
-    return any(
-        c.discount is not None and (c.discount.kind is not DiscountType.PERCENT or c.discount.cap is not None)
-        for group in summary.groups
-        for c in group.coupons
-    )
 
 
 def render_summary(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> Message:

@@ -132,8 +132,9 @@ class CouponService:
             # The body is kept before the version (SharedFetch keeps it after this), so a version read finds it.
             body, ttl = result.body, self._shared.ttl_seconds + BODY_MARGIN_SECONDS
             after_answer(lambda: self.store.set(body_key(key, version), body, ttl))
-            # Kept here once the answer has gone: making room may free an older customer's thousands of objects.
-            after_answer(lambda: self._parsed.put(key, version, coupons, focused=focused, body_bytes=len(body)))
+            # Kept here at once: done after the answer, making room (freeing an older customer's objects) only
+            # moved onto a repeat that came straight after (measured: a 10,000-coupon repeat 7 → 59 ms).
+            self._parsed.put(key, version, coupons, focused=focused, body_bytes=len(body))
         outcome = LookupOutcome(coupons, cache_hit=False, attempts=result.attempts, upstream_ms=result.upstream_ms)
         return outcome, version
 

@@ -224,8 +224,8 @@ def test_two_processes_sharing_redis_make_one_call_and_share_the_cache(
     assert services[1].lookup(6, CodeCase.LOWER).cache_hit and len(capillary.coupon_calls()) == 1
 
 
-def test_a_fetched_answer_is_kept_in_this_process_once_it_has_been_answered() -> None:
-    """Making room in the parsed copies may free an older customer's objects: not before the answer goes."""
+def test_a_fetched_answer_is_kept_in_the_store_once_answered_and_parsed_here_at_once() -> None:
+    """The store's copy waits for the answer; this process's parsed copy serves the next lookup either way."""
     from bot.after_answer import answering
 
     fetcher = CountingFetcher()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.domain.coupon import CodeCase, Coupon, CouponSeries
+from bot.domain.coupon import CodeCase, Coupon, CouponSeries, DiscountType
 from bot.domain.coupon_state import STATE_ORDER, CouponState, classify, next_change
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
@@ -50,6 +50,16 @@ class CouponSummary:
 
     def group(self, state: CouponState) -> CouponGroup:
         return next(g for g in self.groups if g.state is state)
+
+    @functools.cached_property
+    def has_amounts(self) -> bool:
+        """Whether any coupon's discount is an amount (or capped by one), not only a percentage. Worked out once
+        per grouping: a hit or a click reuses the grouping, and 10,000 coupons take a while to look through."""
+        return any(
+            c.discount is not None and (c.discount.kind is not DiscountType.PERCENT or c.discount.cap is not None)
+            for group in self.groups
+            for c in group.coupons
+        )
 
     @property
     def total(self) -> int:
