@@ -149,6 +149,7 @@ class Settings(BaseSettings):
         6.0, ge=0.1, allow_inf_nan=False, validation_alias="COUPONS_READ_TIMEOUT_SECONDS"
     )
     max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_MAX_RESPONSE_MB")
+    max_inflight_mb: float = Field(256.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_MAX_INFLIGHT_MB")
     max_concurrent_upstream: int = Field(8, ge=1, le=256, validation_alias="COUPONS_MAX_CONCURRENT_UPSTREAM")
     page_size: int = Field(5, ge=1, le=10, validation_alias="COUPONS_PAGE_SIZE")
     allowed_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USER_IDS")
@@ -345,6 +346,10 @@ class Settings(BaseSettings):
     @property
     def max_response_bytes(self) -> int:
         return int(self.max_response_mb * MEGABYTE)
+
+    @property
+    def max_inflight_bytes(self) -> int:
+        return int(self.max_inflight_mb * MEGABYTE)
 
     @property
     def cache_max_bytes(self) -> int:

@@ -78,6 +78,7 @@ def build_answerer(
         deadline=settings.upstream_deadline_seconds,
         max_response_bytes=settings.max_response_bytes,
         max_concurrent=settings.max_concurrent_upstream,
+        max_inflight_bytes=settings.max_inflight_bytes,
         transport=transport,
         store=store,
         budget=None if use_demo else capillary_budget(settings),  # the demo data is not Capillary

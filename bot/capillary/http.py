@@ -23,6 +23,7 @@ from bot import metrics
 from bot.capillary.auth import CapillaryBasicAuth, CapillaryOAuth, OAuthToken
 from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.capillary.envelope import RETRY_STATUSES
+from bot.capillary.inflight import InflightBytes, Reservation
 from bot.errors import (
     BotBusy,
     CapillaryAuthError,
@@ -78,6 +79,7 @@ class CapillaryHttp:
         deadline: float = 8.0,
         max_response_bytes: int = 32 * 1024 * 1024,
         max_concurrent: int = 8,
+        max_inflight_bytes: int = 256 * 1024 * 1024,
         transport: httpx.BaseTransport | None = None,
         store: Store | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -96,6 +98,7 @@ class CapillaryHttp:
         self._jitter = jitter
         self._budget = budget
         self._slots = threading.BoundedSemaphore(max_concurrent)
+        self.inflight = InflightBytes(max_inflight_bytes)
         self._queue_lock = threading.Lock()
         self._queued = 0
         self._max_queued = max_concurrent * QUEUE_PER_SLOT
@@ -152,8 +155,12 @@ class CapillaryHttp:
                 attempt += 1
                 answer: Answer | None = None
                 try:
-                    answer = self._exchange(method, path, deadline, auth=self.auth, **options)
-                    value = interpret(answer.status, answer.headers, answer.content)
+                    # Held until the answer is parsed: the memory it takes is the body and what parsing makes.
+                    with self.inflight.reserving(deadline) as reservation:
+                        answer = self._exchange(
+                            method, path, deadline, auth=self.auth, reservation=reservation, **options
+                        )
+                        value = interpret(answer.status, answer.headers, answer.content)
                     return Fetched(value, attempt, round((self._monotonic() - started) * 1000))
                 except CapillaryHeldBack as held:  # the budget sent nothing this time
                     held.attempts = attempt - 1
@@ -212,7 +219,16 @@ class CapillaryHttp:
         if retry_after:
             self._budget.hold_off(retry_after)
 
-    def _exchange(self, method: str, path: str, deadline: Deadline, *, auth: httpx.Auth, **options: Any) -> Answer:
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        deadline: Deadline,
+        *,
+        auth: httpx.Auth,
+        reservation: Reservation | None = None,
+        **options: Any,
+    ) -> Answer:
         if deadline.remaining() < MIN_ATTEMPT_SECONDS / 5:
             raise CapillaryTooSlow("Capillary did not answer in time")
         request = self._http.build_request(method, path, timeout=self._timeout(deadline.remaining()), **options)
@@ -225,6 +241,8 @@ class CapillaryHttp:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self._max_response_bytes:
                 raise CapillaryResponseTooLarge(self._too_large_message(), status=response.status_code)
+            if reservation is not None and declared.isdigit() and "Content-Encoding" not in response.headers:
+                reservation.cover(int(declared))
             # httpx reads the whole body with the read timeout it had when the body began: make that what is
             # left of the deadline, and check the deadline between chunks, so a dripping body is cut in time.
             response.request.extensions["timeout"]["read"] = max(0.01, deadline.remaining())
@@ -234,6 +252,8 @@ class CapillaryHttp:
                 size += len(chunk)
                 if size > self._max_response_bytes:
                     raise CapillaryResponseTooLarge(self._too_large_message(), status=response.status_code)
+                if reservation is not None:
+                    reservation.cover(size)
                 chunks.append(chunk)
                 if deadline.expired:
                     raise CapillaryTooSlow("Capillary sent its answer too slowly", status=response.status_code)
