@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 from pydantic import SecretStr
 
+from bot.after_answer import after_answer
 from bot.capillary.budget import capillary_budget
 from bot.capillary.client import CapillaryClient
 from bot.check_service import CheckService
@@ -79,6 +80,7 @@ def build_answerer(
         max_response_bytes=settings.max_response_bytes,
         max_concurrent=settings.max_concurrent_upstream,
         max_inflight_bytes=settings.max_inflight_bytes,
+        when_answered=after_answer,
         transport=transport,
         store=store,
         budget=None if use_demo else capillary_budget(settings),  # the demo data is not Capillary

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.capillary.client import CapillaryClient
-from bot.capillary.coupons import FetchResult
-from bot.coupon_service import PARSED_BYTES_PER_BODY_BYTE, CouponService, body_key, coupons_key
+from bot.capillary.coupons import FetchResult, parsed_bytes
+from bot.coupon_service import CouponService, body_key, coupons_key
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryUnavailable, CustomerNotFound
 from bot.settings import BasicCredentials
@@ -142,10 +142,11 @@ def test_the_cache_is_bounded_in_bytes() -> None:
     assert len(fetcher.calls) == 4  # customer 1 was evicted
 
 
-def test_parsed_copies_are_bounded_by_the_bytes_of_their_bodies() -> None:
+def test_parsed_copies_are_bounded_by_what_they_and_their_bodies_take() -> None:
     fetcher = CountingFetcher()
-    body = len(fetcher.fetch_coupons(1, CodeCase.LOWER).body)
-    service = service_for(fetcher, parsed_max_bytes=2 * body * PARSED_BYTES_PER_BODY_BYTE)
+    fetched = fetcher.fetch_coupons(1, CodeCase.LOWER)
+    body = len(fetched.body)
+    service = service_for(fetcher, parsed_max_bytes=2 * (body + parsed_bytes(len(fetched.coupons), body)))
     first = [service.lookup(customer, CodeCase.LOWER).coupons for customer in (1, 2, 3)]
     assert service.lookup(3, CodeCase.LOWER).coupons is first[2]
     again = service.lookup(1, CodeCase.LOWER)  # its copy made room for customer 3's: read from the store again

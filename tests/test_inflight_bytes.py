@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -65,13 +66,30 @@ def test_one_answer_alone_goes_ahead_however_large() -> None:
     assert budget.used == 0
 
 
-def test_a_body_of_unknown_length_reserves_a_megabyte_at_a_time() -> None:
-    budget = InflightBytes(100 * MB)
+def test_a_small_answer_never_waits() -> None:
+    budget = InflightBytes(MB)
+    with budget.reserving(seconds_from_now(5)) as large:
+        large.cover(2 * MB)
+        with budget.reserving(seconds_from_now(0)) as profile:
+            profile.cover(STEP_BYTES)
+        assert budget.used == 2 * MB * PARSE_WEIGHT
+
+
+def test_a_body_of_unknown_length_reserves_what_it_has_read_a_megabyte_at_a_time() -> None:
+    budget = InflightBytes(100 * MB * PARSE_WEIGHT)
+    covered = set()
     with budget.reserving(seconds_from_now(1)) as reservation:
-        for size in range(0, 3 * MB, 64 * 1024):
-            reservation.cover(size + 1)
-        assert reservation.body_bytes == 3 * STEP_BYTES
-        assert budget.used == 3 * STEP_BYTES * PARSE_WEIGHT
+        for read in range(64 * 1024, 4 * MB, 64 * 1024):
+            reservation.cover(read)
+            assert read <= max(reservation.body_bytes, STEP_BYTES) < read + STEP_BYTES
+            covered.add(reservation.body_bytes)
+        assert budget.used == reservation.body_bytes * PARSE_WEIGHT
+    assert len(covered - {0}) == 4  # nothing for the first megabyte, then a megabyte at a time, for 4 MB
+
+
+def seven_coupons_in(megabytes: int) -> bytes:
+    """The sample's seven coupons, padded with spaces to a large answer."""
+    return sample_bytes("lower").replace(b"[", b"[" + b" " * (megabytes * MB), 1)
 
 
 def client_for(url: str, **options: object) -> CapillaryClient:
@@ -80,8 +98,8 @@ def client_for(url: str, **options: object) -> CapillaryClient:
 
 
 def test_a_lookup_past_the_bound_is_told_busy_and_then_answered_once_room_is_made(capillary: CapillaryStandIn) -> None:
-    capillary.answers[1] = Reply(body=sample_bytes("lower"))
-    client = client_for(capillary.url, max_inflight_bytes=2 * MB * PARSE_WEIGHT, deadline=0.3)
+    capillary.answers[1] = Reply(body=seven_coupons_in(2))
+    client = client_for(capillary.url, max_inflight_bytes=3 * MB * PARSE_WEIGHT, deadline=0.3)
     with client.inflight.reserving(seconds_from_now(5)) as other_lookup:
         other_lookup.cover(2 * MB)  # another lookup's large answer, being read
         with pytest.raises(BotBusy):
@@ -92,8 +110,8 @@ def test_a_lookup_past_the_bound_is_told_busy_and_then_answered_once_room_is_mad
 
 
 def test_a_waiting_lookup_is_answered_when_the_other_answer_is_done(capillary: CapillaryStandIn) -> None:
-    capillary.answers[1] = Reply(body=sample_bytes("lower"))
-    client = client_for(capillary.url, max_inflight_bytes=2 * MB * PARSE_WEIGHT, deadline=5)
+    capillary.answers[1] = Reply(body=seven_coupons_in(2))
+    client = client_for(capillary.url, max_inflight_bytes=3 * MB * PARSE_WEIGHT, deadline=5)
     with ThreadPoolExecutor(1) as pool:
         with client.inflight.reserving(seconds_from_now(5)) as other_lookup:
             other_lookup.cover(2 * MB)
@@ -109,4 +127,15 @@ def test_a_refused_body_gives_its_reservation_back(capillary: CapillaryStandIn) 
     client = client_for(capillary.url, max_response_bytes=4 * MB)
     with pytest.raises(CapillaryResponseTooLarge):
         client.fetch_coupons(2, CodeCase.UPPER)
+    assert client.inflight.used == 0
+
+
+def test_a_large_answer_is_held_until_the_lookup_has_answered(capillary: CapillaryStandIn) -> None:
+    capillary.answers[3] = Reply(body=seven_coupons_in(2))
+    answered: list[Callable[[], object]] = []
+    client = client_for(capillary.url, when_answered=answered.append)
+    assert len(client.fetch_coupons(3, CodeCase.LOWER).coupons) == 7
+    assert client.inflight.used > 2 * MB * PARSE_WEIGHT  # what parsing made is still in use
+    for release in answered:
+        release()
     assert client.inflight.used == 0

@@ -86,8 +86,11 @@ class CapillaryHttp:
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         budget: RequestBudget | None = None,
+        when_answered: Callable[[Callable[[], object]], None] | None = None,
     ) -> None:
-        """`budget`: counts every request sent (see `_spend`); None sends without one."""
+        """`budget`: counts every request sent (see `_spend`); None sends without one. `when_answered(release)`:
+        runs `release` once the answer that needed this call has gone (the memory a large answer reserved is in
+        use until then); None releases as soon as the answer is parsed."""
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._deadline = deadline
@@ -99,6 +102,7 @@ class CapillaryHttp:
         self._budget = budget
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self.inflight = InflightBytes(max_inflight_bytes)
+        self._when_answered = when_answered
         self._queue_lock = threading.Lock()
         self._queued = 0
         self._max_queued = max_concurrent * QUEUE_PER_SLOT
@@ -154,13 +158,21 @@ class CapillaryHttp:
             while True:
                 attempt += 1
                 answer: Answer | None = None
+                reservation = self.inflight.reserve(deadline)
                 try:
-                    # Held until the answer is parsed: the memory it takes is the body and what parsing makes.
-                    with self.inflight.reserving(deadline) as reservation:
+                    try:
                         answer = self._exchange(
                             method, path, deadline, auth=self.auth, reservation=reservation, **options
                         )
                         value = interpret(answer.status, answer.headers, answer.content)
+                    except BaseException:
+                        reservation.release()
+                        raise
+                    # What parsing made is in use until the lookup has answered.
+                    if self._when_answered is None:
+                        reservation.release()
+                    else:
+                        self._when_answered(reservation.release)
                     return Fetched(value, attempt, round((self._monotonic() - started) * 1000))
                 except CapillaryHeldBack as held:  # the budget sent nothing this time
                     held.attempts = attempt - 1
