@@ -137,7 +137,6 @@ class Settings(BaseSettings):
     demo: bool = Field(False, validation_alias="COUPONS_DEMO")
     configured_button_secret: SecretStr | None = Field(None, validation_alias="COUPONS_BUTTON_SECRET")
     cache_ttl_seconds: float = Field(60.0, ge=0, allow_inf_nan=False, validation_alias="COUPONS_CACHE_TTL_SECONDS")
-    cache_max_customers: int = Field(1000, ge=1, validation_alias="COUPONS_CACHE_MAX_CUSTOMERS")
     cache_max_mb: float = Field(256.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_CACHE_MAX_MB")
     upstream_deadline_seconds: float = Field(
         8.0, ge=0.5, allow_inf_nan=False, validation_alias="COUPONS_UPSTREAM_DEADLINE_SECONDS"
@@ -324,10 +323,6 @@ class Settings(BaseSettings):
         if self.capillary_username is not None and self.capillary_password is not None:
             return BasicCredentials(self.capillary_username, self.capillary_password)
         return None
-
-    @property
-    def has_capillary(self) -> bool:
-        return self.capillary_base_url is not None and self.capillary_credentials is not None
 
     @property
     def button_secret(self) -> str:

@@ -17,9 +17,8 @@ def test_defaults_from_an_empty_environment() -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.port == 3000
     assert settings.cache_ttl_seconds == 60
-    assert settings.cache_max_customers == 1000
     assert settings.upstream_deadline_seconds == 8
-    assert not settings.has_capillary
+    assert settings.capillary_base_url is None and settings.capillary_credentials is None
 
 
 @pytest.mark.parametrize(
@@ -186,7 +185,6 @@ def test_an_empty_port_means_the_default(port: str) -> None:
             "TAOBAO, JD, ECOMMERCE, WEBSITE, LINE, ALL, MAPP_SDK",
         ),
         ({"PORT": "0"}, "PORT must be from 1 to 65535, not 0"),
-        ({"COUPONS_CACHE_MAX_CUSTOMERS": "0"}, "COUPONS_CACHE_MAX_CUSTOMERS must be at least 1, not 0"),
         (
             {"COUPONS_CACHE_TTL_SECONDS": "nan"},
             "COUPONS_CACHE_TTL_SECONDS must be a finite number of at least 0, not nan",
