@@ -1,4 +1,4 @@
-"""One settings object, read from the environment with pydantic-settings.
+"""One settings object, read from the environment by pydantic-settings.
 
 Every problem names the variable it is about, and `Settings.from_env` reports all of them in one `ConfigError`.
 Secrets are `SecretStr`: repr(), str() and model_dump() show `**********`; callers ask `.get_secret_value()`.
@@ -6,24 +6,15 @@ Secrets are `SecretStr`: repr(), str() and model_dump() show `**********`; calle
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal
 
-import annotated_types
 import httpx
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.dataclasses import dataclass
-from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
@@ -33,7 +24,7 @@ CAPILLARY_CLUSTERS = {
     "eu": "https://eu.api.capillarytech.com",
     "us": "https://us.api.capillarytech.com",
 }
-DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+ENV_PREFIX = "COUPONS_"  # of our own variables
 MEGABYTE = 1024 * 1024
 # Only the terminal preview runs with no Slack secret at all; the Slack app always has one.
 PREVIEW_BUTTON_SECRET = "preview"  # noqa: S105 - not a secret: nothing signed with it reaches Slack
@@ -59,7 +50,6 @@ SlackIds = Annotated[frozenset[str], NoDecode]  # comma-separated, not JSON
 
 _SLACK_ID = re.compile(r"[A-Z0-9]+")
 _TOKEN_PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
-_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 # pydantic dataclasses, so `BasicCredentials("u", "p")` still works: the plain str becomes a SecretStr.
@@ -83,122 +73,95 @@ def _problem(message: str) -> PydanticCustomError:
     return PydanticCustomError("config", "{message}", {"message": message})
 
 
-class _MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source over any mapping; values are stripped, blank ones count as unset."""
-
-    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
-        self._env = {name: value.strip() for name, value in env.items() if value.strip()}
-        super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return self._env
-
-
 class Settings(BaseSettings):
-    """Build it with `Settings.from_env()`; `Settings()` alone gives the defaults, whatever the environment."""
+    """Build it with `Settings.from_env()`. pydantic-settings reads each field from `COUPONS_<NAME>` (any case), or
+    from its alias: Slack's, Capillary's and the platform's variables keep their own names, without our prefix."""
 
     model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
         frozen=True,
-        case_sensitive=True,
         # A ValidationError must never carry a raw value (a token, a password) into a traceback or a log.
         hide_input_in_errors=True,
     )
 
-    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
-    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
     # The cluster comes before the base URL: the base URL falls back to it.
-    capillary_cluster: str | None = Field(None, validation_alias="CAPILLARY_CLUSTER")
-    capillary_base_url: str | None = Field(None, validation_alias="CAPILLARY_BASE_URL", validate_default=True)
-    capillary_username: str | None = Field(None, validation_alias="CAPILLARY_USERNAME")
-    capillary_password: SecretStr | None = Field(None, validation_alias="CAPILLARY_PASSWORD", validate_default=True)
-    capillary_oauth_client_key: str | None = Field(None, validation_alias="CAPILLARY_OAUTH_CLIENT_KEY")
-    capillary_oauth_client_secret: SecretStr | None = Field(
-        None, validation_alias="CAPILLARY_OAUTH_CLIENT_SECRET", validate_default=True
-    )
-    capillary_lookup_source: LookupSource = Field("INSTORE", validation_alias="CAPILLARY_LOOKUP_SOURCE")
-    capillary_lookup_account_id: str | None = Field(None, validation_alias="CAPILLARY_LOOKUP_ACCOUNT_ID")
+    capillary_cluster: str | None = Field(None, alias="CAPILLARY_CLUSTER")
+    capillary_base_url: str | None = Field(None, alias="CAPILLARY_BASE_URL")
+    capillary_username: str | None = Field(None, alias="CAPILLARY_USERNAME")
+    capillary_password: SecretStr | None = Field(None, alias="CAPILLARY_PASSWORD")
+    capillary_oauth_client_key: str | None = Field(None, alias="CAPILLARY_OAUTH_CLIENT_KEY")
+    capillary_oauth_client_secret: SecretStr | None = Field(None, alias="CAPILLARY_OAUTH_CLIENT_SECRET")
+    capillary_lookup_source: LookupSource = Field("INSTORE", alias="CAPILLARY_LOOKUP_SOURCE")
+    capillary_lookup_account_id: str | None = Field(None, alias="CAPILLARY_LOOKUP_ACCOUNT_ID")
     # Requests a minute to Capillary, every process and host together (through REDIS_URL): the limit agreed with
     # Capillary for the API key (100–1,000 a minute per its documentation). 0: no budget.
-    capillary_max_requests_per_minute: int = Field(
-        300, ge=0, le=100_000, validation_alias="CAPILLARY_MAX_REQUESTS_PER_MINUTE"
-    )
-    port: int = Field(3000, ge=1, le=65535, validation_alias="PORT")
-    web_concurrency: int = Field(1, ge=1, le=64, validation_alias="WEB_CONCURRENCY")
-    http_request_timeout_seconds: float = Field(
-        10.0, ge=0.5, le=120, allow_inf_nan=False, validation_alias="COUPONS_HTTP_REQUEST_TIMEOUT_SECONDS"
-    )
+    capillary_max_requests_per_minute: int = Field(300, ge=0, le=100_000, alias="CAPILLARY_MAX_REQUESTS_PER_MINUTE")
+    port: int = Field(3000, ge=1, le=65535, alias="PORT")
+    web_concurrency: int = Field(1, ge=1, le=64, alias="WEB_CONCURRENCY")
+    redis_url: SecretStr | None = Field(None, alias="REDIS_URL")
+    http_request_timeout_seconds: float = Field(10.0, ge=0.5, le=120, allow_inf_nan=False)
     # After SIGTERM, lookups in flight get this long to answer before their people are told to ask again.
-    shutdown_grace_seconds: float = Field(
-        18.0, ge=0, le=25, allow_inf_nan=False, validation_alias="COUPONS_SHUTDOWN_GRACE_SECONDS"
-    )
-    redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
-    demo: bool = Field(False, validation_alias="COUPONS_DEMO")
-    configured_button_secret: SecretStr | None = Field(None, validation_alias="COUPONS_BUTTON_SECRET")
-    cache_ttl_seconds: float = Field(60.0, ge=0, allow_inf_nan=False, validation_alias="COUPONS_CACHE_TTL_SECONDS")
-    cache_max_customers: int = Field(1000, ge=1, validation_alias="COUPONS_CACHE_MAX_CUSTOMERS")
-    cache_max_mb: float = Field(256.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_CACHE_MAX_MB")
-    upstream_deadline_seconds: float = Field(
-        8.0, ge=0.5, allow_inf_nan=False, validation_alias="COUPONS_UPSTREAM_DEADLINE_SECONDS"
-    )
-    connect_timeout_seconds: float = Field(
-        3.0, ge=0.1, allow_inf_nan=False, validation_alias="COUPONS_CONNECT_TIMEOUT_SECONDS"
-    )
-    read_timeout_seconds: float = Field(
-        6.0, ge=0.1, allow_inf_nan=False, validation_alias="COUPONS_READ_TIMEOUT_SECONDS"
-    )
-    max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_MAX_RESPONSE_MB")
-    max_inflight_mb: float = Field(256.0, gt=0, allow_inf_nan=False, validation_alias="COUPONS_MAX_INFLIGHT_MB")
-    max_concurrent_upstream: int = Field(8, ge=1, le=256, validation_alias="COUPONS_MAX_CONCURRENT_UPSTREAM")
-    page_size: int = Field(5, ge=1, le=10, validation_alias="COUPONS_PAGE_SIZE")
-    allowed_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USER_IDS")
-    allowed_channel_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_CHANNEL_IDS")
-    allowed_usergroup_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ALLOWED_USERGROUP_IDS")
+    shutdown_grace_seconds: float = Field(18.0, ge=0, le=25, allow_inf_nan=False)
+    demo: bool = False
+    # Named apart from `button_secret`, the value in use (it falls back to the Slack secrets).
+    configured_button_secret: SecretStr | None = Field(None, alias="COUPONS_BUTTON_SECRET")
+    cache_ttl_seconds: float = Field(60.0, ge=0, allow_inf_nan=False)
+    cache_max_mb: float = Field(256.0, gt=0, allow_inf_nan=False)
+    upstream_deadline_seconds: float = Field(8.0, ge=0.5, allow_inf_nan=False)
+    connect_timeout_seconds: float = Field(3.0, ge=0.1, allow_inf_nan=False)
+    read_timeout_seconds: float = Field(6.0, ge=0.1, allow_inf_nan=False)
+    max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False)
+    max_inflight_mb: float = Field(256.0, gt=0, allow_inf_nan=False)
+    max_concurrent_upstream: int = Field(8, ge=1, le=256)
+    page_size: int = Field(5, ge=1, le=10)
+    allowed_user_ids: SlackIds = frozenset()
+    allowed_channel_ids: SlackIds = frozenset()
+    allowed_usergroup_ids: SlackIds = frozenset()
     # Comma-separated host names whose /member-care/ui/<customerId> links unfold (empty: none do).
-    member_care_hosts: str = Field("", validation_alias="COUPONS_MEMBER_CARE_HOSTS")
-    support_contact: str = Field("your Slack admin", validation_alias="COUPONS_SUPPORT_CONTACT")
-    currency: str | None = Field(None, max_length=8, validation_alias="COUPONS_CURRENCY")
-    listener_threads: int = Field(48, ge=1, le=256, validation_alias="COUPONS_LISTENER_THREADS")
-    log_level: LogLevel = Field("INFO", validation_alias="COUPONS_LOG_LEVEL")
-    metrics: bool = Field(True, validation_alias="COUPONS_METRICS")
-    max_connections: int = Field(1000, ge=1, le=100_000, validation_alias="COUPONS_MAX_CONNECTIONS")
-    # Coupon actions (issue 26): off unless named here, for the people named below only.
-    coupon_actions: Annotated[frozenset[str], NoDecode] = Field(frozenset(), validation_alias="COUPONS_ACTIONS")
-    action_user_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ACTION_USER_IDS")
-    action_usergroup_ids: SlackIds = Field(frozenset(), validation_alias="COUPONS_ACTION_USERGROUP_IDS")
-    goodwill_series_ids: Annotated[tuple[int, ...], NoDecode] = Field(
-        (), validation_alias="COUPONS_GOODWILL_SERIES_IDS"
-    )
-    action_daily_limit: int = Field(20, ge=1, le=10_000, validation_alias="COUPONS_ACTION_DAILY_LIMIT")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # from_env reads the environment it is given (os.environ, or a test's dict) and passes it in.
-        return (init_settings,)
+    member_care_hosts: str = ""
+    support_contact: str = "your Slack admin"
+    currency: str | None = Field(None, max_length=8)
+    listener_threads: int = Field(48, ge=1, le=256)
+    log_level: LogLevel = "INFO"
+    metrics: bool = True
+    max_connections: int = Field(1000, ge=1, le=100_000)
+    # Coupon actions (issue 26): off unless named here, for the people named below only. (`actions` alone would
+    # read COUPONS_ACTIONS too, but says less wherever it is used.)
+    coupon_actions: Annotated[frozenset[str], NoDecode] = Field(frozenset(), alias="COUPONS_ACTIONS")
+    action_user_ids: SlackIds = frozenset()
+    action_usergroup_ids: SlackIds = frozenset()
+    goodwill_series_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    action_daily_limit: int = Field(20, ge=1, le=10_000)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        values = _MappingEnvSource(cls, os.environ if env is None else env)()
+        """The process environment's settings; or, given `env` (as tests give it), that mapping's alone."""
         try:
-            return cls(**values)
+            if env is None:
+                return cls()
+            # Every field is given (its default when `env` lacks it), so the process environment fills in none.
+            return cls(**{f.alias or name: env.get(env_name(name), f.default) for name, f in cls.model_fields.items()})
         except ValidationError as error:
             # `from None`: the ValidationError stays out of tracebacks.
-            raise ConfigError("; ".join(_explain(cls, problem) for problem in error.errors())) from None
+            raise ConfigError("; ".join(map(_line, error.errors()))) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_unset(cls, values: dict[str, object]) -> dict[str, object]:
+        # The Procfile passes `$PORT`, which may be set but empty: a blank value means the default.
+        trimmed = {key: value.strip() if isinstance(value, str) else value for key, value in values.items()}
+        return {key: value for key, value in trimmed.items() if value != ""}
 
     # --- validators, in field order -------------------------------------------------------------------------
 
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        name = _env_name(cls, info.field_name)
+        name = env_name(info.field_name or "")
         prefix = _TOKEN_PREFIXES[name]
         if value is not None and not re.fullmatch(re.escape(prefix) + r"\S+", value.get_secret_value()):
             raise _problem(f"{name} must look like {prefix}… (the value is not shown)")
@@ -212,7 +175,7 @@ class Settings(BaseSettings):
             return None if cluster is None else CAPILLARY_CLUSTERS[cluster] + "/"
         if value is None:
             return value
-        name = _env_name(cls, info.field_name)
+        name = env_name(info.field_name or "")
         try:
             url: httpx.URL | None = httpx.URL(value)
         except httpx.InvalidURL:
@@ -266,15 +229,6 @@ class Settings(BaseSettings):
             raise _problem("REDIS_URL must look like redis://[:password@]host[:port][/db] or rediss://…")
         return value
 
-    @field_validator("demo", mode="before")
-    @classmethod
-    def _flag(cls, value: object) -> object:
-        if isinstance(value, str):
-            if value.lower() not in _FLAGS:
-                raise _problem(f"COUPONS_DEMO must be 1 or 0, not {value.lower()!r}")
-            return _FLAGS[value.lower()]
-        return value
-
     @field_validator("coupon_actions", mode="before")
     @classmethod
     def _actions(cls, value: object) -> object:
@@ -312,7 +266,7 @@ class Settings(BaseSettings):
         ids = frozenset(part.strip() for part in value.split(",") if part.strip())
         bad = sorted(i for i in ids if not _SLACK_ID.fullmatch(i))
         if bad:
-            name = _env_name(cls, info.field_name)
+            name = env_name(info.field_name or "")
             raise _problem(f"{name} must be comma-separated Slack IDs such as U012AB3CD, not {bad[0]!r}")
         return ids
 
@@ -327,21 +281,10 @@ class Settings(BaseSettings):
         return None
 
     @property
-    def has_capillary(self) -> bool:
-        return self.capillary_base_url is not None and self.capillary_credentials is not None
-
-    @property
     def button_secret(self) -> str:
         """Signs button values; every worker uses the same one, so any worker can serve a click."""
-        for secret in (
-            self.configured_button_secret,
-            self.slack_signing_secret,
-            self.slack_app_token,
-            self.slack_bot_token,
-        ):
-            if secret is not None:
-                return secret.get_secret_value()
-        return PREVIEW_BUTTON_SECRET
+        secrets = (self.configured_button_secret, self.slack_signing_secret, self.slack_app_token, self.slack_bot_token)
+        return next((s.get_secret_value() for s in secrets if s is not None), PREVIEW_BUTTON_SECRET)
 
     @property
     def max_response_bytes(self) -> int:
@@ -403,50 +346,15 @@ def _check_pair(first_name: str, first: object, second_name: str, second: object
         raise _problem(f"{missing} is not set (it goes with {present})")
 
 
-def _env_name(settings_cls: type[Settings], field_name: str | None) -> str:
-    alias = settings_cls.model_fields[field_name or ""].validation_alias
-    assert isinstance(alias, str)
-    return alias
+def env_name(key: str) -> str:
+    """The environment variable behind a field's name or alias, by pydantic-settings' rule: the alias, else
+    the prefix and the name."""
+    field = Settings.model_fields.get(key)
+    return key if field is None else field.alias or ENV_PREFIX + key.upper()
 
 
-def _field_by_env_name(settings_cls: type[Settings], name: str) -> FieldInfo | None:
-    return next((f for f in settings_cls.model_fields.values() if f.validation_alias == name), None)
-
-
-def _explain(settings_cls: type[Settings], problem: ErrorDetails) -> str:
-    """One pydantic error as one line that names its variable. Only numbers, flags and IDs echo their value."""
+def _line(problem: ErrorDetails) -> str:
+    """One pydantic error as one line that names its variable; our own checks' messages already do."""
     if problem["type"] == "config":
         return problem["msg"]
-    name = str(problem["loc"][0]) if problem["loc"] else "settings"
-    field = _field_by_env_name(settings_cls, name)
-    raw = problem.get("input")
-    kind = problem["type"]
-    if field is None:
-        return f"{name}: {problem['msg']}"
-    if kind in {"int_parsing", "int_from_float", "int_type"}:
-        return f"{name} must be a whole number, not {raw!r}"
-    if kind in {"float_parsing", "float_type"}:
-        return f"{name} must be a number, not {raw!r}"
-    if kind == "literal_error":
-        return f"{name} must be one of {', '.join(map(str, get_args(field.annotation)))}"
-    if kind == "string_too_long":
-        return f"{name} must be at most {problem.get('ctx', {}).get('max_length')} characters"
-    if field.annotation is int:
-        return f"{name} must be {_int_bounds(field)}, not {raw}"
-    if field.annotation is float:
-        return f"{name} must be a finite number {_float_bound(field)}, not {raw}"
-    return f"{name}: {problem['msg']}"
-
-
-def _bound(field: FieldInfo, kind: type[Any]) -> Any:
-    return next((getattr(m, kind.__name__.lower()) for m in field.metadata if isinstance(m, kind)), None)
-
-
-def _int_bounds(field: FieldInfo) -> str:
-    low, high = _bound(field, annotated_types.Ge), _bound(field, annotated_types.Le)
-    return f"from {low} to {high}" if high is not None else f"at least {low}"
-
-
-def _float_bound(field: FieldInfo) -> str:
-    above = _bound(field, annotated_types.Gt)
-    return f"greater than {above}" if above is not None else f"of at least {_bound(field, annotated_types.Ge)}"
+    return f"{env_name(str(problem['loc'][0]))}: {problem['msg']}"

@@ -121,8 +121,6 @@ def build_answerer(
 
 def build_store(settings: Settings) -> Store:
     """The state every process must share: Redis when `REDIS_URL` is set, else this process's memory."""
-    if "cache_max_customers" in settings.model_fields_set:
-        logger.warning("COUPONS_CACHE_MAX_CUSTOMERS is no longer used: the cache is bounded by COUPONS_CACHE_MAX_MB")
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     if redis_url is None and settings.web_concurrency > 1:
         logger.warning(

@@ -376,7 +376,8 @@ def test_missing_configuration_stops_start_up_with_one_line(tmp_path: Path) -> N
     assert result.stderr.strip().splitlines() == ["coupons-bot: configuration error: SLACK_SIGNING_SECRET is not set"]
     result = run_elsewhere(tmp_path, WEB_CONCURRENCY="many")
     assert result.stderr.strip().splitlines() == [
-        "coupons-bot: configuration error: WEB_CONCURRENCY must be a whole number, not 'many'"
+        "coupons-bot: configuration error: WEB_CONCURRENCY: Input should be a valid integer, unable to parse string "
+        "as an integer"
     ]
 
 

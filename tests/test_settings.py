@@ -7,7 +7,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from bot.errors import ConfigError
-from bot.settings import BasicCredentials, OAuthCredentials, Settings
+from bot.settings import BasicCredentials, OAuthCredentials, Settings, env_name
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -17,9 +17,8 @@ def test_defaults_from_an_empty_environment() -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.port == 3000
     assert settings.cache_ttl_seconds == 60
-    assert settings.cache_max_customers == 1000
     assert settings.upstream_deadline_seconds == 8
-    assert not settings.has_capillary
+    assert settings.capillary_base_url is None and settings.capillary_credentials is None
 
 
 @pytest.mark.parametrize(
@@ -169,43 +168,32 @@ def test_an_empty_port_means_the_default(port: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "message"),
+    ("env", "says"),
     [
-        ({"COUPONS_MAX_RESPONSE_MB": "0"}, "COUPONS_MAX_RESPONSE_MB must be a finite number greater than 0, not 0"),
-        ({"COUPONS_MAX_RESPONSE_MB": "inf"}, "COUPONS_MAX_RESPONSE_MB must be a finite number greater than 0, not inf"),
-        ({"COUPONS_MAX_RESPONSE_MB": "big"}, "COUPONS_MAX_RESPONSE_MB must be a number, not 'big'"),
-        ({"COUPONS_CACHE_MAX_MB": "-1"}, "COUPONS_CACHE_MAX_MB must be a finite number greater than 0, not -1"),
-        ({"COUPONS_MAX_CONCURRENT_UPSTREAM": "0"}, "COUPONS_MAX_CONCURRENT_UPSTREAM must be from 1 to 256, not 0"),
-        ({"COUPONS_MAX_CONCURRENT_UPSTREAM": "257"}, "COUPONS_MAX_CONCURRENT_UPSTREAM must be from 1 to 256, not 257"),
-        ({"WEB_CONCURRENCY": "65"}, "WEB_CONCURRENCY must be from 1 to 64, not 65"),
-        ({"WEB_CONCURRENCY": "two"}, "WEB_CONCURRENCY must be a whole number, not 'two'"),
-        ({"COUPONS_CURRENCY": "RUPEES123"}, "COUPONS_CURRENCY must be at most 8 characters"),
-        (
-            {"CAPILLARY_LOOKUP_SOURCE": "POS"},
-            "CAPILLARY_LOOKUP_SOURCE must be one of FACEBOOK, WEB_ENGAGE, WECHAT, INSTORE, MARTJACK, TMALL, "
-            "TAOBAO, JD, ECOMMERCE, WEBSITE, LINE, ALL, MAPP_SDK",
-        ),
-        ({"PORT": "0"}, "PORT must be from 1 to 65535, not 0"),
-        ({"COUPONS_CACHE_MAX_CUSTOMERS": "0"}, "COUPONS_CACHE_MAX_CUSTOMERS must be at least 1, not 0"),
-        (
-            {"COUPONS_CACHE_TTL_SECONDS": "nan"},
-            "COUPONS_CACHE_TTL_SECONDS must be a finite number of at least 0, not nan",
-        ),
-        ({"COUPONS_DEMO": "Maybe"}, "COUPONS_DEMO must be 1 or 0, not 'maybe'"),
-        (
-            {"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "-1"},
-            "CAPILLARY_MAX_REQUESTS_PER_MINUTE must be from 0 to 100000, not -1",
-        ),
-        (
-            {"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "5/s"},
-            "CAPILLARY_MAX_REQUESTS_PER_MINUTE must be a whole number, not '5/s'",
-        ),
+        ({"COUPONS_MAX_RESPONSE_MB": "0"}, "greater than 0"),
+        ({"COUPONS_MAX_RESPONSE_MB": "inf"}, "finite number"),
+        ({"COUPONS_MAX_RESPONSE_MB": "big"}, "valid number"),
+        ({"COUPONS_CACHE_MAX_MB": "-1"}, "greater than 0"),
+        ({"COUPONS_MAX_CONCURRENT_UPSTREAM": "0"}, "greater than or equal to 1"),
+        ({"COUPONS_MAX_CONCURRENT_UPSTREAM": "257"}, "less than or equal to 256"),
+        ({"WEB_CONCURRENCY": "65"}, "less than or equal to 64"),
+        ({"WEB_CONCURRENCY": "two"}, "valid integer"),
+        ({"COUPONS_CURRENCY": "RUPEES123"}, "at most 8 characters"),
+        ({"CAPILLARY_LOOKUP_SOURCE": "POS"}, "'FACEBOOK', 'WEB_ENGAGE', 'WECHAT', 'INSTORE', 'MARTJACK', 'TMALL'"),
+        ({"PORT": "0"}, "greater than or equal to 1"),
+        ({"COUPONS_CACHE_TTL_SECONDS": "nan"}, "finite number"),
+        ({"COUPONS_DEMO": "Maybe"}, "valid boolean"),
+        ({"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "-1"}, "greater than or equal to 0"),
+        ({"CAPILLARY_MAX_REQUESTS_PER_MINUTE": "5/s"}, "valid integer"),
     ],
 )
-def test_a_bad_new_setting_gets_one_line(env: dict[str, str], message: str) -> None:
+def test_a_bad_new_setting_gets_one_line(env: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigError) as raised:
         Settings.from_env(env)
-    assert str(raised.value) == message
+    [name] = env
+    # pydantic's own words, after the variable's name.
+    assert str(raised.value).startswith(f"{name}: ") and says in str(raised.value)
+    assert "\n" not in str(raised.value) and ";" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -233,7 +221,8 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"COUPONS_PAGE_SIZE": "50", "COUPONS_LOG_LEVEL": "loud"})
     assert str(raised.value) == (
-        "COUPONS_PAGE_SIZE must be from 1 to 10, not 50; COUPONS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR"
+        "COUPONS_PAGE_SIZE: Input should be less than or equal to 10; "
+        "COUPONS_LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"
     )
     with pytest.raises(ConfigError) as raised:
         Settings.from_env(
@@ -249,7 +238,7 @@ def test_every_problem_is_reported_at_once() -> None:
             }
         )
     parts = str(raised.value).split("; ")
-    named = [part.split(" ")[0] for part in parts]
+    named = [re.split(r"[ :]", part)[0] for part in parts]
     assert named == [
         "SLACK_BOT_TOKEN",
         "CAPILLARY_CLUSTER",
@@ -344,14 +333,30 @@ def test_settings_are_frozen() -> None:
 
 def test_from_env_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUPONS_PAGE_SIZE", "7")
-    monkeypatch.setenv("coupons_listener_threads", "3")  # names are case-sensitive, as before
+    monkeypatch.setenv("coupons_listener_threads", "3")  # pydantic-settings' rule: names in any case
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("COUPONS_ALLOWED_USER_IDS", "U1, U2")  # a list, yet not JSON
+    monkeypatch.setenv("COUPONS_GOODWILL_SERIES_IDS", "7,5")
+    monkeypatch.setenv("PORT", " ")  # set but blank: the default
     settings = Settings.from_env()
-    assert settings.page_size == 7
-    assert settings.listener_threads == 48
+    assert (settings.page_size, settings.listener_threads, settings.port) == (7, 3, 3000)
+    assert settings.slack_bot_token == SecretStr("xoxb-1")
+    assert settings.allowed_user_ids == frozenset({"U1", "U2"})
+    assert settings.goodwill_series_ids == (5, 7)
+    monkeypatch.setenv("WEB_CONCURRENCY", "many")
+    with pytest.raises(ConfigError, match=r"^WEB_CONCURRENCY: "):
+        Settings.from_env()
+
+
+def test_a_given_environment_is_read_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUPONS_PAGE_SIZE", "7")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    settings = Settings.from_env({"PORT": "8080"})
+    assert (settings.port, settings.page_size, settings.slack_bot_token) == (8080, 5, None)
 
 
 def test_the_readme_documents_every_setting() -> None:
     documented = set(re.findall(r"^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?", README.read_text(), flags=re.MULTILINE))
     names = {name for row in documented for name in row if name}
-    for field in Settings.model_fields.values():
-        assert field.validation_alias in names
+    for field in Settings.model_fields:
+        assert env_name(field) in names
