@@ -10,7 +10,7 @@ from blocks.message import Message
 from blocks.mrkdwn import actions, button, clean, context, section
 from bot.domain.action_ids import ACTION_RETRY
 from bot.domain.customer import KIND_LABELS, Identifier, mask_personal, masked_identifier
-from bot.errors import (
+from bot.domain.errors import (
     AccessDenied,
     ActionLimitReached,
     ActionNotAllowed,

@@ -23,7 +23,7 @@ import httpx
 
 from bot.capillary.customers import BY_ID_CODES, LOOKUP_CODES, CustomerFetch, interpret_customer
 from bot.domain.customer import CustomerProfile, Identifier
-from bot.errors import CapillaryError
+from bot.domain.errors import CapillaryError
 from bot.shared_fetch import SharedFetch
 from bot.store import Store
 

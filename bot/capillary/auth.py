@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.capillary.deadline import current_deadline
-from bot.errors import CapillaryTooSlow
+from bot.domain.errors import CapillaryTooSlow
 
 OAUTH_HEADER = "X-CAP-API-OAUTH-TOKEN"
 # Capillary has documented both for an expired token.

@@ -29,7 +29,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from bot.capillary.deadline import Deadline
-from bot.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, CapillaryRateLimited
+from bot.domain.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, CapillaryRateLimited
 from bot.settings import BasicCredentials, Settings
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, mentions, read_body
 from bot.capillary.http import CapillaryHttp
 from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Location, Model, SeriesSummary, Timestamp
-from bot.errors import CapillaryReportedError
+from bot.domain.errors import CapillaryReportedError
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bot.capillary.envelope import (
 )
 from bot.capillary.http import CapillaryHttp
 from bot.domain.customer import IDENTIFIER_NAMES, MERGE_CODES, ApiNotice, CustomerProfile, Identifier
-from bot.errors import (
+from bot.domain.errors import (
     CapillaryError,
     CustomerNotFound,
     CustomerNotInSource,

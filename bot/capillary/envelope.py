@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from bot.capillary.auth import TOKEN_REJECTED_STATUSES
 from bot.domain.coupon import Model
-from bot.errors import (
+from bot.domain.errors import (
     CapillaryAuthError,
     CapillaryBadResponse,
     CapillaryError,

@@ -23,7 +23,7 @@ from bot import metrics
 from bot.capillary.auth import CapillaryBasicAuth, CapillaryOAuth, OAuthToken
 from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.capillary.envelope import RETRY_STATUSES
-from bot.errors import (
+from bot.domain.errors import (
     BotBusy,
     CapillaryAuthError,
     CapillaryError,

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 
 import httpx
 
-from bot.errors import CapillaryAuthError, CapillaryError, CapillaryForbidden, CapillaryHeldBack, CapillaryUnavailable
+from bot.domain.errors import (
+    CapillaryAuthError,
+    CapillaryError,
+    CapillaryForbidden,
+    CapillaryHeldBack,
+    CapillaryUnavailable,
+)
 from bot.settings import Settings
 
 
