@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 
 from blocks.summary import SummaryOptions, render_summary
+from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
 from bot.capillary.coupons import interpret_response
 from bot.coupon_service import CouponService
@@ -29,7 +30,6 @@ from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_summary import CustomerCoupons, summarize
 from bot.domain.view_state import ViewState, ViewStateCodec
-from bot.settings import BasicCredentials
 from bot.store import MemoryStore
 
 NOW = datetime.now(UTC)
@@ -88,7 +88,7 @@ def single_flight(concurrent: int, delay: float) -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowCapillary)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    client = CapillaryClient(f"http://127.0.0.1:{server.server_address[1]}/", BasicCredentials("u", "p"))
+    client = CapillaryClient(f"http://127.0.0.1:{server.server_address[1]}/", BasicLogin("u", "p"))
     service = CouponService(client, MemoryStore(64 * 1024 * 1024))
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrent) as pool:
