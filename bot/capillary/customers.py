@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
+from pydantic import ValidationError
 
 from bot.capillary.envelope import (
     COMMON_CODES,
@@ -89,20 +90,35 @@ def interpret_customer(
 ) -> CustomerProfile:
     """One HTTP answer → a profile that names a customer, or one of our errors."""
     if 200 <= status < 300:
-        answer = read_body(status, headers, content, parse_customer)
-        errors = answer.errors or []
-        merge_only = bool(errors) and all(e.code_text in MERGE_CODES for e in errors)
-        if errors and not (merge_only and answer.id is not None):
-            raise error_from_codes(status, errors, codes)
-        if answer.id is None:
-            raise CustomerNotFound("Capillary's answer names no customer", status=status)
-        profile = CustomerProfile.model_validate(answer.model_dump(exclude={"errors"}))
-        if merge_only:  # some documentation lists the merge as an error: it is still the customer, merged
-            notices = [*(profile.warnings or []), *(ApiNotice(code=e.code, message=e.message) for e in errors)]
-            profile = profile.model_copy(update={"warnings": notices})
-        return profile
+        return _profile(read_body(status, headers, content, parse_customer), codes, status=status)
     error = error_for_failure(status, content, codes)
     if isinstance(error, InvalidCustomerId) and codes is LOOKUP_CODES and error.code is None:
         # A bare 400 on a lookup: Capillary didn't take the identifier.
         raise IdentifierNotAccepted("Capillary rejected the identifier", status=status)
     raise error
+
+
+def kept_profile(body: bytes) -> CustomerProfile | None:
+    """A body a fetch returned (`CustomerFetch.body`, what the cache keeps) read again: the profile, or None when
+    this version of the bot can't read it as one."""
+    try:
+        return _profile(parse_customer(body), BY_ID_CODES, status=None)
+    except (ValidationError, CapillaryError):
+        return None
+
+
+def _profile(
+    answer: CustomerAnswer, codes: Mapping[str, type[CapillaryError]], *, status: int | None
+) -> CustomerProfile:
+    """A 2xx body → the profile; its `errors[]` (but a merge) or a missing ID → one of our errors."""
+    errors = answer.errors or []
+    merge_only = bool(errors) and all(e.code_text in MERGE_CODES for e in errors)
+    if errors and not (merge_only and answer.id is not None):
+        raise error_from_codes(status, errors, codes)
+    if answer.id is None:
+        raise CustomerNotFound("Capillary's answer names no customer", status=status)
+    profile = CustomerProfile.model_validate(answer.model_dump(exclude={"errors"}))
+    if merge_only:  # some documentation lists the merge as an error: it is still the customer, merged
+        notices = [*(profile.warnings or []), *(ApiNotice(code=e.code, message=e.message) for e in errors)]
+        profile = profile.model_copy(update={"warnings": notices})
+    return profile

@@ -70,7 +70,7 @@ ApiErrors = Annotated[list[ApiError] | None, BeforeValidator(_errors_as_objects)
 
 
 def error_from_codes(
-    status: int, errors: list[ApiError], codes: Mapping[str, type[CapillaryError]] = COMMON_CODES
+    status: int | None, errors: list[ApiError], codes: Mapping[str, type[CapillaryError]] = COMMON_CODES
 ) -> CapillaryError:
     for error in errors:
         message = error.message or "no message"
