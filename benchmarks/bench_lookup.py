@@ -24,7 +24,7 @@ import httpx
 from blocks.summary import SummaryOptions, render_summary
 from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
-from bot.capillary.coupons import interpret_response
+from bot.capillary.coupons import read_response
 from bot.coupon_service import CouponService
 from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
@@ -42,7 +42,7 @@ def payload(count: int) -> bytes:
 
 
 def pipeline(body: bytes) -> int:
-    coupons = interpret_response(200, HEADERS, body)
+    coupons = read_response(200, HEADERS, body).entity
     summary = summarize(CustomerCoupons(1, CodeCase.LOWER, coupons, NOW), NOW)
     message = render_summary(summary, ViewState(1, CodeCase.LOWER), SummaryOptions(encode=CODEC.encode))
     return len(message.blocks)

@@ -9,7 +9,6 @@ from blocks.errors import render_error
 from blocks.limits import MAX_MESSAGE_TEXT, text_length
 from blocks.mrkdwn import escape
 from blocks.summary import SummaryOptions, render_summary
-from bot.capillary.coupons import CouponsResponse
 from bot.domain import errors as domain_errors
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import CouponState
@@ -30,7 +29,7 @@ from bot.domain.errors import (
     InvalidViewState,
 )
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from tests.conftest import NOW, coupon_json, make_coupon, sample_bytes
+from tests.conftest import NOW, coupon_json, full_coupons, make_coupon, sample_bytes
 from tests.support.blockkit import CONTROL_SEQUENCE, all_texts, assert_valid_message, button_texts, find_button
 
 CODEC = ViewStateCodec("secret")
@@ -125,7 +124,7 @@ def test_empty_customer() -> None:
 
 def test_codes_appear_in_the_case_asked_for_and_samples_render() -> None:
     for name, case in (("lower", CodeCase.LOWER), ("default", CodeCase.UPPER)):
-        coupons = list(CouponsResponse.model_validate_json(sample_bytes(name)).entity or [])
+        coupons = full_coupons(sample_bytes(name))
         message = render(coupons, case=case)
         assert_valid_message(message.blocks)
         codes = re.findall(r"`([^`]+)`", " ".join(all_texts(message.blocks)))

@@ -87,10 +87,6 @@ class Redeemability:
     valid_till: datetime | None = None
     source: str = "v2"  # which call answered: "v2" or "v1.1"
 
-    @property
-    def known_reason(self) -> bool:
-        return self.code in REASONS
-
 
 def reason_sentence(check: Redeemability, day: str | None = None) -> str | None:
     """The agent's sentence for the reason; None for a code the bot doesn't know (the renderer then shows the
