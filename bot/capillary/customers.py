@@ -21,7 +21,7 @@ from bot.capillary.envelope import (
     read_body,
 )
 from bot.capillary.http import CapillaryHttp
-from bot.domain.customer import IDENTIFIER_NAMES, MERGE_CODES, ApiNotice, CustomerProfile, Identifier
+from bot.domain.customer import MERGE_CODES, ApiNotice, CustomerProfile, Identifier, IdentifierKind
 from bot.domain.errors import (
     CapillaryError,
     CustomerNotFound,
@@ -34,6 +34,13 @@ DETAILS_PATH = "v2/customers/lookup/customerDetails"
 EMBED = "points,mlp"
 BY_ID_CODES: Mapping[str, type[CapillaryError]] = {**COMMON_CODES, "8065": CustomerNotInSource}
 LOOKUP_CODES: Mapping[str, type[CapillaryError]] = {**BY_ID_CODES, "8013": IdentifierNotAccepted}
+# Capillary's `identifierName` for each kind: spelled as its query expects (`cardnumber`, `externalId`).
+IDENTIFIER_NAMES: dict[IdentifierKind, str] = {
+    IdentifierKind.MOBILE: "mobile",
+    IdentifierKind.EMAIL: "email",
+    IdentifierKind.CARD: "cardnumber",
+    IdentifierKind.EXTERNAL: "externalId",
+}
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,26 @@ def looks_like_html(headers: httpx.Headers, content: bytes) -> bool:
     if "html" in headers.get("content-type", "").lower():
         return True
     return content.lstrip()[:1] == b"<"
+
+
+# Capillary's loosely typed fields, as every endpoint reads them.
+
+
+def as_int(value: object) -> int | None:
+    """Capillary's codes arrive as 700 or "700"."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def as_bool(value: object) -> bool | None:
+    """v1.1 booleans are strings: `"true"`, `"false"`; v2's are real ones."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
