@@ -32,12 +32,12 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `python -m benchmarks.bench_cache` works too
 from standins import json_loads_floor_ms, machine_line, redis_server
 
+from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import PARSED_BYTES_PER_BODY_BYTE, CouponService, body_key, coupons_key
 from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
 from bot.gc_tuning import settle_after_start
-from bot.settings import BasicCredentials
 from bot.store import MemoryStore
 from bot.store.redis import RedisStore
 
@@ -88,7 +88,7 @@ def median_ms(action: Any, runs: int) -> float:
 
 
 def client(url: str) -> CapillaryClient:
-    return CapillaryClient(url, BasicCredentials("u", "p"))
+    return CapillaryClient(url, BasicLogin("u", "p"))
 
 
 def main() -> None:

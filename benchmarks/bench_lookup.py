@@ -22,14 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 
 from blocks.summary import SummaryOptions, render_summary
+from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
-from bot.capillary.coupons import interpret_response
+from bot.capillary.coupons import read_response
 from bot.coupon_service import CouponService
 from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_summary import CustomerCoupons, summarize
 from bot.domain.view_state import ViewState, ViewStateCodec
-from bot.settings import BasicCredentials
 from bot.store import MemoryStore
 
 NOW = datetime.now(UTC)
@@ -42,7 +42,7 @@ def payload(count: int) -> bytes:
 
 
 def pipeline(body: bytes) -> int:
-    coupons = interpret_response(200, HEADERS, body)
+    coupons = read_response(200, HEADERS, body).entity
     summary = summarize(CustomerCoupons(1, CodeCase.LOWER, coupons, NOW), NOW)
     message = render_summary(summary, ViewState(1, CodeCase.LOWER), SummaryOptions(encode=CODEC.encode))
     return len(message.blocks)
@@ -88,7 +88,7 @@ def single_flight(concurrent: int, delay: float) -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowCapillary)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    client = CapillaryClient(f"http://127.0.0.1:{server.server_address[1]}/", BasicCredentials("u", "p"))
+    client = CapillaryClient(f"http://127.0.0.1:{server.server_address[1]}/", BasicLogin("u", "p"))
     service = CouponService(client, MemoryStore(64 * 1024 * 1024))
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrent) as pool:

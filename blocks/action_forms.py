@@ -8,7 +8,6 @@ from typing import Any
 
 from blocks.message import Message
 from blocks.mrkdwn import clean, code, context, day, plain, section
-from bot.coupon_actions import ActionOutcome, Prepared
 from bot.domain.action_ids import (
     BLOCK_EXPIRY,
     BLOCK_REASON,
@@ -19,7 +18,7 @@ from bot.domain.action_ids import (
     VIEW_ACTION_DONE,
     VIEW_ACTION_FORM,
 )
-from bot.domain.coupon_actions import MAX_REASON, ActionKind
+from bot.domain.coupon_actions import MAX_REASON, ActionKind, ActionOutcome, Prepared
 from bot.domain.customer import CustomerCard, mask_personal
 from bot.domain.redeemability import REASONS
 from bot.domain.view_state import ViewStateCodec

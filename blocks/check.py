@@ -8,8 +8,8 @@ from blocks.errors import describe_error
 from blocks.mrkdwn import Block, clean, section
 from blocks.mrkdwn import day as day_text
 from bot.domain.customer import mask_personal
+from bot.domain.errors import CouponsBotError
 from bot.domain.redeemability import Redeemability, reason_sentence
-from bot.errors import CouponsBotError
 
 
 def uses_left(left: int | None) -> str | None:

@@ -10,7 +10,7 @@ from blocks.message import Message
 from blocks.mrkdwn import actions, button, clean, context, section
 from bot.domain.action_ids import ACTION_RETRY
 from bot.domain.customer import KIND_LABELS, Identifier, mask_personal, masked_identifier
-from bot.errors import (
+from bot.domain.errors import (
     AccessDenied,
     ActionLimitReached,
     ActionNotAllowed,
@@ -21,6 +21,7 @@ from bot.errors import (
     CapillaryBudgetUsedUp,
     CapillaryError,
     CapillaryForbidden,
+    CapillaryHeldBack,
     CapillaryRateLimited,
     CapillaryReportedError,
     CapillaryResponseTooLarge,
@@ -44,6 +45,160 @@ class ErrorText:
     retry: bool = False
 
 
+ErrorKinds = type[CouponsBotError] | tuple[type[CouponsBotError], ...]
+# The words for each kind of error: the first row whose kind the error is (a subclass before its base). Fields:
+# {who} the customer, {tell} whom to tell, {said} what the error says (masked; {said_briefly} shorter), {wait}
+# until a held-back call may go, {limit} the daily action limit, {code} Capillary's code, {no_customer}.
+WORDS: tuple[tuple[ErrorKinds, ErrorText], ...] = (
+    (InvalidViewState, ErrorText("This message is out of date.", "Please run `/coupons <customer ID>` again.")),
+    (
+        ShareNotAllowed,
+        ErrorText(
+            "Customer data can't be shared in this conversation.",
+            "Your private answer stays as it is. Ask {tell} which channels allow sharing.",
+        ),
+    ),
+    (
+        ActionNotAllowed,
+        ErrorText(
+            "You can't change customers' coupons with this bot.",
+            "Nothing was changed. Ask {tell} if you should be able to resend, extend or issue coupons.",
+        ),
+    ),
+    (
+        ActionLimitReached,
+        ErrorText(
+            "You have reached today's limit of {limit} coupon actions.",
+            "Nothing was changed. The count starts again at midnight UTC; ask {tell} if you need more.",
+        ),
+    ),
+    (ActionNotApplicable, ErrorText("This can't be done: {said}.", "Nothing was changed.")),
+    (AccessDenied, ErrorText("You can't look up customers' coupons with this bot.", "Ask {tell} for access.")),
+    (
+        InvalidCustomerId,
+        ErrorText(
+            "Capillary says {who} is not a valid customer ID.",
+            "Check the number on the customer's loyalty profile and try again.",
+        ),
+    ),
+    (
+        CustomerNotFound,
+        ErrorText(
+            "Capillary has {no_customer}.",
+            "Check the ID on the customer's loyalty profile (a mobile number needs `mobile:` or a `+`). "
+            "Nothing is wrong with the bot.",
+        ),
+    ),
+    (
+        CapillaryAuthError,
+        ErrorText(
+            "Capillary refused the bot's credentials.",
+            "You can't fix this from here: tell {tell} that the bot's Capillary login needs updating.",
+        ),
+    ),
+    (
+        CapillaryForbidden,
+        ErrorText(
+            "The bot's Capillary account may not see {who}'s coupons.",
+            "Tell {tell}: the bot's Capillary user needs access to this customer's org.",
+        ),
+    ),
+    (
+        BotBusy,
+        ErrorText(
+            "The bot is handling as many Capillary lookups as it can right now.",
+            "Try again in a minute. If it keeps happening, tell {tell}.",
+            retry=True,
+        ),
+    ),
+    (
+        CapillaryBudgetUsedUp,
+        ErrorText(
+            "Capillary's request budget is used up; try again in about {wait}.",
+            "The bot sends Capillary at most the requests a minute agreed with Capillary "
+            "(CAPILLARY_MAX_REQUESTS_PER_MINUTE), and the last minute's are spent. "
+            "If it keeps happening, tell {tell}.",
+            retry=True,
+        ),
+    ),
+    (
+        CapillaryRateLimited,
+        ErrorText(
+            "Capillary asked the bot to slow down; try again in about {wait}.",
+            "Until then the bot sends Capillary nothing. If it keeps happening, tell {tell}.",
+            retry=True,
+        ),
+    ),
+    (
+        CapillaryTooSlow,
+        ErrorText(
+            "Capillary is too slow right now: it didn't answer within the bot's time limit.",
+            "Try again in a minute. If it keeps happening, tell {tell}.",
+            retry=True,
+        ),
+    ),
+    (
+        CapillaryUnavailable,
+        ErrorText(
+            "Capillary isn't answering right now ({said_briefly}).",
+            "Try again in a minute. If it keeps happening, tell {tell}.",
+            retry=True,
+        ),
+    ),
+    (
+        CapillaryResponseTooLarge,
+        ErrorText(
+            "{said_briefly}, more than the bot reads for one customer, so it stopped reading.",
+            "Tell {tell}: the limit is COUPONS_MAX_RESPONSE_MB.",
+        ),
+    ),
+    (
+        CapillaryBadResponse,
+        ErrorText(
+            "{said_briefly}, so the bot can't show {who}'s coupons.",
+            "Try again in a minute. If it keeps happening, tell {tell}.",
+            retry=True,
+        ),
+    ),
+    (
+        CapillaryReportedError,
+        ErrorText(
+            "Capillary returned an error for {who}: {said}{code}.",
+            "Try again; if it keeps happening, tell {tell}.",
+            retry=True,
+        ),
+    ),
+    (CapillaryError, ErrorText("Capillary lookup failed: {said}.", "Tell {tell}.", retry=True)),
+    (CouponsBotError, ErrorText("Something went wrong.", "Try again; if it keeps happening, tell {tell}.", retry=True)),
+)
+# Looked up by an identifier (a mobile number, an email, …), these read first. More fields: {typed} the kind and
+# the masked identifier, {label} the kind, {source} where the bot looks ({in_source} when one is set).
+WORDS_BY_IDENTIFIER: tuple[tuple[ErrorKinds, ErrorText], ...] = (
+    (
+        CustomerNotInSource,
+        ErrorText(
+            "The customer with {typed} is not registered in source {source}.",
+            "Capillary knows the identifier in another source. The bot looks in the source set by "
+            "CAPILLARY_LOOKUP_SOURCE; ask {tell} whether it should look elsewhere, or use the customer ID.",
+        ),
+    ),
+    (
+        CustomerNotFound,
+        ErrorText(
+            "No customer with {typed}{in_source}.",
+            "Check the {label} on the ticket, or try the customer ID. Nothing is wrong with the bot.",
+        ),
+    ),
+    (
+        (IdentifierNotAccepted, InvalidCustomerId),
+        ErrorText(
+            "Capillary doesn't accept a {label} to find customers here.",
+            "Try the customer ID or another identifier; tell {tell} if {label} lookups should work.",
+        ),
+    ),
+)
+
+
 def describe_error(
     error: CouponsBotError,
     *,
@@ -52,128 +207,33 @@ def describe_error(
     identifier: Identifier | None = None,
     source: str | None = None,
 ) -> ErrorText:
-    who = f"customer {customer_id}" if customer_id is not None else "this customer"
-    tell = clean(contact, 80)
+    code = error.code if isinstance(error, CapillaryError) else None
+    fields = {
+        "who": f"customer {customer_id}" if customer_id is not None else "this customer",
+        "tell": clean(contact, 80),
+        "said": said(error, 200),
+        "said_briefly": said(error, 120),
+        "wait": about(error.retry_after) if isinstance(error, CapillaryHeldBack) else "",
+        "limit": error.limit if isinstance(error, ActionLimitReached) else "",
+        "code": f" (code {clean(code, 20)})" if code is not None else "",
+        "no_customer": f"no customer with ID {customer_id}" if customer_id else "no such customer",
+    }
+    table = WORDS
     if identifier is not None and customer_id is None:
         label = KIND_LABELS[identifier.kind]
         typed = f"{label} {clean(masked_identifier(identifier), 120)}"  # masked: a message never shows it whole
-        who = f"the customer with {typed}"
-        in_source = f" (source {clean(source, 20)})" if source else ""
-        match error:
-            case CustomerNotInSource():
-                return ErrorText(
-                    f"The customer with {typed} is not registered in source {clean(source or '?', 20)}.",
-                    "Capillary knows the identifier in another source. The bot looks in the source set by "
-                    f"CAPILLARY_LOOKUP_SOURCE; ask {tell} whether it should look elsewhere, or use the customer ID.",
-                )
-            case CustomerNotFound():
-                return ErrorText(
-                    f"No customer with {typed}{in_source}.",
-                    f"Check the {label} on the ticket, or try the customer ID. Nothing is wrong with the bot.",
-                )
-            case IdentifierNotAccepted() | InvalidCustomerId():
-                return ErrorText(
-                    f"Capillary doesn't accept a {label} to find customers here.",
-                    f"Try the customer ID or another identifier; tell {tell} if {label} lookups should work.",
-                )
-    match error:
-        case InvalidViewState():
-            return ErrorText("This message is out of date.", "Please run `/coupons <customer ID>` again.")
-        case ShareNotAllowed():
-            return ErrorText(
-                "Customer data can't be shared in this conversation.",
-                f"Your private answer stays as it is. Ask {tell} which channels allow sharing.",
-            )
-        case ActionNotAllowed():
-            return ErrorText(
-                "You can't change customers' coupons with this bot.",
-                f"Nothing was changed. Ask {tell} if you should be able to resend, extend or issue coupons.",
-            )
-        case ActionLimitReached():
-            return ErrorText(
-                f"You have reached today's limit of {error.limit} coupon actions.",
-                f"Nothing was changed. The count starts again at midnight UTC; ask {tell} if you need more.",
-            )
-        case ActionNotApplicable():
-            return ErrorText(f"This can't be done: {said(error, 200)}.", "Nothing was changed.")
-        case AccessDenied():
-            return ErrorText("You can't look up customers' coupons with this bot.", f"Ask {tell} for access.")
-        case InvalidCustomerId():
-            return ErrorText(
-                f"Capillary says {who} is not a valid customer ID.",
-                "Check the number on the customer's loyalty profile and try again.",
-            )
-        case CustomerNotFound():
-            return ErrorText(
-                f"Capillary has no customer with ID {customer_id}."
-                if customer_id
-                else "Capillary has no such customer.",
-                "Check the ID on the customer's loyalty profile (a mobile number needs `mobile:` or a `+`). "
-                "Nothing is wrong with the bot.",
-            )
-        case CapillaryAuthError():
-            return ErrorText(
-                "Capillary refused the bot's credentials.",
-                f"You can't fix this from here: tell {tell} that the bot's Capillary login needs updating.",
-            )
-        case CapillaryForbidden():
-            return ErrorText(
-                f"The bot's Capillary account may not see {who}'s coupons.",
-                f"Tell {tell}: the bot's Capillary user needs access to this customer's org.",
-            )
-        case BotBusy():
-            return ErrorText(
-                "The bot is handling as many Capillary lookups as it can right now.",
-                f"Try again in a minute. If it keeps happening, tell {tell}.",
-                retry=True,
-            )
-        case CapillaryBudgetUsedUp():
-            return ErrorText(
-                f"Capillary's request budget is used up; try again in about {about(error.retry_after)}.",
-                "The bot sends Capillary at most the requests a minute agreed with Capillary "
-                "(CAPILLARY_MAX_REQUESTS_PER_MINUTE), and the last minute's are spent. "
-                f"If it keeps happening, tell {tell}.",
-                retry=True,
-            )
-        case CapillaryRateLimited():
-            return ErrorText(
-                f"Capillary asked the bot to slow down; try again in about {about(error.retry_after)}.",
-                f"Until then the bot sends Capillary nothing. If it keeps happening, tell {tell}.",
-                retry=True,
-            )
-        case CapillaryTooSlow():
-            return ErrorText(
-                "Capillary is too slow right now: it didn't answer within the bot's time limit.",
-                f"Try again in a minute. If it keeps happening, tell {tell}.",
-                retry=True,
-            )
-        case CapillaryUnavailable():
-            return ErrorText(
-                f"Capillary isn't answering right now ({said(error, 120)}).",
-                f"Try again in a minute. If it keeps happening, tell {tell}.",
-                retry=True,
-            )
-        case CapillaryResponseTooLarge():
-            return ErrorText(
-                f"{said(error, 120)}, more than the bot reads for one customer, so it stopped reading.",
-                f"Tell {tell}: the limit is COUPONS_MAX_RESPONSE_MB.",
-            )
-        case CapillaryBadResponse():
-            return ErrorText(
-                f"{said(error, 120)}, so the bot can't show {who}'s coupons.",
-                f"Try again in a minute. If it keeps happening, tell {tell}.",
-                retry=True,
-            )
-        case CapillaryReportedError():
-            code = f" (code {clean(error.code, 20)})" if error.code is not None else ""
-            return ErrorText(
-                f"Capillary returned an error for {who}: {said(error, 200)}{code}.",
-                f"Try again; if it keeps happening, tell {tell}.",
-                retry=True,
-            )
-        case CapillaryError():
-            return ErrorText(f"Capillary lookup failed: {said(error, 200)}.", f"Tell {tell}.", retry=True)
-    return ErrorText("Something went wrong.", f"Try again; if it keeps happening, tell {tell}.", retry=True)
+        fields |= {
+            "who": f"the customer with {typed}",
+            "typed": typed,
+            "label": label,
+            "source": clean(source or "?", 20),
+            "in_source": f" (source {clean(source, 20)})" if source else "",
+        }
+        table = (*WORDS_BY_IDENTIFIER, *WORDS)
+    for kinds, words in table:
+        if isinstance(error, kinds):
+            return ErrorText(words.title.format(**fields), words.advice.format(**fields), words.retry)
+    raise AssertionError("every CouponsBotError is in WORDS")  # the last row is the base class
 
 
 def about(seconds: float) -> str:

@@ -32,10 +32,6 @@ def text_length(blocks: Iterable[dict[str, Any]]) -> int:
     return total
 
 
-def fits_message(blocks: list[dict[str, Any]]) -> bool:
-    return MESSAGE_BUDGET.fits(blocks)
-
-
 @dataclass(frozen=True)
 class Budget:
     """How much a renderer may put on one surface."""

@@ -30,9 +30,9 @@ from bot.domain.coupon_actions import ACTION_WORDS, ActionKind, applies
 from bot.domain.coupon_state import STATE_ORDER, CouponState, uses_label
 from bot.domain.coupon_summary import CouponGroup, CouponSummary
 from bot.domain.customer import CustomerCard
+from bot.domain.errors import CouponsBotError
 from bot.domain.redeemability import Redeemability
 from bot.domain.view_state import Surface, ViewState
-from bot.errors import CouponsBotError
 
 GROUP_TITLES = {
     CouponState.ACTIVE: ":large_green_circle: *Active*",

@@ -87,7 +87,14 @@ def preview(settings: Settings, words: list[str], *, as_json: bool) -> int:
         # Only the preview diagnoses a failure for an admin: imported here, the Slack app never loads it.
         from bot.capillary.probe import diagnose  # noqa: PLC0415
 
-        if line := diagnose(settings, message.error):
+        line = diagnose(
+            message.error,
+            base_url=settings.capillary_base_url,
+            username=settings.capillary_username,
+            connect_timeout=settings.connect_timeout_seconds,
+            read_timeout=settings.read_timeout_seconds,
+        )
+        if line:
             print(line, file=sys.stderr)
     return 0 if message.ok or asked_for_help else 1
 

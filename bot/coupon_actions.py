@@ -10,130 +10,55 @@ the coupons again) rather than calling again.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bot.audit_log import write_audit
 from bot.capillary.coupon_actions import WriteResult
 from bot.domain.coupon import CodeCase, Coupon, CouponSeries
-from bot.domain.coupon_actions import ActionKind, ActionSettings, ExpiryBounds, applies, end_of_day, expiry_bounds
+from bot.domain.coupon_actions import (
+    VIEW_ID,
+    ActionForm,
+    ActionKind,
+    ActionOutcome,
+    ActionSettings,
+    Prepared,
+    applies,
+    end_of_day,
+    expiry_bounds,
+)
 from bot.domain.coupon_state import Clock, CouponState, classify, system_clock
 from bot.domain.customer import MASK, CustomerCard, CustomerProfile, customer_card, mask_personal
 from bot.domain.focus import same_code
-from bot.domain.view_state import ViewState, ViewStateCodec
+from bot.domain.view_state import ViewState
 from bot.errors import (
     ActionLimitReached,
     ActionNotAllowed,
     ActionNotApplicable,
     CapillaryHeldBack,
     CouponsBotError,
-    InvalidViewState,
 )
 from bot.lookup_answers import LookupAnswerer
 from bot.requester import Requester
 
-FORM_VERSION = "a1"
+# What the listeners import from here; the form, its outcome and VIEW_ID are domain types now.
+__all__ = ["VIEW_ID", "ActionForm", "ActionOutcome", "ActionService", "Prepared"]
+
 KEY_FORMAT = "action/1"
 CLAIM_TTL_SECONDS = 7 * 24 * 3600.0  # a form's key, and its outcome, outlive any form Slack keeps open
 COUNT_TTL_SECONDS = 2 * 24 * 3600.0
 WAIT_FOR_OUTCOME_SECONDS = 10.0  # a concurrent submission's call is bounded by the upstream deadline
 RECENT_ISSUE = timedelta(minutes=30)  # an issued coupon found this soon after a lost outcome is the one issued
-_KEY = re.compile(r"[0-9a-f]{32}")
-VIEW_ID = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)  # a Slack view ID (`V0123ABCD`): no `|` can get in
 
 
 class CouponWriter(Protocol):
     def resend_coupon(self, code: str, identifier: tuple[str, str] | None) -> WriteResult: ...
     def extend_coupon(self, series_id: int, customer_id: int, code: str, expiry: datetime) -> WriteResult: ...
     def issue_coupon(self, series_id: int, customer_id: int) -> WriteResult: ...
-
-
-@dataclass(frozen=True)
-class ActionForm:
-    """What a confirmation form carries (signed): the action, its idempotency key, the message it came from, for
-    an extension the days allowed (checked in the ack, with no network), and for a form pushed over the lookup
-    modal that modal's view ID (to redraw it once the action is done: the submission names only the form)."""
-
-    kind: ActionKind
-    key: str
-    view: str  # the message's signed view value: customer, case, the coupon in focus
-    series_id: int | None = None
-    earliest: date | None = None
-    latest: date | None = None
-    parent_view: str | None = None  # the lookup modal's view ID, when the form was pushed over it
-
-    def encode(self, codec: ViewStateCodec) -> str:
-        days = [d.isoformat() if d else "" for d in (self.earliest, self.latest)]
-        fields = [FORM_VERSION, self.kind.value, self.key, self.view, str(self.series_id or ""), *days]
-        return codec.sign("|".join([*fields, self.parent_view or ""]))
-
-    @classmethod
-    def decode(cls, codec: ViewStateCodec, value: object) -> ActionForm:
-        """Raises `InvalidViewState` for an altered or foreign value."""
-        fields = codec.verified(value).split("|")
-        if len(fields) == 7:  # a form opened before forms named their modal: opened over none
-            fields.append("")
-        if len(fields) != 8 or fields[0] != FORM_VERSION or not _KEY.fullmatch(fields[2]):
-            raise InvalidViewState("not an action form of this version")
-        if fields[7] and not VIEW_ID.fullmatch(fields[7]):
-            raise InvalidViewState("malformed view ID in an action form")
-        try:
-            return cls(
-                ActionKind(fields[1]),
-                fields[2],
-                fields[3],
-                int(fields[4]) if fields[4] else None,
-                date.fromisoformat(fields[5]) if fields[5] else None,
-                date.fromisoformat(fields[6]) if fields[6] else None,
-                fields[7] or None,
-            )
-        except ValueError:
-            raise InvalidViewState("malformed action form") from None
-
-    @property
-    def bounds(self) -> ExpiryBounds | None:
-        return ExpiryBounds(self.earliest, self.latest) if self.earliest else None
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything the confirmation form shows."""
-
-    form: ActionForm
-    view: ViewState
-    customer: CustomerCard | None  # masked
-    coupon: Coupon | None  # resend, extend
-    goodwill_series: tuple[int, ...] = ()  # issue
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    kind: ActionKind
-    status: str  # done · refused · unknown (nobody knows whether Capillary did it) · limit
-    customer_id: int
-    target: str  # the code acted on, or "series <id>"
-    code: int | None = None  # Capillary's reason
-    message: str | None = None  # Capillary's words (masked when shown)
-    new_code: str | None = None
-    valid_till: str | None = None  # ISO: the new expiry, or the issued coupon's
-    replayed: bool = False  # an earlier attempt's outcome, answered again
-    demo: bool = False
-
-    def to_bytes(self) -> bytes:
-        return json.dumps({**asdict(self), "kind": self.kind.value}).encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> ActionOutcome | None:
-        try:
-            fields = json.loads(raw)
-            return cls(**{**fields, "kind": ActionKind(fields["kind"])})
-        except (ValueError, TypeError, KeyError):
-            return None
 
 
 def mask_reason(text: str) -> str:

@@ -12,18 +12,14 @@ button secret) of it, so the keys of a shared Redis say nothing about whom they 
 from __future__ import annotations
 
 import contextvars
-import functools
 import hashlib
 import hmac
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import httpx
-
-from bot.capillary.customers import BY_ID_CODES, LOOKUP_CODES, CustomerFetch, interpret_customer
+from bot.capillary.customers import CustomerFetch, kept_profile
 from bot.domain.customer import CustomerProfile, Identifier
-from bot.errors import CapillaryError
 from bot.shared_fetch import SharedFetch
 from bot.store import Store
 
@@ -97,7 +93,7 @@ class CustomerService:
                 self._store.set(self.profile_key(fetched.profile.id), ENTRY_VERSION + fetched.body, self._ttl)
             return fetched
 
-        return self._cached(self.identifier_key(identifier), fetch, lookup=True, refresh=refresh)
+        return self._cached(self.identifier_key(identifier), fetch, refresh=refresh)
 
     def profile(self, customer_id: int, *, refresh: bool = False) -> CustomerOutcome:
         """The profile of a customer ID. Raises our Capillary errors."""
@@ -105,13 +101,13 @@ class CustomerService:
         def fetch() -> CustomerFetch:
             return self._fetcher.fetch_customer(customer_id, source=self.source, account_id=self._account_id)
 
-        return self._cached(self.profile_key(customer_id), fetch, lookup=False, refresh=refresh)
+        return self._cached(self.profile_key(customer_id), fetch, refresh=refresh)
 
     def profile_soon(self, customer_id: int, *, refresh: bool = False) -> Future[CustomerOutcome]:
         """`profile` on a thread of its own, within the caller's deadline (the context travels with it). A profile
         kept in this process's memory is read at once: handing that to a thread and back would take longer."""
         if not refresh and not self._store.shared:
-            kept = self._shared.kept(self.profile_key(customer_id), functools.partial(_decoded, lookup=False))
+            kept = self._shared.kept(self.profile_key(customer_id), _decoded)
             if kept is not None:
                 done: Future[CustomerOutcome] = Future()
                 done.set_result(kept)
@@ -122,13 +118,13 @@ class CustomerService:
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
-    def _cached(self, key: str, fetch: _Fetch, *, lookup: bool, refresh: bool) -> CustomerOutcome:
+    def _cached(self, key: str, fetch: _Fetch, *, refresh: bool) -> CustomerOutcome:
         def fetch_outcome() -> tuple[CustomerOutcome, bytes]:
             fetched = fetch()
             outcome = CustomerOutcome(fetched.profile, False, fetched.attempts, fetched.upstream_ms)
             return outcome, ENTRY_VERSION + fetched.body
 
-        return self._shared.get(key, fetch_outcome, functools.partial(_decoded, lookup=lookup), refresh=refresh)
+        return self._shared.get(key, fetch_outcome, _decoded, refresh=refresh)
 
 
 class _Fetch(Protocol):
@@ -139,18 +135,7 @@ def _as_hit(outcome: CustomerOutcome) -> CustomerOutcome:
     return replace(outcome, cache_hit=True, attempts=0, upstream_ms=0)
 
 
-def _decoded(entry: bytes, *, lookup: bool) -> CustomerOutcome | None:
+def _decoded(entry: bytes) -> CustomerOutcome | None:
     """A kept entry read back as a cache hit; None when this version can't read it."""
-    profile = _decode(entry, lookup=lookup)
+    profile = kept_profile(entry[len(ENTRY_VERSION) :]) if entry.startswith(ENTRY_VERSION) else None
     return None if profile is None else CustomerOutcome(profile, cache_hit=True, attempts=0, upstream_ms=0)
-
-
-def _decode(entry: bytes, *, lookup: bool) -> CustomerProfile | None:
-    if not entry.startswith(ENTRY_VERSION):
-        return None
-    try:
-        return interpret_customer(
-            200, httpx.Headers(), entry[len(ENTRY_VERSION) :], codes=LOOKUP_CODES if lookup else BY_ID_CODES
-        )
-    except CapillaryError:
-        return None

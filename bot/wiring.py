@@ -6,10 +6,11 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from pydantic import SecretStr
 
+from bot import metrics
 from bot.after_answer import after_answer
-from bot.capillary.budget import capillary_budget
+from bot.capillary.auth import BasicLogin, Login, OAuthClient
+from bot.capillary.budget import RequestBudget, account_scope
 from bot.capillary.client import CapillaryClient
 from bot.check_service import CheckService
 from bot.coupon_service import CouponService
@@ -62,18 +63,18 @@ def build_answerer(
     transport: httpx.BaseTransport | None = None,
     store: Store | None = None,
 ) -> LookupAnswerer:
-    credentials: CapillaryCredentials
+    login: Login
     if use_demo:
-        base_url, credentials = DEMO_BASE_URL, BasicCredentials("demo", SecretStr("demo"))
+        base_url, login = DEMO_BASE_URL, BasicLogin("demo", "demo")
         transport = transport or demo_transport(clock)
     else:
         settings.require_data_source()
         assert settings.capillary_base_url is not None and settings.capillary_credentials is not None
-        base_url, credentials = settings.capillary_base_url, settings.capillary_credentials
+        base_url, login = settings.capillary_base_url, capillary_login(settings.capillary_credentials)
     store = store or build_store(settings)
     client = CapillaryClient(
         base_url,
-        credentials,
+        login,
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=settings.read_timeout_seconds,
         deadline=settings.upstream_deadline_seconds,
@@ -83,7 +84,8 @@ def build_answerer(
         when_answered=after_answer,
         transport=transport,
         store=store,
-        budget=None if use_demo else capillary_budget(settings),  # the demo data is not Capillary
+        budget=None if use_demo else capillary_budget(settings, base_url, login),  # the demo data is not Capillary
+        observe=metrics.observe_capillary,
     )
     service = CouponService(
         client,
@@ -116,6 +118,23 @@ def build_answerer(
         checks=CheckService(client, store, ttl_seconds=settings.cache_ttl_seconds),
         actions=ActionSettings.of(settings),
         client=client,
+    )
+
+
+def capillary_login(credentials: CapillaryCredentials) -> Login:
+    """The settings' credentials as the Capillary client takes them."""
+    if isinstance(credentials, BasicCredentials):
+        return BasicLogin(credentials.username, credentials.password.get_secret_value())
+    return OAuthClient(credentials.client_key, credentials.client_secret.get_secret_value())
+
+
+def capillary_budget(settings: Settings, base_url: str, login: Login) -> RequestBudget:
+    """The budget for this Capillary account, shared through `REDIS_URL` when it is set."""
+    user = login.username if isinstance(login, BasicLogin) else login.key
+    return RequestBudget(
+        settings.capillary_max_requests_per_minute,
+        redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
+        scope=account_scope(base_url, user),
     )
 
 

@@ -35,6 +35,13 @@ def coupon_json(**overrides: Any) -> dict[str, Any]:
     return coupon
 
 
+def full_coupons(body: bytes | dict[str, Any]) -> list[Coupon]:
+    """Every coupon of a Capillary answer with every field read (a lookup reads only what it shows:
+    `parse_coupons`)."""
+    entity = (json.loads(body) if isinstance(body, bytes) else body).get("entity") or []
+    return [Coupon.model_validate(coupon) for coupon in entity]
+
+
 def make_coupon(**overrides: Any) -> Coupon:
     return Coupon.model_validate(coupon_json(**overrides))
 

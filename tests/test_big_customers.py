@@ -16,12 +16,13 @@ import pytest
 
 from bot import gc_tuning, shared_fetch
 from bot.after_answer import answering
+from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
 from bot.coupon_service import CouponService, coupons_key
 from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryResponseTooLarge, CustomerNotFound
-from bot.settings import BasicCredentials, Settings
+from bot.settings import Settings
 from bot.shared_fetch import SharedFetch
 from bot.store import MemoryStore
 from tests.conftest import NOW, CapillaryStandIn, bot_env
@@ -47,7 +48,7 @@ def clock() -> Clock:
 
 def service(capillary: CapillaryStandIn, store: Any, *, max_response_bytes: int = MB) -> CouponService:
     client = CapillaryClient(
-        capillary.url, BasicCredentials("u", "p"), max_response_bytes=max_response_bytes, sleep=lambda _s: None
+        capillary.url, BasicLogin("u", "p"), max_response_bytes=max_response_bytes, sleep=lambda _s: None
     )
     return CouponService(client, store, ttl_seconds=60, clock=lambda: NOW)
 

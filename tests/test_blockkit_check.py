@@ -13,13 +13,12 @@ from blocks.errors import render_error
 from blocks.help import render_usage
 from blocks.home import render_home
 from blocks.summary import SummaryOptions, render_summary
-from bot.capillary.coupons import CouponsResponse
 from bot.demo.customers import LARGE_CUSTOMER, MIXED_CUSTOMER, demo_answer
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_summary import CustomerCoupons, summarize
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
 from bot.errors import CapillaryUnavailable, CustomerNotFound
-from tests.conftest import NOW
+from tests.conftest import NOW, full_coupons
 from tests.support.blockkit import BlockKitError, assert_valid_message, assert_valid_view, buttons
 
 Block = dict[str, Any]
@@ -215,7 +214,7 @@ def test_broken_views_fail(view: dict[str, Any], problem: str) -> None:
 def _summary(customer: int, view: ViewState, **options: Any) -> list[Block]:
     body = demo_answer(customer, view.case, NOW)
     assert isinstance(body, dict)
-    coupons = CouponsResponse.model_validate(body).entity or []
+    coupons = full_coupons(body)
     summary = summarize(CustomerCoupons(customer, view.case, tuple(coupons), NOW, demo=True), NOW)
     return render_summary(summary, view, SummaryOptions(**options)).blocks
 

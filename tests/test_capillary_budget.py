@@ -15,21 +15,20 @@ from typing import Any
 
 import pytest
 import redis
-from pydantic import SecretStr
 
 from blocks.errors import describe_error
+from bot.capillary.auth import BasicLogin, OAuthClient
 from bot.capillary.budget import RequestBudget
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryBudgetUsedUp, CapillaryRateLimited, CapillaryUnavailable
-from bot.settings import BasicCredentials, OAuthCredentials
 from tests.conftest import AuditLines, CapillaryStandIn, sample_bytes
 from tests.support.blockkit import all_texts
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 from tests.support.redis_server import RedisServer, free_port, running_redis
 from tests.support.slack import FakeSlack, send_command
 
-CREDENTIALS = BasicCredentials("store.server", SecretStr("server123"))
+CREDENTIALS = BasicLogin("store.server", "server123")
 ASHA = 565032176
 SAMPLE = Reply(body=sample_bytes("lower"), headers={"Content-Type": "application/json"})
 
@@ -212,7 +211,7 @@ def oauth_capillary() -> Iterator[LoopbackServer]:
 def test_the_token_request_counts_against_the_budget(oauth_capillary: LoopbackServer) -> None:
     lookups = CapillaryClient(
         oauth_capillary.url,
-        OAuthCredentials("client-key", SecretStr("client-secret")),
+        OAuthClient("client-key", "client-secret"),
         budget=RequestBudget(2, scope=scope()),
     )
     lookups.fetch_coupons(1, CodeCase.LOWER)  # the token, then the coupons

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from bot.capillary.auth import basic_authorization
+from bot.capillary.auth import BasicLogin, basic_authorization
 from bot.capillary.client import CapillaryClient
 from bot.capillary.http import parse_retry_after
 from bot.domain.coupon import CodeCase
@@ -20,11 +20,10 @@ from bot.errors import (
     CustomerNotFound,
     InvalidCustomerId,
 )
-from bot.settings import BasicCredentials
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.loopback import Reply, nowhere_url
 
-CREDENTIALS = BasicCredentials("store.server", "server123")
+CREDENTIALS = BasicLogin("store.server", "server123")
 
 
 def test_basic_authorization_matches_the_published_test_vector() -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
 from bot.capillary.coupons import FetchResult, parsed_bytes
 from bot.coupon_service import CouponService, body_key, coupons_key
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryUnavailable, CustomerNotFound
-from bot.settings import BasicCredentials
 from bot.store import MemoryStore
 from tests.conftest import NOW, CapillaryStandIn, coupon_json, envelope, make_coupon, sample_bytes
 from tests.support.loopback import Reply
@@ -198,7 +198,7 @@ def test_followers_of_a_failed_flight_get_the_same_error() -> None:
 
 def test_single_flight_against_a_slow_real_capillary(capillary: CapillaryStandIn) -> None:
     capillary.answers[5] = Reply(body=sample_bytes("lower"), delay=1.0)
-    client = CapillaryClient(capillary.url, BasicCredentials("u", "p"))
+    client = CapillaryClient(capillary.url, BasicLogin("u", "p"))
     service = CouponService(client, MemoryStore(64 * 1024 * 1024), clock=lambda: NOW)
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(pool.map(lambda _: service.lookup(5, CodeCase.LOWER), range(20)))
@@ -214,7 +214,7 @@ def test_two_processes_sharing_redis_make_one_call_and_share_the_cache(
     capillary.answers[6] = Reply(body=sample_bytes("lower"), delay=0.5)
     # Two services with their own clients and stores, as two worker processes have, sharing one Redis.
     services = [
-        CouponService(CapillaryClient(capillary.url, BasicCredentials("u", "p")), RedisStore(redis_server.url))
+        CouponService(CapillaryClient(capillary.url, BasicLogin("u", "p")), RedisStore(redis_server.url))
         for _ in range(2)
     ]
     with ThreadPoolExecutor(40) as pool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.capillary.customers import kept_profile
 from bot.command_text import LookupRequest, parse_command_text, parse_customer
 from bot.domain.coupon import CodeCase
 from bot.domain.customer import (
@@ -80,3 +83,15 @@ def test_capillary_words_shown_to_an_agent_mask_mobiles_and_emails() -> None:
     text = describe_error(error, customer_id=None, contact="#help").title
     assert "919900001001" not in text and "asha@" not in text
     assert "••••••••1001" in text and "a•••@example.com" in text and "(code 8003)" in text
+
+
+def test_a_kept_body_reads_back_as_the_profile_a_fetch_gave_or_as_nothing() -> None:
+    body = json.dumps(customer_json(565000123)).encode()
+    profile = kept_profile(body)
+    assert profile is not None and profile.id == 565000123
+    merged = {**customer_json(565000124), "errors": [{"code": 8069, "message": "customer merged"}]}
+    kept_merged = kept_profile(json.dumps(merged).encode())
+    assert kept_merged is not None and [w.code for w in kept_merged.warnings or []] == [8069]
+    assert kept_profile(b"<html>a proxy's page</html>") is None
+    assert kept_profile(json.dumps({**customer_json(), "id": None}).encode()) is None
+    assert kept_profile(json.dumps({"errors": [{"code": 8015, "message": "not found"}]}).encode()) is None

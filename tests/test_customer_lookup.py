@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
 from bot.customer_service import CustomerOutcome, CustomerService
-from bot.settings import BasicCredentials
 from bot.store import MemoryStore
 from tests.conftest import NOT_FOUND, AuditLines, CapillaryStandIn, customer_json
 from tests.support.blockkit import all_texts, assert_valid_message, buttons, find_button
@@ -279,7 +279,7 @@ def test_a_kept_profile_is_read_at_once_and_a_refresh_asks_capillary_again(capil
         found(pointsSummary={"loyaltyPoints": 9}),
     ]
     service = CustomerService(
-        CapillaryClient(capillary.url, BasicCredentials("u", "p")),  # type: ignore[arg-type]
+        CapillaryClient(capillary.url, BasicLogin("u", "p")),
         MemoryStore(1024 * 1024),
         key_secret="k" * 32,
     )

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
 from bot.capillary.deadline import Deadline
 from bot.capillary.inflight import PARSE_WEIGHT, STEP_BYTES, InflightBytes
 from bot.domain.coupon import CodeCase
-from bot.errors import BotBusy, CapillaryResponseTooLarge
-from bot.settings import BasicCredentials
+from bot.domain.errors import BotBusy, CapillaryResponseTooLarge
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.loopback import Reply
 
@@ -94,7 +94,7 @@ def seven_coupons_in(megabytes: int) -> bytes:
 
 def client_for(url: str, **options: object) -> CapillaryClient:
     options.setdefault("sleep", lambda _s: None)
-    return CapillaryClient(url, BasicCredentials("u", "p"), **options)  # type: ignore[arg-type]
+    return CapillaryClient(url, BasicLogin("u", "p"), **options)  # type: ignore[arg-type]
 
 
 def test_a_lookup_past_the_bound_is_told_busy_and_then_answered_once_room_is_made(capillary: CapillaryStandIn) -> None:

@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from bot.capillary.coupons import CouponsResponse
+from bot.capillary.coupons import parse_coupons
 from bot.domain.coupon import Coupon, DiscountType
-from tests.conftest import coupon_json, make_coupon, sample_bytes
+from tests.conftest import coupon_json, full_coupons, make_coupon, sample_bytes
 
 
 def test_default_case_sample_parses() -> None:
-    response = CouponsResponse.model_validate_json(sample_bytes("default"))
-    assert [c.code for c in response.entity or []] == ["ER07BCJ8", "H306ORH2"]
-    first = (response.entity or [])[0]
+    coupons = full_coupons(sample_bytes("default"))
+    assert [c.code for c in coupons] == ["ER07BCJ8", "H306ORH2"]
+    first = coupons[0]
     assert first.expires_at == datetime(2020, 5, 18, 23, 59, 59, tzinfo=timezone(timedelta(hours=5, minutes=30)))
     assert first.redemptions_left == -1
     assert first.discount is not None and first.discount.kind is DiscountType.PERCENT
@@ -23,13 +23,13 @@ def test_default_case_sample_parses() -> None:
 
 
 def test_lower_case_sample_parses() -> None:
-    response = CouponsResponse.model_validate_json(sample_bytes("lower"))
-    coupons = response.entity or []
+    coupons = full_coupons(sample_bytes("lower"))
     assert len(coupons) == 7
     assert all(c.code == c.code.lower() for c in coupons)
     assert coupons[0].discount_value_as_double == 10.0
     assert coupons[0].display_series_name == "test-lekhana-2"
-    assert response.errors == [] and response.success is True
+    page = parse_coupons(sample_bytes("lower"))
+    assert page.errors == [] and page.success is True
 
 
 def test_deprecated_boolean_discount_type_is_ignored_for_coupon_discount_type() -> None:
@@ -103,17 +103,17 @@ def test_a_malformed_validity_date_is_an_error_not_a_guess(value: str) -> None:
 
 
 def test_errors_as_bare_strings_are_kept() -> None:
-    response = CouponsResponse.model_validate_json(b'{"entity": [], "errors": ["busy"]}')
-    assert response.errors is not None and response.errors[0].message == "busy"
+    page = parse_coupons(b'{"entity": [], "errors": ["busy"]}')
+    assert page.errors is not None and page.errors[0].message == "busy"
 
 
 def test_a_lookup_reads_the_series_in_brief_and_its_terms_on_demand() -> None:
-    from bot.capillary.coupons import SeriesCatalog, parse_coupons
+    from bot.capillary.coupons import SeriesCatalog
     from bot.domain.coupon import CouponSeries, SeriesSummary
 
     body = sample_bytes("lower")
     coupons = parse_coupons(body).entity or []
-    full = CouponsResponse.model_validate_json(body).entity or []
+    full = full_coupons(body)
     # A list leaves where and when each coupon was issued unread; a lookup with a coupon in focus reads it too.
     issuance = {"issued_at", "issued_on", "issued_on_iso"}
     assert [c.model_dump(exclude={"series"} | issuance) for c in coupons] == [

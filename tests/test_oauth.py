@@ -8,11 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.capillary.auth import OAUTH_HEADER, CapillaryOAuth, OAuthToken
+from bot.capillary.auth import OAUTH_HEADER, CapillaryOAuth, OAuthClient, OAuthToken
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
 from bot.errors import CapillaryAuthError
-from bot.settings import OAuthCredentials
 from tests.conftest import sample_bytes
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 
@@ -60,7 +59,7 @@ def oauth_capillary():
 
 def client_for(stand_in: OAuthCapillary, monotonic=None, store=None) -> CapillaryClient:
     options = {"monotonic": monotonic} if monotonic else {}
-    return CapillaryClient(stand_in.server.url, OAuthCredentials("client-key", "client-secret"), store=store, **options)
+    return CapillaryClient(stand_in.server.url, OAuthClient("client-key", "client-secret"), store=store, **options)
 
 
 def test_token_is_generated_sent_and_reused(oauth_capillary: OAuthCapillary) -> None:
@@ -150,7 +149,7 @@ def test_a_token_service_outage_is_retried_like_any_other() -> None:
     ]
     client = CapillaryClient(
         "https://x/",
-        OAuthCredentials("k", "s"),
+        OAuthClient("k", "s"),
         sleep=lambda _s: None,
         transport=httpx.MockTransport(lambda _r: answers.pop(0)),
     )

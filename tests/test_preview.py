@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
-from bot.capillary.coupons import CouponsResponse
 from bot.demo.customers import ERROR_CUSTOMERS, LARGE_CUSTOMER, MIXED_CUSTOMER, demo_answer
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import CouponState, classify
 from bot.settings import Settings
 from bot.wiring import build_answerer
-from tests.conftest import NOW, CapillaryStandIn
+from tests.conftest import NOW, CapillaryStandIn, full_coupons
 from tests.support.blockkit import all_texts, assert_valid_message
 from tests.support.loopback import Reply, nowhere_url
 from tests.support.slack import FakeSlack, send_command
@@ -109,7 +108,7 @@ def test_preview_with_credentials_calls_capillary(
 def test_demo_customers_cover_every_state_relative_to_today() -> None:
     for today in (NOW, NOW + timedelta(days=400)):
         body = demo_answer(MIXED_CUSTOMER, CodeCase.AS_IT_IS, today)
-        coupons = CouponsResponse.model_validate(body).entity or []
+        coupons = full_coupons(body)
         states = {classify(c, today) for c in coupons}
         assert states == set(CouponState)
         redeemed = [c for c in coupons if classify(c, today) is CouponState.REDEEMED]

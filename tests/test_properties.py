@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blocks.summary import SummaryOptions, render_summary
-from bot.capillary.coupons import interpret_response
+from bot.capillary.coupons import read_response
 from bot.command_text import HelpRequest, LookupRequest, parse_command_text
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_summary import CustomerCoupons, summarize
@@ -122,7 +122,7 @@ COUPON_KEYS = sorted(SAMPLE["entity"][0])
 
 def _interpret(body: bytes, status: int = 200) -> None:
     try:
-        result = interpret_response(status, httpx.Headers({"content-type": "application/json"}), body)
+        result = read_response(status, httpx.Headers({"content-type": "application/json"}), body).entity
     except CapillaryError as error:
         assert str(error)
         return

@@ -9,15 +9,17 @@ from blocks.errors import render_error
 from blocks.limits import MAX_MESSAGE_TEXT, text_length
 from blocks.mrkdwn import escape
 from blocks.summary import SummaryOptions, render_summary
-from bot.capillary.coupons import CouponsResponse
+from bot.domain import errors as domain_errors
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import CouponState
 from bot.domain.coupon_summary import CustomerCoupons, summarize
-from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from bot.errors import (
+from bot.domain.customer import Identifier, IdentifierKind
+from bot.domain.errors import (
+    ActionLimitReached,
     CapillaryAuthError,
     CapillaryBadResponse,
     CapillaryForbidden,
+    CapillaryHeldBack,
     CapillaryReportedError,
     CapillaryUnavailable,
     CouponsBotError,
@@ -26,7 +28,8 @@ from bot.errors import (
     InvalidCustomerId,
     InvalidViewState,
 )
-from tests.conftest import NOW, coupon_json, make_coupon, sample_bytes
+from bot.domain.view_state import Surface, ViewState, ViewStateCodec
+from tests.conftest import NOW, coupon_json, full_coupons, make_coupon, sample_bytes
 from tests.support.blockkit import CONTROL_SEQUENCE, all_texts, assert_valid_message, button_texts, find_button
 
 CODEC = ViewStateCodec("secret")
@@ -121,7 +124,7 @@ def test_empty_customer() -> None:
 
 def test_codes_appear_in_the_case_asked_for_and_samples_render() -> None:
     for name, case in (("lower", CodeCase.LOWER), ("default", CodeCase.UPPER)):
-        coupons = list(CouponsResponse.model_validate_json(sample_bytes(name)).entity or [])
+        coupons = full_coupons(sample_bytes(name))
         message = render(coupons, case=case)
         assert_valid_message(message.blocks)
         codes = re.findall(r"`([^`]+)`", " ".join(all_texts(message.blocks)))
@@ -265,6 +268,29 @@ def test_every_error_has_a_message_that_says_what_to_do(error: CouponsBotError, 
     assert "no coupons" not in text.lower()
     retry = isinstance(error, CapillaryUnavailable | CapillaryBadResponse | CapillaryReportedError)
     assert ("Try again" in button_texts(message.blocks)) is retry
+
+
+def _one_of(kind: type[CouponsBotError]) -> CouponsBotError:
+    if kind is ActionLimitReached:
+        return ActionLimitReached(20)
+    if issubclass(kind, CapillaryHeldBack):
+        return kind("held back", retry_after=30.0)
+    return kind("what happened")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [k for k in vars(domain_errors).values() if isinstance(k, type) and issubclass(k, CouponsBotError)],
+    ids=lambda kind: kind.__name__,
+)
+@pytest.mark.parametrize("identifier", [None, Identifier(IdentifierKind.EMAIL, "asha@example.com")])
+def test_the_words_of_every_error_are_filled_in_whether_looked_up_by_id_or_identifier(
+    kind: type[CouponsBotError], identifier: Identifier | None
+) -> None:
+    customer_id = None if identifier else 565032176
+    message = render_error(_one_of(kind), customer_id=customer_id, contact="#support-tools", identifier=identifier)
+    assert_valid_message(message.blocks)
+    assert message.text and "{" not in message.text and "asha@" not in message.text
 
 
 def test_an_opened_series_is_read_from_the_lookup_and_an_unreadable_one_says_so() -> None:

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot.capillary.auth import BasicLogin, OAuthClient
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
 from bot.errors import BotBusy, CapillaryResponseTooLarge, CapillaryTooSlow
-from bot.settings import BasicCredentials, OAuthCredentials
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 
@@ -21,7 +21,7 @@ MB = 1024 * 1024
 
 def client_for(url: str, **options: object) -> CapillaryClient:
     options.setdefault("sleep", lambda _s: None)
-    return CapillaryClient(url, BasicCredentials("u", "p"), **options)  # type: ignore[arg-type]
+    return CapillaryClient(url, BasicLogin("u", "p"), **options)  # type: ignore[arg-type]
 
 
 def test_a_dripping_body_is_cut_at_the_deadline(capillary: CapillaryStandIn) -> None:
@@ -63,7 +63,7 @@ def test_a_slow_token_service_counts_against_the_deadline() -> None:
 
     server = LoopbackServer(route)
     try:
-        client = CapillaryClient(server.url, OAuthCredentials("k", "s"), deadline=1.0, sleep=lambda _s: None)
+        client = CapillaryClient(server.url, OAuthClient("k", "s"), deadline=1.0, sleep=lambda _s: None)
         started = time.monotonic()
         with pytest.raises(CapillaryTooSlow):
             client.fetch_coupons(1, CodeCase.UPPER)

@@ -7,16 +7,35 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from bot.capillary.deadline import current_deadline
-from bot.errors import CapillaryTooSlow
+from bot.domain.errors import CapillaryTooSlow
 
 OAUTH_HEADER = "X-CAP-API-OAUTH-TOKEN"
 # Capillary has documented both for an expired token.
 TOKEN_REJECTED_STATUSES = frozenset({401, 498})
+
+
+@dataclass(frozen=True)
+class BasicLogin:
+    """A Capillary API user, for Basic auth."""
+
+    username: str
+    password: str = field(repr=False)  # never in a log line or a traceback
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """A Capillary OAuth client's key pair: traded for a token, which `CapillaryHttp` shares between processes."""
+
+    key: str
+    secret: str = field(repr=False)
+
+
+Login = BasicLogin | OAuthClient
 
 
 def basic_authorization(username: str, password: str) -> str:

@@ -29,8 +29,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from bot.capillary.deadline import Deadline
-from bot.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, CapillaryRateLimited
-from bot.settings import BasicCredentials, Settings
+from bot.domain.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, CapillaryRateLimited
 
 if TYPE_CHECKING:
     import redis
@@ -226,21 +225,7 @@ class RequestBudget:
         )
 
 
-def capillary_budget(settings: Settings) -> RequestBudget:
-    """The budget for the Capillary account in `settings`, shared through `REDIS_URL` when it is set."""
-    credentials = settings.capillary_credentials
-    user = (
-        credentials.username
-        if isinstance(credentials, BasicCredentials)
-        else credentials.client_key
-        if credentials is not None
-        else ""
-    )
-    # Capillary counts per API key: processes using the same host and user share one budget (hashed: no user name
-    # in a Redis key).
-    scope = hashlib.sha256(f"{settings.capillary_base_url} {user}".encode()).hexdigest()[:16]
-    return RequestBudget(
-        settings.capillary_max_requests_per_minute,
-        redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
-        scope=scope,
-    )
+def account_scope(base_url: str, user: str) -> str:
+    """The budget's scope for a Capillary account. Capillary counts per API key: processes using the same host and
+    user share one budget (hashed: no user name in a Redis key)."""
+    return hashlib.sha256(f"{base_url} {user}".encode()).hexdigest()[:16]

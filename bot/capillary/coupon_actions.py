@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from bot.capillary.coupon_checks import body_of, dict_of, first_code, list_of, when_of
-from bot.capillary.envelope import error_for_failure
+from bot.capillary.envelope import as_bool, as_int, error_for_failure
 from bot.capillary.http import CapillaryHttp
-from bot.domain.redeemability import OK_CODE, as_bool, as_int
+from bot.domain.redeemability import OK_CODE
 
 RESEND_PATH = "v1.1/coupon/resend"
 EXPIRY_PATH = "v2/coupon/bulk/expiry"

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from bot.capillary.envelope import error_for_failure, looks_like_html
+from bot.capillary.envelope import as_bool, as_int, error_for_failure, looks_like_html
 from bot.capillary.http import CapillaryHttp
-from bot.domain.redeemability import OK_CODE, REASONS, Redeemability, as_bool, as_int
-from bot.errors import CapillaryBadResponse, CouponsBotError
+from bot.domain.errors import CapillaryBadResponse, CouponsBotError
+from bot.domain.redeemability import OK_CODE, REASONS, Redeemability
 
 V2_PATH = "v2/coupon/is_redeemable"
 V11_PATH = "v1.1/coupon/isredeemable"

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, mentions, read_body
 from bot.capillary.http import CapillaryHttp
 from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Location, Model, SeriesSummary, Timestamp
-from bot.errors import CapillaryReportedError
+from bot.domain.errors import CapillaryReportedError
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,6 @@ class FetchResult:
 
 # A series object is a few kilobytes; one that goes on past this is not read alone.
 MAX_SERIES_BYTES = 256 * 1024
-
-
-class CouponsResponse(Model):
-    """The envelope: `{"entity": [...], "warnings": [], "errors": [], "success": true}`."""
-
-    entity: list[Coupon] | None = None
-    errors: ApiErrors = None
-    success: bool | None = None
 
 
 # A key Capillary never sends: a field read from it keeps its default.
@@ -67,7 +59,8 @@ class FocusedCoupon(ListedCoupon):
 
 
 class CouponsPage(Model):
-    """`CouponsResponse` as a lookup reads it (`parse_coupons`): about half the work for the same answer."""
+    """The envelope, `{"entity": [...], "warnings": [], "errors": [], "success": true}`, as a lookup reads it
+    (`parse_coupons`): of each coupon only what the bot shows, about half the work of reading every field."""
 
     entity: list[ListedCoupon] | None = None
     errors: ApiErrors = None
@@ -257,11 +250,6 @@ def fetch_coupons(http: CapillaryHttp, customer_id: int, case: CodeCase, *, focu
     return FetchResult(
         page.entity, fetched.attempts, fetched.upstream_ms, SeriesCatalog(body), body, skipped=page.skipped
     )
-
-
-def interpret_response(status: int, headers: httpx.Headers, content: bytes) -> tuple[Coupon, ...]:
-    """Turn one HTTP answer into coupons or one of our errors (the coupons that could be read)."""
-    return read_response(status, headers, content).entity
 
 
 def read_response(status: int, headers: httpx.Headers, content: bytes, *, focused: bool = False) -> ReadPage:

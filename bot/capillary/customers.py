@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
+from pydantic import ValidationError
 
 from bot.capillary.envelope import (
     COMMON_CODES,
@@ -20,8 +21,8 @@ from bot.capillary.envelope import (
     read_body,
 )
 from bot.capillary.http import CapillaryHttp
-from bot.domain.customer import IDENTIFIER_NAMES, MERGE_CODES, ApiNotice, CustomerProfile, Identifier
-from bot.errors import (
+from bot.domain.customer import MERGE_CODES, ApiNotice, CustomerProfile, Identifier, IdentifierKind
+from bot.domain.errors import (
     CapillaryError,
     CustomerNotFound,
     CustomerNotInSource,
@@ -33,6 +34,13 @@ DETAILS_PATH = "v2/customers/lookup/customerDetails"
 EMBED = "points,mlp"
 BY_ID_CODES: Mapping[str, type[CapillaryError]] = {**COMMON_CODES, "8065": CustomerNotInSource}
 LOOKUP_CODES: Mapping[str, type[CapillaryError]] = {**BY_ID_CODES, "8013": IdentifierNotAccepted}
+# Capillary's `identifierName` for each kind: spelled as its query expects (`cardnumber`, `externalId`).
+IDENTIFIER_NAMES: dict[IdentifierKind, str] = {
+    IdentifierKind.MOBILE: "mobile",
+    IdentifierKind.EMAIL: "email",
+    IdentifierKind.CARD: "cardnumber",
+    IdentifierKind.EXTERNAL: "externalId",
+}
 
 
 @dataclass(frozen=True)
@@ -89,20 +97,35 @@ def interpret_customer(
 ) -> CustomerProfile:
     """One HTTP answer → a profile that names a customer, or one of our errors."""
     if 200 <= status < 300:
-        answer = read_body(status, headers, content, parse_customer)
-        errors = answer.errors or []
-        merge_only = bool(errors) and all(e.code_text in MERGE_CODES for e in errors)
-        if errors and not (merge_only and answer.id is not None):
-            raise error_from_codes(status, errors, codes)
-        if answer.id is None:
-            raise CustomerNotFound("Capillary's answer names no customer", status=status)
-        profile = CustomerProfile.model_validate(answer.model_dump(exclude={"errors"}))
-        if merge_only:  # some documentation lists the merge as an error: it is still the customer, merged
-            notices = [*(profile.warnings or []), *(ApiNotice(code=e.code, message=e.message) for e in errors)]
-            profile = profile.model_copy(update={"warnings": notices})
-        return profile
+        return _profile(read_body(status, headers, content, parse_customer), codes, status=status)
     error = error_for_failure(status, content, codes)
     if isinstance(error, InvalidCustomerId) and codes is LOOKUP_CODES and error.code is None:
         # A bare 400 on a lookup: Capillary didn't take the identifier.
         raise IdentifierNotAccepted("Capillary rejected the identifier", status=status)
     raise error
+
+
+def kept_profile(body: bytes) -> CustomerProfile | None:
+    """A body a fetch returned (`CustomerFetch.body`, what the cache keeps) read again: the profile, or None when
+    this version of the bot can't read it as one."""
+    try:
+        return _profile(parse_customer(body), BY_ID_CODES, status=None)
+    except (ValidationError, CapillaryError):
+        return None
+
+
+def _profile(
+    answer: CustomerAnswer, codes: Mapping[str, type[CapillaryError]], *, status: int | None
+) -> CustomerProfile:
+    """A 2xx body → the profile; its `errors[]` (but a merge) or a missing ID → one of our errors."""
+    errors = answer.errors or []
+    merge_only = bool(errors) and all(e.code_text in MERGE_CODES for e in errors)
+    if errors and not (merge_only and answer.id is not None):
+        raise error_from_codes(status, errors, codes)
+    if answer.id is None:
+        raise CustomerNotFound("Capillary's answer names no customer", status=status)
+    profile = CustomerProfile.model_validate(answer.model_dump(exclude={"errors"}))
+    if merge_only:  # some documentation lists the merge as an error: it is still the customer, merged
+        notices = [*(profile.warnings or []), *(ApiNotice(code=e.code, message=e.message) for e in errors)]
+        profile = profile.model_copy(update={"warnings": notices})
+    return profile

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from bot.capillary.auth import TOKEN_REJECTED_STATUSES
 from bot.domain.coupon import Model
-from bot.errors import (
+from bot.domain.errors import (
     CapillaryAuthError,
     CapillaryBadResponse,
     CapillaryError,
@@ -70,7 +70,7 @@ ApiErrors = Annotated[list[ApiError] | None, BeforeValidator(_errors_as_objects)
 
 
 def error_from_codes(
-    status: int, errors: list[ApiError], codes: Mapping[str, type[CapillaryError]] = COMMON_CODES
+    status: int | None, errors: list[ApiError], codes: Mapping[str, type[CapillaryError]] = COMMON_CODES
 ) -> CapillaryError:
     for error in errors:
         message = error.message or "no message"
@@ -151,3 +151,26 @@ def looks_like_html(headers: httpx.Headers, content: bytes) -> bool:
     if "html" in headers.get("content-type", "").lower():
         return True
     return content.lstrip()[:1] == b"<"
+
+
+# Capillary's loosely typed fields, as every endpoint reads them.
+
+
+def as_int(value: object) -> int | None:
+    """Capillary's codes arrive as 700 or "700"."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def as_bool(value: object) -> bool | None:
+    """v1.1 booleans are strings: `"true"`, `"false"`; v2's are real ones."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None

@@ -15,16 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from bot import metrics
-from bot.capillary.auth import CapillaryBasicAuth, CapillaryOAuth, OAuthToken
+from bot.capillary.auth import BasicLogin, CapillaryBasicAuth, CapillaryOAuth, Login, OAuthClient, OAuthToken
 from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.capillary.envelope import RETRY_STATUSES
 from bot.capillary.inflight import InflightBytes, Reservation
-from bot.errors import (
+from bot.domain.errors import (
     BotBusy,
     CapillaryAuthError,
     CapillaryError,
@@ -34,8 +33,6 @@ from bot.errors import (
     CapillaryTooSlow,
     CapillaryUnavailable,
 )
-from bot.settings import BasicCredentials, CapillaryCredentials, OAuthCredentials
-from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.capillary.budget import RequestBudget  # imports Redis and `limits`: only where a budget is built
@@ -50,6 +47,16 @@ QUEUE_PER_SLOT = 4
 MIN_ATTEMPT_SECONDS = 0.25
 
 Interpret = Callable[[int, httpx.Headers, bytes], T]
+# Told of every answer from Capillary (or a connection that failed): endpoint path, status or error name, seconds.
+Observe = Callable[[str, int | str, float | None], None]
+
+
+class TokenStore(Protocol):
+    """Where processes share the OAuth token (the bot's `Store` is one)."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, ttl_seconds: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class CapillaryHttp:
     def __init__(
         self,
         base_url: str,
-        credentials: CapillaryCredentials,
+        credentials: Login,
         *,
         connect_timeout: float = 3.0,
         read_timeout: float = 6.0,
@@ -81,16 +88,18 @@ class CapillaryHttp:
         max_concurrent: int = 8,
         max_inflight_bytes: int = 256 * 1024 * 1024,
         transport: httpx.BaseTransport | None = None,
-        store: Store | None = None,
+        store: TokenStore | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         budget: RequestBudget | None = None,
         when_answered: Callable[[Callable[[], object]], None] | None = None,
+        observe: Observe | None = None,
     ) -> None:
         """`budget`: counts every request sent (see `_spend`); None sends without one. `when_answered(release)`:
         runs `release` once the answer that needed this call has gone (the memory a large answer reserved is in
-        use until then); None releases as soon as the answer is parsed."""
+        use until then); None releases as soon as the answer is parsed. `observe`: told of every answer, the
+        OAuth flow's included (the bot's metrics)."""
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._deadline = deadline
@@ -100,6 +109,7 @@ class CapillaryHttp:
         self._monotonic = monotonic
         self._jitter = jitter
         self._budget = budget
+        self._observe = observe
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self.inflight = InflightBytes(max_inflight_bytes)
         self._when_answered = when_answered
@@ -115,7 +125,7 @@ class CapillaryHttp:
             follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
             # Hooks, not `_exchange`: the OAuth flow sends a request again by itself (a refused token).
-            event_hooks={"request": [self._spend, _started], "response": [self._note_rate_limit, _observed]},
+            event_hooks={"request": [self._spend, _started], "response": [self._note_rate_limit, self._observed]},
         )
         self.auth = self._make_auth(credentials)
 
@@ -231,6 +241,14 @@ class CapillaryHttp:
         if retry_after:
             self._budget.hold_off(retry_after)
 
+    def _observed(self, response: httpx.Response) -> None:
+        """Every answer from Capillary, the OAuth flow's included, by endpoint and status."""
+        if self._observe is None:
+            return
+        started = response.request.extensions.get("coupons_started")
+        seconds = time.monotonic() - started if isinstance(started, float) else None
+        self._observe(response.request.url.path, response.status_code, seconds)
+
     def _exchange(
         self,
         method: str,
@@ -247,7 +265,8 @@ class CapillaryHttp:
         try:
             response = self._http.send(request, auth=auth, stream=True)
         except httpx.TransportError as error:
-            metrics.observe_capillary(request.url.path, type(error).__name__, None)
+            if self._observe is not None:
+                self._observe(request.url.path, type(error).__name__, None)
             raise
         try:
             declared = response.headers.get("Content-Length", "")
@@ -276,10 +295,10 @@ class CapillaryHttp:
     def _too_large_message(self) -> str:
         return f"Capillary's answer is larger than {self._max_response_bytes // (1024 * 1024)} MB"
 
-    def _make_auth(self, credentials: CapillaryCredentials) -> httpx.Auth:
-        if isinstance(credentials, BasicCredentials):
-            return CapillaryBasicAuth(credentials.username, credentials.password.get_secret_value())
-        if isinstance(credentials, OAuthCredentials):
+    def _make_auth(self, credentials: Login) -> httpx.Auth:
+        if isinstance(credentials, BasicLogin):
+            return CapillaryBasicAuth(credentials.username, credentials.password)
+        if isinstance(credentials, OAuthClient):
             return CapillaryOAuth(lambda rejected: self._token(credentials, rejected), monotonic=self._monotonic)
         raise TypeError(f"unknown credentials {type(credentials).__name__}")
 
@@ -288,11 +307,11 @@ class CapillaryHttp:
         read = min(self._read_timeout, remaining)
         return httpx.Timeout(read, connect=min(self._connect_timeout, remaining), pool=remaining)
 
-    def _token(self, credentials: OAuthCredentials, rejected: str | None) -> OAuthToken:
+    def _token(self, credentials: OAuthClient, rejected: str | None) -> OAuthToken:
         """A token every process shares through the store (one token request per lifetime, not per process)."""
         if self._store is None:
             return self._generate_token(credentials)
-        key = "capillary-token:" + hashlib.sha256(credentials.client_key.encode()).hexdigest()[:16]
+        key = "capillary-token:" + hashlib.sha256(credentials.key.encode()).hexdigest()[:16]
         shared = _shared_token(self._store.get(key), now=time.time())
         if shared is not None and shared.value != rejected:
             return shared
@@ -301,9 +320,9 @@ class CapillaryHttp:
         self._store.set(key, f"{expires_at} {fresh.value}".encode(), fresh.ttl_seconds * 0.8)
         return fresh
 
-    def _generate_token(self, credentials: OAuthCredentials) -> OAuthToken:
+    def _generate_token(self, credentials: OAuthClient) -> OAuthToken:
         deadline = current_deadline() or Deadline(self._monotonic() + self._read_timeout, self._monotonic)
-        body = {"key": credentials.client_key, "secret": credentials.client_secret.get_secret_value()}
+        body = {"key": credentials.key, "secret": credentials.secret}
         answer = self._exchange("POST", TOKEN_PATH, deadline, json=body, auth=httpx.Auth())
         token = read_token(answer.content)
         if token is not None:
@@ -319,13 +338,6 @@ class CapillaryHttp:
 
 def _started(request: httpx.Request) -> None:
     request.extensions["coupons_started"] = time.monotonic()
-
-
-def _observed(response: httpx.Response) -> None:
-    """Every answer from Capillary, the OAuth flow's included, counted by endpoint and status."""
-    started = response.request.extensions.get("coupons_started")
-    seconds = time.monotonic() - started if isinstance(started, float) else None
-    metrics.observe_capillary(response.request.url.path, response.status_code, seconds)
 
 
 def _rate_limited(error: CapillaryError, retry_after: float) -> CapillaryRateLimited:

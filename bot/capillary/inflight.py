@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot.capillary.deadline import Deadline
-from bot.errors import BotBusy
+from bot.domain.errors import BotBusy
 
 # A body's bytes count this many times while it is read and parsed: the body itself, and up to 15 times as much in
 # the objects parsing makes when coupons are small (`coupons.parsed_bytes`). Parsing holds the interpreter lock, so

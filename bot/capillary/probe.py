@@ -12,8 +12,13 @@ from collections.abc import Iterator
 
 import httpx
 
-from bot.errors import CapillaryAuthError, CapillaryError, CapillaryForbidden, CapillaryHeldBack, CapillaryUnavailable
-from bot.settings import Settings
+from bot.domain.errors import (
+    CapillaryAuthError,
+    CapillaryError,
+    CapillaryForbidden,
+    CapillaryHeldBack,
+    CapillaryUnavailable,
+)
 
 
 def host_of(base_url: str) -> str:
@@ -59,30 +64,29 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def diagnose(settings: Settings, error: CapillaryError | None, *, transport: httpx.BaseTransport | None = None) -> str:
+def diagnose(
+    error: CapillaryError | None,
+    *,
+    base_url: str | None,
+    username: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
     """The admin's line for a preview whose lookup failed with `error` (None: no Capillary error was seen), or ""
-    when the failure says nothing about the setup (an unknown customer, a malformed ID)."""
-    if settings.capillary_base_url is None:
+    when the failure says nothing about the setup (an unknown customer, a malformed ID). `username`: the
+    CAPILLARY_USERNAME set, if any."""
+    if base_url is None:
         return ""
-    where = f"Capillary at {host_of(settings.capillary_base_url)}"
+    where = f"Capillary at {host_of(base_url)}"
+    # Whose credentials: the username, never the password; OAuth's key pair is named only by its setting.
+    who = f"CAPILLARY_USERNAME {username!r}" if username is not None else "the OAuth client key and secret"
     if isinstance(error, CapillaryAuthError):
-        return f"{where}: {_who(settings)} refused (HTTP {error.status or 401}): check the credentials."
+        return f"{where}: {who} refused (HTTP {error.status or 401}): check the credentials."
     if isinstance(error, CapillaryForbidden):
-        return f"{where}: {_who(settings)} accepted but not allowed (HTTP {error.status or 403})."
+        return f"{where}: {who} accepted but not allowed (HTTP {error.status or 403})."
     if isinstance(error, CapillaryHeldBack) or not isinstance(error, CapillaryUnavailable | None):
         return ""  # held back by our own budget or a 429, or an answer about the customer: the setup is fine
-    cause = probe(
-        settings.capillary_base_url,
-        connect_timeout=settings.connect_timeout_seconds,
-        read_timeout=settings.read_timeout_seconds,
-        transport=transport,
-    )
+    cause = probe(base_url, connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport)
     status = f"; the lookup got HTTP {error.status}" if error is not None and error.status else ""
     return f"{where}: {cause}{status}."
-
-
-def _who(settings: Settings) -> str:
-    """Whose credentials: the username, never the password; OAuth's key pair is named only by its setting."""
-    if settings.capillary_username is not None:
-        return f"CAPILLARY_USERNAME {settings.capillary_username!r}"
-    return "the OAuth client key and secret"

@@ -16,7 +16,8 @@ _FAR_PAST = datetime.min.replace(tzinfo=UTC)
 
 @dataclass(frozen=True)
 class CustomerCoupons:
-    """What one successful lookup returned (each process keeps the ones it parsed, `CouponService`)."""
+    """The coupons one successful lookup read from Capillary's answer. The store keeps the answer's bytes, not
+    this; a process keeps the ones it read for as long as their bytes are current (`CouponService`)."""
 
     customer_id: int
     case: CodeCase

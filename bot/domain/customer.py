@@ -26,13 +26,6 @@ class IdentifierKind(StrEnum):
     EXTERNAL = "external"
 
 
-# Capillary's `identifierName` for each kind: spelled as its query expects (`cardnumber`, `externalId`).
-IDENTIFIER_NAMES: dict[IdentifierKind, str] = {
-    IdentifierKind.MOBILE: "mobile",
-    IdentifierKind.EMAIL: "email",
-    IdentifierKind.CARD: "cardnumber",
-    IdentifierKind.EXTERNAL: "externalId",
-}
 KIND_LABELS: dict[IdentifierKind, str] = {
     IdentifierKind.MOBILE: "mobile",
     IdentifierKind.EMAIL: "email",

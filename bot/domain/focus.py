@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot.domain.errors import InvalidCommand
 from bot.domain.invisible import without_invisible
-from bot.errors import InvalidCommand
 
 MAX_CODE_LENGTH = 40
 # Capillary's codes are letters and digits; `-` and `_` are allowed for codes created elsewhere. Nothing that

@@ -87,10 +87,6 @@ class Redeemability:
     valid_till: datetime | None = None
     source: str = "v2"  # which call answered: "v2" or "v1.1"
 
-    @property
-    def known_reason(self) -> bool:
-        return self.code in REASONS
-
 
 def reason_sentence(check: Redeemability, day: str | None = None) -> str | None:
     """The agent's sentence for the reason; None for a code the bot doesn't know (the renderer then shows the
@@ -103,23 +99,3 @@ def reason_sentence(check: Redeemability, day: str | None = None) -> str | None:
     if sentence is None:
         return None
     return sentence.replace("{on_valid_till}", f" on {day}" if day else "")
-
-
-def as_int(value: object) -> int | None:
-    """Capillary's codes arrive as 700 or "700"."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
-def as_bool(value: object) -> bool | None:
-    """v1.1 booleans are strings: `"true"`, `"false"`; v2's are real ones."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None

@@ -17,8 +17,8 @@ from enum import StrEnum
 
 from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.domain.coupon_state import STATE_ORDER, CouponState
+from bot.domain.errors import InvalidViewState
 from bot.domain.focus import CODE_CHARACTERS, MAX_CODE_LENGTH
-from bot.errors import InvalidViewState
 
 VERSION = "3"  # 3: `expanded` holds coupon ids (2 held series ids); the coupon in focus; the modal surface
 MAX_EXPANDED = 3
