@@ -15,7 +15,7 @@ from bot.log_setup import configure_logging
 from bot.requester import Requester
 from bot.settings import Settings
 from bot.terminal_preview import blocks_to_text
-from bot.wiring import build_answerer, create_app
+from bot.wiring import build_answerer, build_app, close_services
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -103,21 +103,25 @@ def serve(settings: Settings) -> int:
     app_token = settings.slack_app_token
     settings.require_all("socket" if app_token is not None else "http")
     answerer = build_answerer(settings, use_demo=settings.demo)
-    app = create_app(settings, answerer, socket_mode=app_token is not None)
+    app, services = build_app(settings, answerer, socket_mode=app_token is not None)
     settle_after_start()
-    if app_token is not None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415 - only Socket Mode needs it
+    try:
+        if app_token is not None:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415 - only Socket Mode needs it
 
-        check_app_token(app.client, app_token.get_secret_value())  # before the handler starts its threads
-        SocketModeHandler(app, app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
-    else:
-        # Bolt's own development server; production HTTP runs under uvicorn (the Procfile's `web`, bot/asgi.py).
-        try:
-            app.start(port=settings.port, path="/slack/events")
-        except OSError as error:  # the port is taken, or not ours to listen on
-            raise StartupError(
-                f"cannot listen on port {settings.port} ({error.strerror}); set PORT to a free one"
-            ) from None
+            check_app_token(app.client, app_token.get_secret_value())  # before the handler starts its threads
+            SocketModeHandler(app, app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+        else:
+            # Bolt's own development server, which checks signatures itself; production HTTP runs under uvicorn
+            # (the Procfile's `web`, bot/web/).
+            try:
+                app.start(port=settings.port, path="/slack/events")
+            except OSError as error:  # the port is taken, or not ours to listen on
+                raise StartupError(
+                    f"cannot listen on port {settings.port} ({error.strerror}); set PORT to a free one"
+                ) from None
+    finally:
+        close_services(services)
     return 0
 
 

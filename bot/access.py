@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -40,6 +39,7 @@ class GroupMembers:
         self._started_in: int | None = None
         self._start_lock = threading.Lock()
         self._first_refresh = threading.Event()
+        self._closed = threading.Event()
 
     def contains(self, user_id: str) -> bool:
         self.start()
@@ -68,13 +68,17 @@ class GroupMembers:
                     logger.warning("usergroups.users.list failed for %s: %s", group, reason)
         self._first_refresh.set()
 
+    def close(self) -> None:
+        """Stop the refresher (at its next wake-up, at once when it is waiting)."""
+        self._closed.set()
+
     def _refresh_forever(self) -> None:
-        while True:
+        while not self._closed.is_set():
             try:
                 self.refresh()
             except Exception:  # an odd answer must not stop the refresher: the next round may do better
                 logger.exception("refreshing user-group membership failed")
-            time.sleep(self._ttl)
+            self._closed.wait(self._ttl)
 
 
 def shared_members(

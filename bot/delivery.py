@@ -34,6 +34,9 @@ class Delivery:
         self._executor = executor
         self._response_urls = response_urls or ResponseUrls()
 
+    def close(self) -> None:
+        self._response_urls.close()
+
     def after_ack(self, send: Callable[[], object]) -> None:
         """Send later, off the request thread: nothing before Slack's ack may wait on the network."""
 
@@ -234,7 +237,7 @@ class ResponseUrls:
     to hooks.slack.com, a new TLS session) for every reply; an agent's lookup, clicks and share all go there."""
 
     def __init__(self) -> None:
-        # For the process's life. Idle connections are dropped after 5 s (httpx's default), before servers usually
+        # Until `close` (on shutdown). Idle connections are dropped after 5 s (httpx's default), before servers usually
         # close idle ones, so a reply rarely meets a connection closed under it (and then falls back, as any failure).
         self._http = httpx.Client(
             timeout=10.0,
@@ -242,6 +245,9 @@ class ResponseUrls:
             headers={"User-Agent": "coupons-bot"},
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=8),
         )
+
+    def close(self) -> None:
+        self._http.close()
 
     def post(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
         """POST `payload` as JSON; Slack's status and (short) answer."""

@@ -1,4 +1,5 @@
-"""Building the bot from settings: the Capillary client (real or demo), the answerer, the Bolt app."""
+"""Building the bot from settings: the Capillary client (real or demo), the answerer, the Bolt app; and closing
+what was built."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from bot.demo.transport import DEMO_BASE_URL, demo_transport
 from bot.domain.coupon_actions import ActionSettings
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.view_state import ViewStateCodec
-from bot.errors import StartupError
 from bot.lookup_answers import LookupAnswerer
 from bot.settings import BasicCredentials, CapillaryCredentials, Settings
+from bot.start_checks import BotIdentity, slack_client, start_checks
 from bot.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -30,10 +31,10 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
     from bot.jobs import JobFunctions
+    from bot.lazy_work import LazyWork
     from bot.services import Services
     from bot.task_queue import TaskQueue
 
-logger = logging.getLogger(__name__)
 Role = Literal["web", "worker"]
 
 
@@ -46,13 +47,6 @@ class _DropTokenUnused(logging.Filter):
 
 
 _TOKEN_UNUSED_FILTER = _DropTokenUnused()
-
-
-class _Quiet(logging.Filter):
-    """Silences a logger for a moment: at start-up our one line says what went wrong, once."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
 
 
 def build_answerer(
@@ -141,12 +135,6 @@ def capillary_budget(settings: Settings, base_url: str, login: Login) -> Request
 def build_store(settings: Settings) -> Store:
     """The state every process must share: Redis when `REDIS_URL` is set, else this process's memory."""
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    if redis_url is None and settings.web_concurrency > 1:
-        logger.warning(
-            "WEB_CONCURRENCY=%d without REDIS_URL: each process keeps its own cache and de-duplication, so a "
-            "retried event may be answered twice and a click may call Capillary again; set REDIS_URL",
-            settings.web_concurrency,
-        )
     return open_store(redis_url, max_bytes=settings.cache_max_bytes)
 
 
@@ -155,47 +143,55 @@ def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: boo
 
 
 def build_app(
-    settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False, role: Role = "web"
+    settings: Settings,
+    answerer: LookupAnswerer,
+    *,
+    socket_mode: bool = False,
+    role: Role = "web",
+    identity: BotIdentity | None = None,
+    verified_in_front: bool = False,
 ) -> tuple[App, Services]:
-    """The Bolt app and the services its listeners share (the HTTP server drains their lazy work on shutdown).
+    """The Bolt app and the services its listeners share (`close_services` stops their threads and clients).
 
     `role`: "web" (and Socket Mode's `serve`) acks; with `REDIS_URL` it queues the work for the workers, without
-    it runs the work on its own threads. "worker" runs queued work: its app is never dispatched to."""
-    # Bolt and the Slack SDK are imported here, not at the top: `coupons-bot preview` never needs them.
-    from slack_bolt import BoltContext  # noqa: PLC0415
+    it runs the work on its own threads. "worker" runs queued work: its app is never dispatched to.
+    `identity`: what `start_checks` returned, when the server ran them already; None: they run here.
+    `verified_in_front`: the HTTP front has checked Slack's signature, so Bolt doesn't check it again."""
+    # A worker only delivers answers: it needs the bot token, nothing to verify requests with.
+    settings.require_slack(socket_mode=socket_mode, worker=role == "worker")
+    if identity is None:
+        identity = start_checks(settings)
+    from bot.lazy_work import LazyWork  # noqa: PLC0415 - Bolt is imported here, not at the top: `preview` needs none
 
+    lazy_work = LazyWork(settings.listener_threads)
+    app = _bolt_app(
+        settings,
+        lazy_work.executor,
+        identity,
+        verify_requests=not (socket_mode or verified_in_front),
+    )
+    services = _services(settings, answerer, app, lazy_work, role=role)
+    _register(app, services, settings)
+    if services.watch is not None:
+        services.watch.start()
+    return app, services
+
+
+def _services(settings: Settings, answerer: LookupAnswerer, app: App, lazy_work: LazyWork, *, role: Role) -> Services:
     from bot.access import AccessPolicy, GroupMembers, shared_members, usergroup_fetcher  # noqa: PLC0415
     from bot.delivery import Delivery  # noqa: PLC0415
     from bot.jobs import JobFunctions  # noqa: PLC0415
-    from bot.lazy_work import LazyWork  # noqa: PLC0415
-    from bot.listeners import register_listeners  # noqa: PLC0415
-    from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
-    from bot.listeners.links import read_hosts  # noqa: PLC0415
-    from bot.middleware import answer_once, check_access  # noqa: PLC0415
     from bot.replays import Replays  # noqa: PLC0415
     from bot.services import Services  # noqa: PLC0415
     from bot.task_queue import QueueLazyRunner, QueueWatch  # noqa: PLC0415
 
-    # A worker only delivers answers: it needs the bot token, nothing to verify requests with.
-    settings.require_slack(socket_mode=socket_mode, worker=role == "worker")
-    lazy_work = LazyWork(settings.listener_threads)
-    executor = lazy_work.executor
-    try:
-        app = _bolt_app(settings, executor, socket_mode=socket_mode)
-    except StartupError:
-        executor.shutdown(wait=False)
-        raise
-    client = app.client
     groups = GroupMembers(
-        settings.allowed_usergroup_ids, shared_members(answerer.service.store, usergroup_fetcher(client))
+        settings.allowed_usergroup_ids, shared_members(answerer.service.store, usergroup_fetcher(app.client))
     )
     if role != "worker":  # access is checked before the ack, in web
         # Membership is fetched in the background: an ack never waits for Slack. A few seconds at start-up let
         # the first requests already know it; until a first list arrives, a group grants nobody.
         groups.start(wait_seconds=5.0)
-    policy = AccessPolicy(user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups)
-    if policy.open_to_everyone:
-        logger.warning("No COUPONS_ALLOWED_* setting: every member of the workspace can look customers up")
     functions = JobFunctions()
     queue = _task_queue(settings, answerer, functions)
     replays = Replays(answerer.service.store)
@@ -203,10 +199,12 @@ def build_app(
     if queue is not None and role != "worker":  # /healthz's view of the queue, and web's standby
         watch = QueueWatch(queue, threads=settings.max_concurrent_upstream)
         sender = QueueLazyRunner(queue, replays, app.listener_runner.lazy_listener_runner)
-    services = Services(
+    return Services(
         answerer=answerer,
-        policy=policy,
-        delivery=Delivery(client, executor),
+        policy=AccessPolicy(
+            user_ids=settings.allowed_user_ids, channel_ids=settings.allowed_channel_ids, groups=groups
+        ),
+        delivery=Delivery(app.client, lazy_work.executor),
         lazy_work=lazy_work,
         replays=replays,
         functions=functions,
@@ -214,8 +212,19 @@ def build_app(
         watch=watch,
         sender=sender,
     )
+
+
+def _register(app: App, services: Services, settings: Settings) -> None:
+    """Our middleware, the error handler, the listeners; with Redis, web's lazy halves become jobs."""
+    from slack_bolt import BoltContext  # noqa: PLC0415
+
+    from bot.listeners import register_listeners  # noqa: PLC0415
+    from bot.listeners.lazy import report_unexpected  # noqa: PLC0415
+    from bot.listeners.links import read_hosts  # noqa: PLC0415
+    from bot.middleware import answer_once, check_access  # noqa: PLC0415
+
     app.use(answer_once(services.replays))
-    app.use(check_access(policy, answerer, services.delivery))
+    app.use(check_access(services.policy, services.answerer, services.delivery))
 
     @app.error
     def unexpected(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
@@ -224,67 +233,50 @@ def build_app(
         report_unexpected(services, context, body, action=action, error=error, before_ack=True)
 
     register_listeners(app, services, member_care_hosts=read_hosts(settings.member_care_hosts))
-    if services.sender is not None and watch is not None:  # web with Redis: the lazy halves become jobs
+    if services.sender is not None:  # web with Redis: the lazy halves become jobs
         app.listener_runner.lazy_listener_runner = services.sender
-        watch.start()
-    return app, services
 
 
-def _bolt_app(settings: Settings, executor: Executor, *, socket_mode: bool) -> App:
-    """Bolt's app with our Web API client; Bolt checks the token with auth.test here, so a refused token or an
-    unreachable Slack ends start-up with one line."""
+def close_services(services: Services) -> None:
+    """Stop what `build_app` and `build_answerer` started, once no request comes any more and lazy work has been
+    drained: the queue's watch and sender, the user-group refresher, the listener and profile pools, the
+    response_url and Capillary HTTP clients, the task queue and the store. The owner of all of them."""
+    if services.watch is not None:
+        services.watch.close()
+    if services.sender is not None:
+        services.sender.close()
+    if services.policy.groups is not None:
+        services.policy.groups.close()
+    # Work submitted from now on runs on a thread of its own (the registry is closed): the pool may go.
+    services.lazy_work.executor.shutdown(wait=False)
+    services.delivery.close()
+    answerer = services.answerer
+    if answerer.customers is not None:
+        answerer.customers.close()
+    if answerer.client is not None:
+        answerer.client.close()
+    if services.queue is not None:
+        services.queue.close()
+    answerer.service.store.close()
+
+
+def _bolt_app(settings: Settings, executor: Executor, identity: BotIdentity, *, verify_requests: bool) -> App:
+    """Bolt's app with our Web API client, which knows the bot's identity already (Bolt asks nothing of Slack
+    here). `verify_requests`: Bolt checks Slack's signature (its development server); off where our front
+    checks it, and in Socket Mode, which has no signature."""
     from slack_bolt import App  # noqa: PLC0415
-    from slack_bolt.error import BoltError  # noqa: PLC0415
-    from slack_sdk import WebClient  # noqa: PLC0415
-    from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
-    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: PLC0415
 
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-    )
     logging.getLogger("slack_bolt.App").addFilter(_TOKEN_UNUSED_FILTER)
-    # slack_sdk logs an unreachable Slack at ERROR before raising; the StartupError below is the one line.
-    sdk_logger, quiet = logging.getLogger("slack_sdk.web.base_client"), _Quiet()
-    sdk_logger.addFilter(quiet)
-    try:
-        return App(
-            client=client,
-            signing_secret=(
-                settings.slack_signing_secret.get_secret_value()
-                if settings.slack_signing_secret
-                else "unused-in-socket-mode"
-            ),
-            request_verification_enabled=not socket_mode,
-            # Listeners ack in the request thread and do their work as lazy listeners (see listeners/lazy.py).
-            process_before_response=True,
-            listener_executor=executor,
-        )
-    except BoltError as error:
-        cause = error.__context__
-        if (
-            isinstance(cause, SlackApiError)
-            and isinstance(cause.response.data, dict)
-            and cause.response.status_code < 500
-        ):
-            reason = cause.response.get("error") or "no reason given"
-            raise StartupError(
-                f"Slack refused SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token again"
-            ) from None
-        # A 5xx or a page that isn't Slack's JSON: Slack (or a proxy) is in trouble, not the token.
-        status = cause.response.status_code if isinstance(cause, SlackApiError) else "no answer"
-        raise StartupError(
-            f"Slack answered wrongly at {settings.slack_api_url} when the bot checked SLACK_BOT_TOKEN (HTTP {status}); "
-            "the token was not judged: start the bot again when Slack is back"
-        ) from None
-    except (SlackClientError, OSError) as error:
-        raise StartupError(
-            f"Slack could not be reached at {settings.slack_api_url} to check SLACK_BOT_TOKEN ({type(error).__name__})"
-        ) from None
-    finally:
-        sdk_logger.removeFilter(quiet)
+    return App(
+        client=slack_client(settings, identity),
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else "unused-here"
+        ),
+        request_verification_enabled=verify_requests,
+        # Listeners ack in the request thread and do their work as lazy listeners (see listeners/lazy.py).
+        process_before_response=True,
+        listener_executor=executor,
+    )
 
 
 def _task_queue(settings: Settings, answerer: LookupAnswerer, functions: JobFunctions) -> TaskQueue | None:

@@ -17,7 +17,7 @@ from bot.gc_tuning import settle_after_start
 from bot.process_limits import raise_open_files_limit
 from bot.settings import Settings
 from bot.task_queue import HEARTBEAT_SECONDS, worker_id
-from bot.wiring import build_answerer, build_app
+from bot.wiring import build_answerer, build_app, close_services
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> in
             queue.leave(me)
         except Exception:
             logger.warning("worker %s could not say it left", me)
-        queue.close()
+        close_services(services)
     return 0
 
 

@@ -153,7 +153,7 @@ def test_every_lookup_and_click_writes_one_audit_line(
 def test_an_open_bot_warns_at_start_up(make_app: Any, caplog: Any) -> None:
     import logging
 
-    with caplog.at_level(logging.WARNING, logger="bot.wiring"):
+    with caplog.at_level(logging.WARNING, logger="bot.start_checks"):
         make_app()
         assert "every member of the workspace can look customers up" in caplog.text
         caplog.clear()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.asgi import MAX_PAYLOAD_DEPTH, Rejected, check_event_body, check_form_body
+from bot.web.request_checks import MAX_PAYLOAD_DEPTH, Rejected, check_event_body, check_form_body
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.blockkit import all_texts
 from tests.support.loopback import Reply

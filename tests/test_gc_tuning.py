@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import bot.asgi
+import bot.web.server
 from bot.capillary.coupons import parse_coupons
 from bot.demo.customers import bulk_coupons
 from bot.gc_tuning import YOUNG_GENERATION_THRESHOLD, settle_after_start
@@ -59,7 +59,7 @@ def test_the_web_process_settles_the_collector_after_building_the_app(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     settled: list[bool] = []
-    monkeypatch.setattr(bot.asgi, "settle_after_start", lambda: settled.append(True))
-    monkeypatch.setattr(bot.asgi, "configure_logging", lambda level: None)  # leave the process's logging alone
-    bot.asgi.create_asgi_app()
+    monkeypatch.setattr(bot.web.server, "settle_after_start", lambda: settled.append(True))
+    monkeypatch.setattr(bot.web.server, "configure_logging", lambda level: None)  # leave the process's logging alone
+    bot.web.server.create_asgi_app()
     assert settled == [True]

@@ -365,10 +365,10 @@ def test_the_http_front_rate_limits_its_rejection_warnings(
 ) -> None:
     import asyncio
 
-    import bot.asgi
-    from bot.asgi import SlackFront
+    import bot.web.front
+    from bot.web.front import SlackFront
 
-    monkeypatch.setattr(bot.asgi, "_rejections", RateLimitedLog(bot.asgi.logger))  # a fresh minute
+    monkeypatch.setattr(bot.web.front, "_rejections", RateLimitedLog(bot.web.front.logger))  # a fresh minute
     front = SlackFront(app=None, signing_secret="secret")  # type: ignore[arg-type]  # junk never reaches the app
 
     async def junk(n: int) -> None:
@@ -394,7 +394,7 @@ def test_the_http_front_rate_limits_its_rejection_warnings(
         for n in range(600):
             await junk(n)
 
-    with caplog.at_level(logging.WARNING, logger="bot.asgi"):
+    with caplog.at_level(logging.WARNING, logger="bot.web.front"):
         asyncio.run(flood())
     rejected = [r for r in caplog.records if "rejected request" in r.getMessage()]
     assert len(rejected) == 20  # of 600, in the same minute

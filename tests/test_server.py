@@ -1,4 +1,4 @@
-"""The real HTTP stack: the Procfile's `web` command (uvicorn + bot.asgi), started from another directory."""
+"""The real HTTP stack: the Procfile's `web` command (uvicorn + bot/web/), started from another directory."""
 
 from __future__ import annotations
 
@@ -381,19 +381,66 @@ def test_missing_configuration_stops_start_up_with_one_line(tmp_path: Path) -> N
     ]
 
 
-def test_several_processes_from_web_concurrency(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> None:
+def web_processes(supervisor: subprocess.Popen[bytes]) -> set[int]:
+    """The processes serving requests (multiprocessing's resource tracker is a child too)."""
+    children = subprocess.run(["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True, check=False)
+    pids = {int(pid) for pid in children.stdout.split()}
+    return {pid for pid in pids if b"spawn_main" in command_line(pid)}
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it has just ended
+        return b""
+
+
+def wait_for_line(web: Web, text: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in web.stderr():
+        assert time.monotonic() < deadline, f"no {text!r} in: {web.stderr()}"
+        time.sleep(0.05)
+
+
+def test_several_processes_from_web_concurrency_check_and_warn_once(
+    slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path
+) -> None:
     server = start_web(bot_env(slack, capillary, WEB_CONCURRENCY="2"), tmp_path)
     try:
         status, _, _ = post(server.base, command_body("565032176", response_url=slack.response_url("two")))
         assert status == 200
         slack.wait_responses(1, name="two", timeout=10)
-        children = subprocess.run(
-            ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        assert children  # sh → the supervisor → 2 workers
+        first = web_processes(server.process)  # the exec'd shell is the supervisor: these are its processes
+        assert len(first) == 2
+        for pid in first:
+            wait_for_line(server, f"web process {pid} ready")
+        # uvicorn starts a process again when one dies: the new one asks Slack nothing either, nor warns again.
+        os.kill(min(first), signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while not (again := web_processes(server.process) - first):
+            assert time.monotonic() < deadline, server.stderr()
+            time.sleep(0.05)
+        wait_for_line(server, f"web process {again.pop()} ready")
+        assert HTTP.get(server.base + "/healthz").status_code == 200
     finally:
-        server.process.terminate()
-        server.process.wait(15)
+        stop(server.process)
+    assert len(slack.api_calls("auth.test")) == 1  # for the whole server, not once per process
+    log = server.stderr()
+    for warning in ("WEB_CONCURRENCY=2 without REDIS_URL", "No COUPONS_ALLOWED_* setting"):
+        assert log.count(warning) == 1, log
+    assert "Traceback" not in log
+
+
+def test_several_processes_start_only_with_a_token_slack_accepts(
+    slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path
+) -> None:
+    slack.queued["auth.test"] = [Reply(body={"ok": False, "error": "invalid_auth"})]
+    result = run_elsewhere(tmp_path, **bot_env(slack, capillary, WEB_CONCURRENCY="2"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "coupons-bot: Slack refused SLACK_BOT_TOKEN (invalid_auth); copy the Bot User OAuth Token again"
+    ]
+    assert len(slack.api_calls("auth.test")) == 1
 
 
 def test_socket_mode_entry_point_reports_missing_configuration(tmp_path: Path) -> None:

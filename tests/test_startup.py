@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
-from bot.asgi import create_asgi_app
+from bot.web.server import create_asgi_app
 from tests.conftest import CapillaryStandIn, bot_env
 from tests.support.loopback import Reply, nowhere_url
 from tests.support.slack import FakeSlack
