@@ -7,10 +7,11 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from blocks.home import render_home
+from bot.delivery import ReplyTo
 from bot.domain.view_state import Surface
 from bot.listeners.lazy import acknowledge, guarded
 from bot.lookup_answers import Ask
-from bot.requester import Requester, is_from_a_person
+from bot.requester import is_from_a_person
 from bot.services import Services
 from bot.slack_text import message_text
 
@@ -25,20 +26,19 @@ def direct_message(services: Services, context: BoltContext, body: dict[str, Any
     # Edits, deletions, joins, and every bot's messages are acknowledged and left alone.
     if event.get("channel_type") != "im" or not is_from_a_person(event):
         return
-    requester = Requester.of(context)
+    to = ReplyTo.of(context, body)  # the DM, in the thread asked from
     # `<@bot> coupons 565032176`, or only rich_text blocks: read as the text after /coupons is (`parse`).
-    message = services.answerer.answer_text(message_text(event), Ask(requester, "dm", surface=Surface.MESSAGE))
-    services.delivery.in_dm(requester, message, thread_ts=event.get("thread_ts"))
+    message = services.answerer.answer_text(message_text(event), Ask(to.requester, "dm", surface=Surface.MESSAGE))
+    services.delivery.reply(to, message)
 
 
 def mention(services: Services, context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
     if not is_from_a_person(event):
         return
-    requester = Requester.of(context)
-    ask = Ask(requester, "mention", may_share=services.policy.may_share(requester))
-    message = services.answerer.answer_text(message_text(event), ask)
     # Private to the person who asked, in their thread if there is one: customer data stays private by default.
-    services.delivery.ephemeral(requester, message, thread_ts=event.get("thread_ts"))
+    to = ReplyTo.of(context, body)
+    ask = Ask(to.requester, "mention", may_share=services.policy.may_share(to.requester))
+    services.delivery.reply(to, services.answerer.answer_text(message_text(event), ask))
 
 
 def home_opened(services: Services, context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
