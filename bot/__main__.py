@@ -7,11 +7,11 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from bot.command_text import HelpRequest, parse_command_text
-from bot.domain.view_state import Surface
+from bot.command_text import parse
 from bot.errors import CapillaryError, ConfigError, InvalidCommand, StartupError, startup_line
 from bot.gc_tuning import settle_after_start
 from bot.log_setup import configure_logging
+from bot.lookup_answers import Ask
 from bot.requester import Requester
 from bot.settings import Settings
 from bot.terminal_preview import blocks_to_text
@@ -75,10 +75,11 @@ def preview(settings: Settings, words: list[str], *, as_json: bool) -> int:
         print("No Capillary settings: showing built-in demo data.", file=sys.stderr)
     answerer = build_answerer(settings, use_demo=use_demo)  # half a Capillary configuration: ConfigError, as serve
     try:
-        asked_for_help = text.strip() != "" and isinstance(parse_command_text(text), HelpRequest)
+        asked = parse(text)
+        asked_for_help = text.strip() != "" and asked.who is None and asked.focus is None
     except InvalidCommand:
         asked_for_help = False
-    message = answerer.answer_text(text, Requester(user_id="preview"), surface=Surface.EPHEMERAL, action="preview")
+    message = answerer.answer_text(text, Ask(Requester(user_id="preview"), action="preview"))
     if as_json:
         print(json.dumps({"text": message.text, "blocks": message.blocks}, indent=2, ensure_ascii=False))
     else:

@@ -20,37 +20,27 @@ _COMMAND_WORD = re.compile(r"^\s*/?coupons\b[:,]?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class LookupRequest:
-    """A customer ID (`identifier` None), or an identifier to resolve first (`customer_id` None)."""
+class Lookup:
+    """What someone asked for: who (a customer ID, or an identifier to resolve first; None when they asked how to
+    use the bot), the code case, and the coupon code in focus (`code:WELCOME10`)."""
 
-    customer_id: int | None
+    who: int | Identifier | None
     case: CodeCase = CodeCase.UPPER
-    identifier: Identifier | None = None
+    focus: str | None = None
 
 
-@dataclass(frozen=True)
-class HelpRequest:
-    pass
-
-
-def read_lookup(text: str | None) -> tuple[LookupRequest | HelpRequest, str | None]:
-    """What any entry point was given (slash command, DM, mention, the lookup modal), as Slack sent it → who and
-    case, and the coupon code in focus (`code:WELCOME10`). Cleaned once here (`plain_text`: markup, mentions,
-    pasted characters), a leading `coupons` dropped, then read by the one parser of codes and the one parser of
-    who and case. Raises `InvalidCommand`."""
-    rest, focus = take_code(_COMMAND_WORD.sub("", plain_text(text), count=1))
-    return parse_command_text(rest), focus
-
-
-def parse_command_text(text: str | None) -> LookupRequest | HelpRequest:
-    """`565032176`, `mobile:919900001001 lower`, `+91 99000 01001`, `asha@example.com`, `card:…`, `external:…`;
+def parse(text: str | None) -> Lookup:
+    """What any entry point was given (slash command, DM, mention, the lookup modal, the workflow step), as Slack
+    sent it → who, case and focus. Cleaned once here (`plain_text`: markup, mentions, pasted characters), a
+    leading `coupons` dropped, the `code:` word read by the one parser of codes, then who and case.
+    `565032176`, `mobile:919900001001 lower`, `+91 99000 01001`, `asha@example.com`, `card:…`, `external:…`;
     empty or `help` asks for usage. Raises `InvalidCommand`."""
-    text = text or ""
-    if len(text) > MAX_TEXT:
+    rest, focus = take_code(_COMMAND_WORD.sub("", plain_text(text), count=1))
+    if len(rest) > MAX_TEXT:
         raise InvalidCommand("That's too long for a customer ID or identifier.")
-    words = text.split()
+    words = rest.split()
     if not words or (len(words) == 1 and words[0].lower() in HELP_WORDS):
-        return HelpRequest()
+        return Lookup(None, focus=focus)
     case = CodeCase.UPPER
     if len(words) > 1 and words[0].lower() in _CASE_WORDS:
         raise InvalidCommand(f"Put the code case after the customer: `<customer> {words[0].lower()}`.")
@@ -59,10 +49,7 @@ def parse_command_text(text: str | None) -> LookupRequest | HelpRequest:
     if len(words) > 1 and words[-1].lower() in _CASE_WORDS:
         case = _CASE_WORDS[words[-1].lower()]
         words = words[:-1]
-    who = parse_customer(" ".join(words))
-    if isinstance(who, Identifier):
-        return LookupRequest(None, case, who)
-    return LookupRequest(who, case)
+    return Lookup(parse_customer(" ".join(words)), case, focus)
 
 
 def parse_customer(text: str) -> int | Identifier:

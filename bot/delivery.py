@@ -1,20 +1,24 @@
 """How a message reaches a person: response_url, ephemeral, DM, an edit or a modal — and every fallback. The
-one module that sends people messages."""
+one module that sends people messages, and the one place that decides how to answer a request on its surface
+(`ReplyTo`, `Delivery.reply`, `in_the_ack`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from slack_bolt import BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from blocks.message import Message
-from bot.requester import Requester
+from blocks.modal import render_answer
+from bot.requester import Requester, part
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +30,43 @@ INVITE_NOTE = (
 )
 NOT_SHOWN_NOTE = ":information_source: Slack wouldn't show this in the channel, so here is your answer in our DM."
 MAX_BLOCKS = 50
+# Shortcuts open a form: an answer instead of the form (a refusal) opens where the form would have.
+_OPENS_A_FORM = frozenset({"shortcut", "message_action"})
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where a request's answer goes, read once from what Slack sent."""
+
+    requester: Requester
+    respond: Respond | None = None  # the request's response_url, when it has one
+    thread_ts: str | None = None  # an event in a thread: answered in it
+    view_id: str | None = None  # a button or a submission in a modal: answered in it
+    trigger_id: str | None = None  # good for 3 seconds: opens or pushes a modal
+    opens_form: bool = False  # a shortcut: its answer opens as a modal, where its form would have
+
+    @classmethod
+    def of(cls, context: BoltContext, body: dict[str, Any]) -> ReplyTo:
+        view_id = part(body, "view").get("id")
+        trigger_id = body.get("trigger_id")
+        return cls(
+            Requester.of(context),
+            respond=context.respond if body.get("response_url") else None,
+            thread_ts=part(body, "event").get("thread_ts"),
+            view_id=str(view_id) if view_id else None,
+            trigger_id=str(trigger_id) if trigger_id else None,
+            opens_form=body.get("type") in _OPENS_A_FORM,
+        )
+
+
+def in_the_ack(body: dict[str, Any], message: Message) -> dict[str, Any] | None:
+    """`message` as the ack's own body, where Slack takes one: a command's (an ephemeral answer), a form's
+    submission (the form becomes the answer); None elsewhere (answer after the ack, `Delivery.reply`)."""
+    if "command" in body:
+        return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
+    if body.get("type") == "view_submission":
+        return {"response_action": "update", "view": render_answer(message)}
+    return None
 
 
 class Delivery:
@@ -47,6 +88,21 @@ class Delivery:
                 logger.warning("a message could not be delivered", exc_info=True)
 
         self._executor.submit(run)
+
+    def reply(self, to: ReplyTo, message: Message, *, view: dict[str, Any] | None = None, push: bool = False) -> None:
+        """`message` where the request came from: in the modal it came from (as `view`, else drawn as a modal;
+        `push`: over that modal, which stays underneath), in a modal where a shortcut's form would have opened,
+        else privately (`privately`). What can't be shown in a modal is said privately."""
+        shown = view if view is not None else render_answer(message)
+        if to.view_id:
+            if push:
+                self.push_view(to.trigger_id, shown, to.requester, message)
+            elif not self.update_view(to.view_id, shown):
+                self.privately(to.requester, message, respond=to.respond)
+        elif to.opens_form:
+            self.open_view(to.trigger_id, shown, to.requester, message)
+        else:
+            self.privately(to.requester, message, respond=to.respond, thread_ts=to.thread_ts)
 
     def privately(
         self, requester: Requester, message: Message, *, respond: Respond | None = None, thread_ts: str | None = None

@@ -18,7 +18,7 @@ from bot.audit_log import write_audit
 from bot.capillary.client import CapillaryClient
 from bot.capillary.deadline import Deadline, current_deadline, within
 from bot.check_service import CheckService
-from bot.command_text import HelpRequest, read_lookup
+from bot.command_text import Lookup, parse
 from bot.coupon_service import CouponService, LookupOutcome
 from bot.customer_service import CustomerOutcome, CustomerService
 from bot.domain.coupon import CodeCase
@@ -35,6 +35,28 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Ask:
+    """One request to the answerer: who asks, from which entry point (`action`, for the audit line), and how."""
+
+    requester: Requester
+    action: str
+    surface: Surface = Surface.EPHEMERAL  # where a typed lookup is drawn (a button's view says its own)
+    command: str = "/coupons"  # as the usage names the command
+    refresh: bool = False  # fetch again, past the cache (Refresh, Try again)
+    shared_by: str | None = None  # a copy for the whole channel, posted by this user: no buttons
+    may_share: bool = True  # whether the place asking may get a Share button
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A customer found by an identifier: the profile came with it, and the lookup's time counts from `started`."""
+
+    outcome: CustomerOutcome
+    kind: str  # the identifier's kind, for the audit line (never its value)
+    started: float
+
+
+@dataclass(frozen=True)
 class Found:
     """A lookup that worked: what to draw, in whichever form the place asking wants it."""
 
@@ -43,10 +65,9 @@ class Found:
     card: CustomerCard | None  # None when the profile couldn't be read (or wasn't asked for)
     profile_unreadable: bool
     check: Redeemability | CouponsBotError | None  # the coupon in focus, checked
-    shared_by: str | None
+    ask: Ask
     # For the audit line (`LookupAnswerer.record`):
     outcome: LookupOutcome
-    action: str
     identifier_kind: str | None
     started: float
 
@@ -81,64 +102,50 @@ class LookupAnswerer:
         self.currency = currency
         self._clock = clock
 
-    def answer_text(
-        self,
-        text: str | None,
-        requester: Requester,
-        *,
-        surface: Surface,
-        action: str,
-        command: str = "/coupons",
-        may_share: bool = True,
-    ) -> Message:
+    def answer_text(self, text: str | None, ask: Ask) -> Message:
         """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
-        found = self.find_text(text, requester, surface=surface, action=action, command=command)
-        return found if isinstance(found, Message) else self.draw(found, requester, may_share=may_share)
+        return self._drawn(self.find_text(text, ask))
 
-    def find_text(
-        self, text: str | None, requester: Requester, *, surface: Surface, action: str, command: str = "/coupons"
-    ) -> Found | Message:
+    def find_text(self, text: str | None, ask: Ask) -> Found | Message:
         """What a user typed → the customer's coupons found, or the message saying why not (usage, refusal)."""
         try:
-            request, focus = read_lookup(text)  # Slack's markup and pasted characters undone there
+            lookup = parse(text)  # Slack's markup and pasted characters undone there
         except CouponsBotError as error:
-            write_audit(requester, action=action, outcome=error.outcome)
-            return render_usage(str(error), command=command)
-        if isinstance(request, HelpRequest):
-            if focus is None:
-                return render_usage(command=command)
-            write_audit(requester, action=action, outcome=InvalidCommand.outcome)
-            return render_usage(f"Say whose coupon {focus} is: `{command} <customer> code:{focus}`.", command=command)
-        if request.identifier is None:
-            assert request.customer_id is not None
-            view = ViewState(request.customer_id, request.case, surface=surface, focus=focus)
-            return self.find(view, requester, action=action)
-        return self._find_identifier(
-            request.identifier, request.case, requester, surface=surface, action=action, focus=focus
-        )
+            write_audit(ask.requester, action=ask.action, outcome=error.outcome)
+            return render_usage(str(error), command=ask.command)
+        return self.find_lookup(lookup, ask)
 
-    def _find_identifier(
-        self,
-        identifier: Identifier,
-        case: CodeCase,
-        requester: Requester,
-        *,
-        surface: Surface,
-        action: str,
-        focus: str | None = None,
-    ) -> Found | Message:
+    def answer_lookup(self, lookup: Lookup, ask: Ask) -> Message:
+        """Answer what was asked, already read (`parse`, the lookup modal's form)."""
+        return self._drawn(self.find_lookup(lookup, ask))
+
+    def find_lookup(self, lookup: Lookup, ask: Ask) -> Found | Message:
+        """What was asked, read → the customer's coupons found, or the message saying why not."""
+        if lookup.who is None:
+            if lookup.focus is None:
+                return render_usage(command=ask.command)
+            write_audit(ask.requester, action=ask.action, outcome=InvalidCommand.outcome)
+            return render_usage(
+                f"Say whose coupon {lookup.focus} is: `{ask.command} <customer> code:{lookup.focus}`.",
+                command=ask.command,
+            )
+        if isinstance(lookup.who, int):
+            return self.find(ViewState(lookup.who, lookup.case, surface=ask.surface, focus=lookup.focus), ask)
+        return self._find_identifier(lookup.who, lookup, ask)
+
+    def _find_identifier(self, identifier: Identifier, lookup: Lookup, ask: Ask) -> Found | Message:
         """Resolve a mobile number, email, card or external ID to the customer, then find as for an ID. The
         resolution and the coupons share one deadline; the audit line names the identifier's kind only."""
         started = time.monotonic()
         kind = identifier.kind.value
         if self.customers is None:  # a bot built without customer lookups
-            write_audit(requester, action=action, outcome="invalid_input", identifier_kind=kind)
+            write_audit(ask.requester, action=ask.action, outcome="invalid_input", identifier_kind=kind)
             return render_usage("This bot can only look customers up by their customer ID.")
         with within(Deadline.after(self.customers.deadline_seconds)):
             try:
                 resolved = self.customers.resolve(identifier)
             except CouponsBotError as error:
-                _audit_failure(error, requester, action=action, kind=kind, started=started, case=case)
+                _audit_failure(error, ask, kind=kind, started=started, case=lookup.case)
                 return render_error(
                     error,
                     customer_id=None,
@@ -147,83 +154,51 @@ class LookupAnswerer:
                     identifier=identifier,
                     source=self.customers.source,
                 )
-            view = ViewState(resolved.customer_id, case, surface=surface, focus=focus)
-            return self.find(view, requester, action=action, resolved=resolved, identifier_kind=kind, started=started)
+            view = ViewState(resolved.customer_id, lookup.case, surface=ask.surface, focus=lookup.focus)
+            return self.find(view, ask, Resolved(resolved, kind, started))
 
-    def answer_click(
-        self,
-        value: object,
-        requester: Requester,
-        *,
-        action: str,
-        refresh: bool = False,
-        shared_by: str | None = None,
-        may_share: bool = True,
-    ) -> Message:
+    def answer_click(self, value: object, ask: Ask) -> Message:
         """Answer a button: the view it carries, or "out of date" for a value that doesn't check out."""
         try:
             view = self.codec.decode(value)
         except CouponsBotError as error:
-            write_audit(requester, action=action, outcome=error.outcome)
+            write_audit(ask.requester, action=ask.action, outcome=error.outcome)
             return self.refusal(error)
-        return self.answer(view, requester, action=action, refresh=refresh, shared_by=shared_by, may_share=may_share)
+        return self.answer(view, ask)
 
-    def answer(
-        self,
-        view: ViewState,
-        requester: Requester,
-        *,
-        action: str,
-        refresh: bool = False,
-        shared_by: str | None = None,
-        may_share: bool = True,
-    ) -> Message:
-        """The customer's coupons drawn as `view` says, under a header saying who it is; `may_share`: whether this
-        place may get a Share button."""
-        found = self.find(view, requester, action=action, refresh=refresh, shared_by=shared_by)
-        return found if isinstance(found, Message) else self.draw(found, requester, may_share=may_share)
+    def answer(self, view: ViewState, ask: Ask) -> Message:
+        """The customer's coupons drawn as `view` says, under a header saying who it is."""
+        return self._drawn(self.find(view, ask))
 
-    def find(
-        self,
-        view: ViewState,
-        requester: Requester,
-        *,
-        action: str,
-        refresh: bool = False,
-        shared_by: str | None = None,
-        resolved: CustomerOutcome | None = None,
-        identifier_kind: str | None = None,
-        started: float | None = None,
-    ) -> Found | Message:
+    def find(self, view: ViewState, ask: Ask, resolved: Resolved | None = None) -> Found | Message:
         """The customer's coupons grouped, who the customer is, and the check of a coupon in focus — or the
         message saying what went wrong, with its audit line (a lookup that worked is audited by `record`).
         The profile (unless `resolved` brought it) is read on a thread while the coupons are fetched, both within
         one deadline."""
-        started = time.monotonic() if started is None else started
+        started = resolved.started if resolved is not None else time.monotonic()
+        kind = resolved.kind if resolved is not None else None
         deadline = current_deadline() or Deadline.after(self._deadline_seconds())
         with within(deadline):
             profile = None
             if resolved is None and self.customers is not None:
-                profile = self.customers.profile_soon(view.customer_id, refresh=refresh)
+                profile = self.customers.profile_soon(view.customer_id, refresh=ask.refresh)
             try:
                 outcome = self.service.lookup(
-                    view.customer_id, view.case, refresh=refresh, focused=view.focus is not None
+                    view.customer_id, view.case, refresh=ask.refresh, focused=view.focus is not None
                 )
             except CouponsBotError as error:
                 if profile is not None:
                     profile.cancel()
-                return self._failed(
-                    error, view, requester, action=action, shared_by=shared_by, kind=identifier_kind, started=started
-                )
+                return self._failed(error, view, ask, kind=kind, started=started)
             card, unreadable = self._card(view.customer_id, resolved, profile, deadline)
         summary = summarize(outcome.coupons, self._clock())
-        check = self._check(summary, view, refresh=refresh) if view.focus else None
-        return Found(view, summary, card, unreadable, check, shared_by, outcome, action, identifier_kind, started)
+        check = self._check(summary, view, refresh=ask.refresh) if view.focus else None
+        return Found(view, summary, card, unreadable, check, ask, outcome, kind, started)
 
-    def record(self, found: Found, requester: Requester) -> None:
+    def record(self, found: Found) -> None:
         """The audit line of a lookup that worked, once what it is for has been made (a message, a card)."""
         write_audit(
-            requester,
+            found.ask.requester,
             outcome="ok",
             counts={group.state.value: len(group.coupons) for group in found.summary.groups},
             skipped=found.summary.skipped or None,
@@ -231,31 +206,35 @@ class LookupAnswerer:
             attempts=found.outcome.attempts,
             upstream_ms=found.outcome.upstream_ms,
             duration_ms=_ms_since(found.started),
-            action=found.action,
+            action=found.ask.action,
             identifier_kind=found.identifier_kind,
             customer_id=found.view.customer_id,
             case=found.view.case.value,
             check=_check_outcome(found.check),
         )
 
-    def draw(self, found: Found, requester: Requester, *, may_share: bool = True) -> Message:
+    def _drawn(self, found: Found | Message) -> Message:
+        return found if isinstance(found, Message) else self.draw(found)
+
+    def draw(self, found: Found) -> Message:
         """`found` as the summary message (and its audit line)."""
+        ask = found.ask
         # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
         options = SummaryOptions(
-            encode=None if found.shared_by else self.codec.encode,
+            encode=None if ask.shared_by else self.codec.encode,
             page_size=self.page_size,
-            shared_by=found.shared_by,
-            shareable=may_share,
+            shared_by=ask.shared_by,
+            shareable=ask.may_share,
             customer=found.card,
             profile_unreadable=found.profile_unreadable,
             currency=self.currency,
             check=found.check,
             check_buttons=True,
             contact=self.contact,
-            actions=frozenset() if found.shared_by else self.may_act(requester),
+            actions=frozenset() if ask.shared_by else self.may_act(ask.requester),
         )
         message = render_summary(found.summary, found.view, options)
-        self.record(found, requester)
+        self.record(found)
         return message
 
     def _check(
@@ -282,7 +261,7 @@ class LookupAnswerer:
     def _card(
         self,
         customer_id: int,
-        resolved: CustomerOutcome | None,
+        resolved: Resolved | None,
         profile: Future[CustomerOutcome] | None,
         deadline: Deadline,
     ) -> tuple[CustomerCard | None, bool]:
@@ -292,7 +271,7 @@ class LookupAnswerer:
             return None, False
         source = self.customers.source
         if resolved is not None:
-            found = resolved.profile
+            found = resolved.outcome.profile
         else:
             assert profile is not None
             try:
@@ -308,20 +287,10 @@ class LookupAnswerer:
         return card, False
 
     def _failed(
-        self,
-        error: CouponsBotError,
-        view: ViewState,
-        requester: Requester,
-        *,
-        action: str,
-        shared_by: str | None,
-        kind: str | None,
-        started: float,
+        self, error: CouponsBotError, view: ViewState, ask: Ask, *, kind: str | None, started: float
     ) -> Message:
-        _audit_failure(
-            error, requester, action=action, kind=kind, started=started, case=view.case, customer_id=view.customer_id
-        )
-        retry = self.codec.encode(replace(view, expanded=())) if shared_by is None else None  # focus kept
+        _audit_failure(error, ask, kind=kind, started=started, case=view.case, customer_id=view.customer_id)
+        retry = self.codec.encode(replace(view, expanded=())) if ask.shared_by is None else None  # focus kept
         return render_error(
             error, customer_id=view.customer_id, contact=self.contact, retry_value=retry, demo=self.service.demo
         )
@@ -341,20 +310,19 @@ def _check_outcome(check: Redeemability | CouponsBotError | None) -> str | None:
 
 def _audit_failure(
     error: CouponsBotError,
-    requester: Requester,
+    ask: Ask,
     *,
-    action: str,
     kind: str | None,
     started: float,
     case: CodeCase,
     customer_id: int | None = None,
 ) -> None:
     write_audit(
-        requester,
+        ask.requester,
         outcome=error.outcome,
         attempts=error.attempts if isinstance(error, CapillaryError) else None,
         duration_ms=_ms_since(started),
-        action=action,
+        action=ask.action,
         identifier_kind=kind,
         customer_id=customer_id,
         case=case.value,

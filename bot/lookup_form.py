@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from blocks.mrkdwn import truncate
-from bot.command_text import HelpRequest, read_lookup
+from bot.command_text import Lookup, parse
 from bot.domain.action_ids import BLOCK_CASE, BLOCK_CODE, BLOCK_WHO, INPUT_CASE, INPUT_CODE, INPUT_WHO
 from bot.domain.coupon import CodeCase
 from bot.domain.focus import parse_code
@@ -51,38 +51,33 @@ def form_input(view: dict[str, Any]) -> FormInput:
 
 @dataclass(frozen=True)
 class FormLookup:
-    """A valid form, as the text `/coupons` would take (so one parser and one path answer both), and what the
+    """A valid form, read as `/coupons` reads its text (so one parser and one path answer both), and what the
     "Looking up…" view may say while it runs (never the mobile or email itself)."""
 
-    text: str
+    lookup: Lookup
     label: str
 
 
 def read_form(form: FormInput) -> FormLookup:
-    """The who field takes exactly what /coupons takes (`read_lookup`, the one reading of who); the code
-    field, when filled, wins over a `code:` in it, and the case select wins over a case word. Raises FormErrors."""
+    """The who field takes exactly what /coupons takes (`parse`, the one reading of who); the code field, when
+    filled, wins over a `code:` in it, and the case select wins over a case word. Raises FormErrors."""
     errors: dict[str, str] = {}
-    who: str | None = None
-    label = ""
-    focus: str | None = None
+    lookup = Lookup(None)
     try:
-        request, focus = read_lookup(form.who)
-        if isinstance(request, HelpRequest):
+        lookup = parse(form.who)
+        if lookup.who is None:
             errors[BLOCK_WHO] = "Type the customer, as you would after /coupons."
-        elif request.identifier is not None:
-            kind = request.identifier.kind.value
-            who, label = f"{kind}:{request.identifier.value}", f"the customer by {kind}"
-        else:
-            who, label = str(request.customer_id), f"customer {request.customer_id}"
     except InvalidCommand as error:
         errors[BLOCK_WHO] = str(error)
     code = plain_text(form.code)  # pasted: curly quotes, a zero-width space, a full stop
+    focus = lookup.focus
     if code.strip():
         try:
             focus = parse_code(code)
         except InvalidCommand as error:
             errors[BLOCK_CODE] = str(error)
-    if errors or who is None:
+    if errors or lookup.who is None:
         raise FormErrors(errors or {BLOCK_WHO: "Type the customer, as you would after /coupons."})
-    text = f"{who} {form.case.value.lower()}" + (f" code:{focus}" if focus else "")
-    return FormLookup(text, label)
+    who = lookup.who
+    label = f"customer {who}" if isinstance(who, int) else f"the customer by {who.kind.value}"
+    return FormLookup(Lookup(who, form.case, focus), label)

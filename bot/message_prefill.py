@@ -1,7 +1,8 @@
 """What the message shortcut reads from a message: the first customer identifier and a coupon code.
 
-The result only pre-fills the lookup form; what is submitted goes through `parse_command_text` like anything
-typed after /coupons. The message text is user data: it is never logged, and nothing of it is kept.
+The result only pre-fills the lookup form, and only with what the one reader of who (`parse_customer`, as
+`/coupons` reads it) takes; what is submitted goes through `parse` like anything typed after /coupons. The
+message text is user data: it is never logged, and nothing of it is kept.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.command_text import parse_customer
 from bot.domain.focus import MAX_CODE_LENGTH
+from bot.errors import InvalidCommand
 from bot.slack_text import plain_text
 
 MAX_SCANNED = 4000  # a message is at most 40,000 characters; an identifier worth finding is near the top
@@ -67,6 +70,13 @@ def find_in_message(text: str | None) -> Prefill:
     """`customer 565032176 says code WELCOME10 fails` → Prefill("565032176", "WELCOME10"). The text is cleaned
     as typed text is (`plain_text`: Slack's markup, pasted spaces, invisible characters, quotes)."""
     cleaned = plain_text((text or "")[:MAX_SCANNED])
-    identifiers = _identifiers(cleaned)
-    who = min(identifiers)[2] if identifiers else None
+    who = next((who for _, _, who in sorted(_identifiers(cleaned)) if _readable(who)), None)
     return Prefill(who=who, code=_code(cleaned))
+
+
+def _readable(who: str) -> bool:
+    try:
+        parse_customer(who)
+    except InvalidCommand:
+        return False
+    return True

@@ -8,10 +8,9 @@ from typing import Any
 
 from slack_bolt import BoltContext, BoltResponse
 
-from blocks.modal import render_answer
 from bot.access import AccessPolicy
 from bot.audit_log import write_audit
-from bot.delivery import Delivery
+from bot.delivery import Delivery, ReplyTo, in_the_ack
 from bot.errors import AccessDenied
 from bot.lookup_answers import LookupAnswerer
 from bot.replays import Replays
@@ -52,24 +51,10 @@ def check_access(policy: AccessPolicy, answerer: LookupAnswerer, delivery: Deliv
         kind = event.get("type") or body.get("type") or ("command" if "command" in body else "unknown")
         write_audit(requester, action=kind, outcome=AccessDenied.outcome, decision="denied")
         message = answerer.refusal(AccessDenied())
-        if "command" in body:  # the ack itself carries the answer
-            return BoltResponse(
-                status=200, body={"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
-            )
-        in_view = part(body, "view")
-        if kind == "view_submission":  # the ack turns the form into the refusal
-            return BoltResponse(status=200, body={"response_action": "update", "view": render_answer(message)})
-        if kind in {"shortcut", "message_action"}:  # the refusal opens where the form would have
-            trigger_id = body.get("trigger_id")
-            delivery.after_ack(lambda: delivery.open_view(trigger_id, render_answer(message), requester, message))
-            return BoltResponse(status=200, body="")
-        if in_view.get("id"):  # a button in a modal: the refusal replaces it
-            view_id = str(in_view["id"])
-            delivery.after_ack(lambda: delivery.update_view(view_id, render_answer(message)))
-            return BoltResponse(status=200, body="")
-        respond = context.respond if body.get("response_url") else None
-        thread_ts = event.get("thread_ts")
-        delivery.after_ack(lambda: delivery.privately(requester, message, respond=respond, thread_ts=thread_ts))
-        return BoltResponse(status=200, body="")
+        in_ack = in_the_ack(body, message)  # a command's or a form's: the ack itself carries the refusal
+        if in_ack is None:
+            to = ReplyTo.of(context, body)
+            delivery.after_ack(lambda: delivery.reply(to, message))
+        return BoltResponse(status=200, body=in_ack or "")
 
     return check

@@ -261,8 +261,10 @@ def test_clicks_on_a_normal_message_in_a_dm_replace_it(
     from bot.domain.view_state import Surface, ViewState
 
     app, answerer = make_app()
+    from bot.lookup_answers import Ask
+
     message = answerer.answer(
-        ViewState(565032176, CodeCase.LOWER, surface=Surface.MESSAGE), answerer_requester(), action="dm"
+        ViewState(565032176, CodeCase.LOWER, surface=Surface.MESSAGE), Ask(answerer_requester(), "dm")
     )
     assert "Share with channel" not in button_texts(message.blocks)
     normal = {"type": "message", "ts": "1700000000.000100", "text": message.text, "blocks": message.blocks}

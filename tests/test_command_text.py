@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from bot.command_text import HelpRequest, LookupRequest, parse_command_text, read_lookup
+from bot.command_text import Lookup, parse
 from bot.domain.coupon import CodeCase
 from bot.domain.customer import Identifier, IdentifierKind
 from bot.errors import InvalidCommand
@@ -11,20 +13,20 @@ from bot.errors import InvalidCommand
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("565032176", LookupRequest(565032176, CodeCase.UPPER)),
-        ("  565032176   lower ", LookupRequest(565032176, CodeCase.LOWER)),
-        ("565032176 LoWeR", LookupRequest(565032176, CodeCase.LOWER)),
-        ("565032176 UPPER", LookupRequest(565032176, CodeCase.UPPER)),
-        ("565032176 As_It_Is", LookupRequest(565032176, CodeCase.AS_IT_IS)),
-        ("9223372036854775807", LookupRequest(2**63 - 1, CodeCase.UPPER)),
-        ("", HelpRequest()),
-        (None, HelpRequest()),
-        ("help", HelpRequest()),
-        ("HELP", HelpRequest()),
+        ("565032176", Lookup(565032176, CodeCase.UPPER)),
+        ("  565032176   lower ", Lookup(565032176, CodeCase.LOWER)),
+        ("565032176 LoWeR", Lookup(565032176, CodeCase.LOWER)),
+        ("565032176 UPPER", Lookup(565032176, CodeCase.UPPER)),
+        ("565032176 As_It_Is", Lookup(565032176, CodeCase.AS_IT_IS)),
+        ("9223372036854775807", Lookup(2**63 - 1, CodeCase.UPPER)),
+        ("", Lookup(None)),
+        (None, Lookup(None)),
+        ("help", Lookup(None)),
+        ("HELP", Lookup(None)),
     ],
 )
 def test_accepted_input(text: str | None, expected: object) -> None:
-    assert parse_command_text(text) == expected
+    assert parse(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -49,19 +51,19 @@ def test_accepted_input(text: str | None, expected: object) -> None:
 )
 def test_rejected_input(text: str) -> None:
     with pytest.raises(InvalidCommand):
-        parse_command_text(text)
+        parse(text)
 
 
 def test_a_number_above_the_largest_id_is_called_too_large() -> None:
     for text in ("9223372036854775808", "9999999999999999999", "1" * 30):
         with pytest.raises(InvalidCommand, match="too large for a customer ID"):
-            parse_command_text(text)
+            parse(text)
     with pytest.raises(InvalidCommand, match="greater than 0"):
-        parse_command_text("0")
+        parse("0")
 
 
-ASHA = LookupRequest(None, CodeCase.UPPER, Identifier(IdentifierKind.EMAIL, "asha@example.com"))
-ASHA_BY_MOBILE = LookupRequest(None, CodeCase.UPPER, Identifier(IdentifierKind.MOBILE, "919900001001"))
+ASHA = Lookup(Identifier(IdentifierKind.EMAIL, "asha@example.com"))
+ASHA_BY_MOBILE = Lookup(Identifier(IdentifierKind.MOBILE, "919900001001"))
 
 
 @pytest.mark.parametrize(
@@ -72,20 +74,20 @@ ASHA_BY_MOBILE = LookupRequest(None, CodeCase.UPPER, Identifier(IdentifierKind.M
         ("<mailto:asha@example.com|Asha>", ASHA, None),  # a labelled address: the address
         ("<tel:+919900001001|+91 99000 01001>", ASHA_BY_MOBILE, None),
         ("+91\u202f99000\u00a001001", ASHA_BY_MOBILE, None),  # narrow and ordinary no-break spaces
-        ("<https://crm.example/c/565032176|565032176>", LookupRequest(565032176), None),
-        ("<@U0AGENT2> 565032176 <#C0SUPPORT|support>", LookupRequest(565032176), None),
-        ("565032176.", LookupRequest(565032176), None),
-        ("565032176, lower!", LookupRequest(565032176, CodeCase.LOWER), None),
-        ("\u2067565032176\u2069 \ufefflower", LookupRequest(565032176, CodeCase.LOWER), None),
-        ("565032176 code:“WELCOME10”", LookupRequest(565032176), "WELCOME10"),
-        ("565032176 code:\u201cWELCOME10.\u201d", LookupRequest(565032176), "WELCOME10"),
-        ("`565032176` code:'WELCOME10'", LookupRequest(565032176), "WELCOME10"),
-        ("help?", HelpRequest(), None),
-        ("<@U0BOT>", HelpRequest(), None),
+        ("<https://crm.example/c/565032176|565032176>", Lookup(565032176), None),
+        ("<@U0AGENT2> 565032176 <#C0SUPPORT|support>", Lookup(565032176), None),
+        ("565032176.", Lookup(565032176), None),
+        ("565032176, lower!", Lookup(565032176, CodeCase.LOWER), None),
+        ("\u2067565032176\u2069 \ufefflower", Lookup(565032176, CodeCase.LOWER), None),
+        ("565032176 code:“WELCOME10”", Lookup(565032176), "WELCOME10"),
+        ("565032176 code:\u201cWELCOME10.\u201d", Lookup(565032176), "WELCOME10"),
+        ("`565032176` code:'WELCOME10'", Lookup(565032176), "WELCOME10"),
+        ("help?", Lookup(None), None),
+        ("<@U0BOT>", Lookup(None), None),
     ],
 )
-def test_text_as_slack_sends_it(text: str, expected: object, focus: str | None) -> None:
-    assert read_lookup(text) == (expected, focus)
+def test_text_as_slack_sends_it(text: str, expected: Lookup, focus: str | None) -> None:
+    assert parse(text) == replace(expected, focus=focus)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,7 @@ def test_text_as_slack_sends_it(text: str, expected: object, focus: str | None) 
 )
 def test_markup_that_names_no_customer_is_still_refused(text: str) -> None:
     with pytest.raises(InvalidCommand):
-        read_lookup(text)
+        parse(text)
 
 
 @pytest.mark.parametrize(
@@ -115,5 +117,5 @@ def test_markup_that_names_no_customer_is_still_refused(text: str) -> None:
 )
 def test_a_case_word_out_of_place_or_misspelled_says_how_to_write_it(text: str, says: str) -> None:
     with pytest.raises(InvalidCommand) as refused:
-        parse_command_text(text)
+        parse(text)
     assert says in str(refused.value) and "99000" not in str(refused.value)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.capillary.customers import kept_profile
-from bot.command_text import LookupRequest, parse_command_text, parse_customer
+from bot.command_text import Lookup, parse, parse_customer
 from bot.domain.coupon import CodeCase
 from bot.domain.customer import (
     CustomerProfile,
@@ -41,9 +41,7 @@ def test_parse_customer(typed: str, expected: object) -> None:
 
 
 def test_the_case_word_follows_any_identifier() -> None:
-    assert parse_command_text("+91 99000 01001 lower") == LookupRequest(
-        None, CodeCase.LOWER, Identifier(M, "919900001001")
-    )
+    assert parse("+91 99000 01001 lower") == Lookup(Identifier(M, "919900001001"), CodeCase.LOWER)
 
 
 @pytest.mark.parametrize("typed", ["mobile:1234567", "mobile:1234567890123456", "a@b", "card:", "x:y", "1 2"])

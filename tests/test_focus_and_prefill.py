@@ -56,6 +56,7 @@ def test_a_focus_cannot_be_smuggled_in() -> None:
         ("mail <mailto:jo@x.com|jo@x.com>; the code is welcome10", Prefill("jo@x.com", "welcome10")),
         ("call <tel:+919876543210|+91 98765 43210> please", Prefill("+919876543210", None)),
         ("call +91 98765 43210, order 1234567", Prefill("+919876543210", None)),
+        ("not +123 4567 but 565032176", Prefill("565032176", None)),  # only what /coupons would take
         ("mobile: 919876543210", Prefill("+919876543210", None)),
         ("card: ABC123 then 565032176", Prefill("card:ABC123", None)),
         ("EXTERNAL:crm-77.", Prefill("external:crm-77", None)),

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from blocks.summary import SummaryOptions, render_summary
 from bot.capillary.coupons import read_response
-from bot.command_text import HelpRequest, LookupRequest, parse_command_text
+from bot.command_text import Lookup, parse
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_summary import CustomerCoupons, summarize
+from bot.domain.invisible import without_invisible
 from bot.domain.view_state import ViewState, ViewStateCodec
 from bot.errors import CapillaryError, InvalidCommand
 from tests.conftest import NOW, coupon_json, sample_bytes
@@ -92,19 +93,17 @@ def test_no_data_string_becomes_a_control_sequence(
 @given(st.text(max_size=1000))
 def test_the_command_parser_only_ever_answers_or_refuses(text: str) -> None:
     try:
-        result = parse_command_text(text)
+        result = parse(text)
     except InvalidCommand as error:
         assert str(error)
         return
-    assert isinstance(result, HelpRequest | LookupRequest)
-    if isinstance(result, LookupRequest):
-        # Exactly one of a customer ID in range and an identifier with a value.
-        assert (result.customer_id is None) != (result.identifier is None)
-        if result.customer_id is not None:
-            assert 0 < result.customer_id < 2**63
-            assert text.split(maxsplit=1)[0].isascii()
-        else:
-            assert result.identifier is not None and result.identifier.value.strip()
+    assert isinstance(result, Lookup)
+    if isinstance(result.who, int):
+        # A customer ID in range, from digits typed as such (no look-alike becomes one).
+        assert 0 < result.who < 2**63
+        assert str(result.who) in without_invisible(text)
+    elif result.who is not None:
+        assert result.who.value.strip()
 
 
 json_values = st.recursive(

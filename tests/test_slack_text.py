@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from blocks.modal import render_lookup_form
+from bot.command_text import Lookup
 from bot.domain.action_ids import BLOCK_CODE, BLOCK_WHO, SHORTCUT_FROM_MESSAGE
+from bot.domain.coupon import CodeCase
+from bot.domain.customer import Identifier, IdentifierKind
 from bot.lookup_form import FormInput, read_form
 from bot.slack_text import message_text, plain_text
 from tests.conftest import CapillaryStandIn
@@ -103,12 +106,13 @@ def test_the_lookup_modal_reads_pasted_text_as_slash_coupons_does(make_app: Any,
     who, code = "\u2068+91\u00a099000\u00a001001\u2069.", " “WELCOME10” "
     response = send_payload(app, view_submission_payload(render_lookup_form(), form_values(who, code)))
     assert json.loads(response.body)["response_action"] == "update"  # accepted, not an error under a field
-    assert read_form(FormInput(who, code)).text == "mobile:919900001001 upper code:WELCOME10"
+    mobile = Identifier(IdentifierKind.MOBILE, "919900001001")
+    assert read_form(FormInput(who, code)).lookup == Lookup(mobile, CodeCase.UPPER, "WELCOME10")
     slack.wait_api("views.update")  # the lookup's answer (here: no such customer) replaces the form
 
 
 def test_a_code_field_of_invisible_characters_only_is_empty() -> None:
-    assert read_form(FormInput("565032176", "\u200b\u00a0")).text == "565032176 upper"
+    assert read_form(FormInput("565032176", "\u200b\u00a0")).lookup == Lookup(565032176, CodeCase.UPPER)
 
 
 def test_the_message_shortcut_finds_an_id_with_invisible_characters_in_it(make_app: Any, slack: FakeSlack) -> None:

@@ -17,6 +17,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.domain.view_state import ViewState
 from bot.listeners.links import member_care_customer, read_hosts
+from bot.lookup_answers import Ask
 from bot.requester import Requester
 from bot.settings import Settings
 from bot.wiring import build_answerer, create_app
@@ -97,7 +98,7 @@ def test_an_allowed_posters_link_unfolds_into_no_more_than_share_shows(
 
     # What Share would post for everyone: the card says nothing it doesn't.
     requester = Requester(TEAM, "U0AGENT1", "C0SUPPORT")
-    shared = answerer.answer(ViewState(CUSTOMER), requester, action="share", shared_by="U0AGENT1")
+    shared = answerer.answer(ViewState(CUSTOMER), Ask(requester, "share", shared_by="U0AGENT1"))
     shared_texts = " ".join(all_texts(shared.blocks))
     card_counts = next(b["text"]["text"] for b in blocks if b["type"] == "section")
     assert card_counts in shared_texts and "active" in card_counts

@@ -123,7 +123,7 @@ def test_an_unexpected_error_still_ends_the_step_with_a_reference(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(LookupAnswerer, "find_text", broken)
+    monkeypatch.setattr(LookupAnswerer, "find_lookup", broken)
     app, _ = make_app()
     completion = run_step(app, slack, {"user_context": AGENT, "customer": "1"}, expect="functions.completeError")
     assert "Something went wrong on our side (ref `" in completion["error"]

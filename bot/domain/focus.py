@@ -29,7 +29,7 @@ def parse_code(raw: str) -> str:
 def take_code(text: str | None) -> tuple[str, str | None]:
     """`565032176 code:WELCOME10 lower` → (`565032176 lower`, `WELCOME10`). Raises `InvalidCommand`.
 
-    Only the `code:` word is read here; the rest goes to `parse_command_text`, the one parser of who and case.
+    Only the `code:` word is read here; the rest goes to `bot.command_text.parse`, the one parser of who and case.
     """
     text = text or ""
     found = list(_CODE_WORD.finditer(text))

@@ -10,6 +10,7 @@ from slack_bolt.context.respond import Respond
 
 from blocks.modal import render_answer
 from bot.audit_log import write_audit
+from bot.delivery import ReplyTo
 from bot.domain.action_ids import (
     ACTION_CHECK,
     ACTION_PAGE,
@@ -20,6 +21,7 @@ from bot.domain.action_ids import (
 )
 from bot.errors import AccessDenied, InvalidViewState, ShareNotAllowed
 from bot.listeners.lazy import acknowledge, guarded
+from bot.lookup_answers import Ask
 from bot.requester import Requester, part
 from bot.services import Services
 
@@ -36,45 +38,42 @@ def action_name(action_id: str) -> str:
 
 
 def register(app: App, services: Services) -> None:
-    answerer, delivery, policy = services.answerer, services.delivery, services.policy
-
-    def redraw(context: BoltContext, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        """Expand/collapse a series, turn a page, or fetch again: the view comes from the button."""
-        action_id = str(action.get("action_id", ""))
-        requester = Requester.of(context)
-        message = answerer.answer_click(
-            action.get("value"),
-            requester,
-            action=action_name(action_id),
-            refresh=bool(_REFETCH.match(action_id)),
-            may_share=policy.may_share(requester),
-        )
-        in_view = part(body, "view")
-        if in_view.get("id"):  # a button in the lookup modal: redraw the modal
-            delivery.update_view(str(in_view["id"]), render_answer(message), view_hash=in_view.get("hash"))
-            return
-        original = part(body, "message")
-        delivery.redraw(respond, requester, message, message_ts=original.get("ts"))
-
-    def share(context: BoltContext, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        """Post the current view for the whole channel; the agent's private copy stays as it is."""
-        requester = Requester.of(context)
-        in_view = part(body, "view")
-        if in_view.get("id"):  # a modal has no Share button: a forged click, or a very old modal
-            write_audit(requester, action="share", outcome=AccessDenied.outcome, decision="denied")
-            delivery.update_view(str(in_view["id"]), render_answer(answerer.refusal(ShareNotAllowed())))
-            return
-        if not policy.may_share(requester):  # a button from elsewhere, or from before the channel list changed
-            write_audit(requester, action="share", outcome=AccessDenied.outcome, decision="denied")
-            delivery.privately(requester, answerer.refusal(ShareNotAllowed()), respond=respond)
-            return
-        message = answerer.answer_click(action.get("value"), requester, action="share", shared_by=requester.user_id)
-        if not message.ok:
-            delivery.privately(requester, message, respond=respond)
-        elif not delivery.share(respond, message):
-            # The response_url is spent (30 minutes or 5 uses): only a fresh /coupons can be shared.
-            delivery.ephemeral(requester, answerer.refusal(InvalidViewState("response_url expired")))
-
     app.action(_REDRAW)(ack=acknowledge, lazy=[guarded(redraw, services, action="click")])
     app.action(_REFETCH)(ack=acknowledge, lazy=[guarded(redraw, services, action="refresh")])
     app.action(ACTION_SHARE)(ack=acknowledge, lazy=[guarded(share, services, action="share")])
+
+
+def redraw(
+    services: Services, context: BoltContext, body: dict[str, Any], action: dict[str, Any], respond: Respond
+) -> None:
+    """Expand/collapse a series, turn a page, or fetch again: the view comes from the button."""
+    action_id = str(action.get("action_id", ""))
+    requester = Requester.of(context)
+    refresh = bool(_REFETCH.match(action_id))
+    may_share = services.policy.may_share(requester)
+    ask = Ask(requester, action_name(action_id), refresh=refresh, may_share=may_share)
+    message = services.answerer.answer_click(action.get("value"), ask)
+    in_view = part(body, "view")
+    if in_view.get("id"):  # a button in the lookup modal: redraw the modal, unless a newer click already has
+        services.delivery.update_view(str(in_view["id"]), render_answer(message), view_hash=in_view.get("hash"))
+        return
+    services.delivery.redraw(respond, requester, message, message_ts=part(body, "message").get("ts"))
+
+
+def share(services: Services, context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
+    """Post the current view for the whole channel; the agent's private copy stays as it is."""
+    answerer, delivery = services.answerer, services.delivery
+    to = ReplyTo.of(context, body)
+    # A modal has no Share button (a forged click, or a very old modal); nor has a place not allowed to share
+    # (a button from elsewhere, or from before the channel list changed).
+    if to.view_id or not services.policy.may_share(to.requester):
+        write_audit(to.requester, action="share", outcome=AccessDenied.outcome, decision="denied")
+        delivery.reply(to, answerer.refusal(ShareNotAllowed()))
+        return
+    ask = Ask(to.requester, "share", shared_by=to.requester.user_id)
+    message = answerer.answer_click(action.get("value"), ask)
+    if not message.ok:
+        delivery.reply(to, message)
+    elif to.respond is None or not delivery.share(to.respond, message):
+        # The response_url is spent (30 minutes or 5 uses): only a fresh /coupons can be shared.
+        delivery.ephemeral(to.requester, answerer.refusal(InvalidViewState("response_url expired")))

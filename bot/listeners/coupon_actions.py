@@ -26,6 +26,7 @@ from blocks.modal import render_answer
 from bot.access import GroupMembers, shared_members, usergroup_fetcher
 from bot.audit_log import write_audit
 from bot.coupon_actions import VIEW_ID, ActionForm, ActionOutcome, ActionService, Prepared
+from bot.delivery import ReplyTo
 from bot.domain.action_ids import (
     ACTION_EXTEND,
     ACTION_ISSUE,
@@ -41,6 +42,7 @@ from bot.domain.action_ids import (
 from bot.domain.coupon_actions import ActionKind
 from bot.errors import ActionNotAllowed, CouponsBotError, InvalidViewState
 from bot.listeners.lazy import acknowledge, guarded
+from bot.lookup_answers import Ask
 from bot.requester import Requester, part
 from bot.services import Services
 
@@ -98,15 +100,12 @@ class ActionListeners:
         self.service = ActionService(settings, self.answerer, self.answerer.client, is_member=self.groups.contains)
         self.answerer.may_act = self.service.allowed  # the buttons show only to the people who may use them
 
-    def refuse(self, requester: Requester, error: CouponsBotError, body: dict[str, Any], kind: ActionKind) -> None:
+    def refuse(self, to: ReplyTo, error: CouponsBotError, kind: ActionKind) -> None:
         decision = "denied" if isinstance(error, ActionNotAllowed) else "allowed"
-        write_audit(requester, action=f"action_{kind.value}", outcome=error.outcome, decision=decision)
+        write_audit(to.requester, action=f"action_{kind.value}", outcome=error.outcome, decision=decision)
         refusal = self.answerer.refusal(error)
-        if _parent_view(body):  # a click in the lookup modal: said over it, where the agent is looking
-            self.delivery.push_view(body.get("trigger_id"), render_outcome_view(refusal, kind), requester, refusal)
-            return
-        respond = Respond(response_url=body["response_url"]) if body.get("response_url") else None
-        self.delivery.privately(requester, refusal, respond=respond)
+        # A click in the lookup modal: said over it, where the agent is looking; the modal stays underneath.
+        self.delivery.reply(to, refusal, view=render_outcome_view(refusal, kind), push=True)
 
     def open_form(self, context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
         requester = Requester.of(context)
@@ -115,7 +114,7 @@ class ActionListeners:
         try:
             prepared = self.service.prepare(requester, kind, action.get("value"))
         except CouponsBotError as error:  # a stranger's click ends here, before any Capillary call
-            self.refuse(requester, error, body, kind)
+            self.refuse(ReplyTo.of(context, body), error, kind)
             return
         parent = _parent_view(body)
         prepared = _over(prepared, parent)
@@ -196,7 +195,7 @@ class ActionListeners:
         if form.parent_view:
             self.redraw_modal(form.view, form.parent_view, here)
         elif where.get("response_url"):
-            redrawn = self.answerer.answer_click(form.view, here, action="action_refresh", refresh=True)
+            redrawn = self.answerer.answer_click(form.view, Ask(here, "action_refresh", refresh=True))
             self.delivery.redraw(
                 Respond(response_url=where["response_url"]), here, redrawn, message_ts=where.get("message_ts")
             )
@@ -204,7 +203,7 @@ class ActionListeners:
     def redraw_modal(self, view_value: str, view_id: str, requester: Requester) -> None:
         """The lookup modal under the form, drawn afresh: what the agent sees once the form is closed."""
         redrawn = self.answerer.answer_click(
-            view_value, requester, action="action_refresh", refresh=True, may_share=False
+            view_value, Ask(requester, "action_refresh", refresh=True, may_share=False)
         )
         self.delivery.update_view(view_id, render_answer(redrawn))
 

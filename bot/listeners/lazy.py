@@ -4,24 +4,28 @@ Bolt runs the ack in the request thread and answers Slack at once; the work runs
 ack never waits for a free pool thread, however many slow lookups are queued. `guarded` makes sure the work
 always ends in an answer: an unexpected exception still tells the person something, with a reference that
 finds the traceback in the log; a restart tells everyone it could not answer in time (`bot/lazy_work.py`).
+
+Handlers are module-level functions (so a test can call them directly) that name what they need, as Bolt's own
+arguments are named: `guarded` passes `services` (and anything else given to it) to a handler with a parameter
+of that name, and shows Bolt the rest of its parameters only.
 """
 
 from __future__ import annotations
 
-import functools
+import inspect
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
 from blocks.errors import render_internal_error, render_restart_notice
-from blocks.message import Message
-from blocks.modal import render_answer
 from bot.audit_log import write_audit
+from bot.delivery import ReplyTo
 from bot.lazy_work import Waiting
-from bot.requester import Requester, part
+from bot.requester import Requester
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -32,41 +36,43 @@ def acknowledge(ack: Ack) -> None:
     ack()
 
 
-def guarded(handler: Handler, services: Services, *, action: str) -> Handler:
-    """`handler`, whose parameters must include `context` and `body`, with a catch-all around it."""
+def guarded(handler: Handler, services: Services, *, action: str, **given: Any) -> Handler:
+    """`handler`, given `services` and `given` by name and the rest by Bolt, with a catch-all around it. Bolt's
+    part must include `context` and `body`."""
+    signature = inspect.signature(handler)
+    if unknown := set(given) - set(signature.parameters):
+        raise TypeError(f"{handler.__name__} takes no {', '.join(sorted(unknown))}")
+    ours = {name: value for name, value in {"services": services, **given}.items() if name in signature.parameters}
 
-    @functools.wraps(handler)  # Bolt reads the wrapped function's parameters to know what to pass
     def run(**kwargs: Any) -> None:
         context: BoltContext = kwargs["context"]
         body: dict[str, Any] = kwargs.get("body") or {}
-        waiting = waiting_for(context, body)
+        to = ReplyTo.of(context, body)
+        waiting = Waiting(to.requester, to.respond, to.thread_ts)
         key = services.lazy_work.enter(waiting)
         if key is None:  # the bot is shutting down: say so now rather than start what can't finish
             tell_restarted(services, waiting)
             return
         try:
-            handler(**kwargs)
+            handler(**ours, **kwargs)
         except Exception:
             report_unexpected(services, context, body, action=action)
         finally:
             services.lazy_work.leave(key)
 
+    # Bolt reads the parameters to pass from the signature: the handler's, less what is given here.
+    bolt_passes = [parameter for name, parameter in signature.parameters.items() if name not in ours]
+    run.__signature__ = signature.replace(parameters=bolt_passes)  # type: ignore[attr-defined]
+    run.__doc__ = handler.__doc__
     # A job names its function: one name per listener and action (`redraw` serves both clicks and refreshes).
-    run.__name__ = f"{action}.{handler.__name__}"
+    run.__name__ = run.__qualname__ = f"{action}.{handler.__name__}"
     services.functions.add(run)
     return run
 
 
-def waiting_for(context: BoltContext, body: dict[str, Any]) -> Waiting:
-    """Who to tell, and how, if this work can't finish."""
-    respond = context.respond if body.get("response_url") else None
-    return Waiting(Requester.of(context), respond, part(body, "event").get("thread_ts"))
-
-
 def tell_restarted(services: Services, waiting: Waiting) -> None:
-    services.delivery.privately(
-        waiting.requester, render_restart_notice(), respond=waiting.respond, thread_ts=waiting.thread_ts
-    )
+    to = ReplyTo(waiting.requester, respond=waiting.respond, thread_ts=waiting.thread_ts)
+    services.delivery.reply(to, render_restart_notice())
 
 
 def report_unexpected(
@@ -85,18 +91,9 @@ def report_unexpected(
     requester = Requester.of(context)
     write_audit(requester, action=action, outcome="internal_error")
     message = render_internal_error(reference, contact=services.answerer.contact)
+    # Said in the modal it came from, else privately: never in a new modal (a shortcut's trigger went to its form).
+    to = replace(ReplyTo.of(context, body), opens_form=False)
     if before_ack:
-        services.delivery.after_ack(lambda: _tell_unexpected(services, context, body, requester, message))
+        services.delivery.after_ack(lambda: services.delivery.reply(to, message))
     else:
-        _tell_unexpected(services, context, body, requester, message)
-
-
-def _tell_unexpected(
-    services: Services, context: BoltContext, body: dict[str, Any], requester: Requester, message: Message
-) -> None:
-    event = part(body, "event")
-    in_view = part(body, "view")
-    if in_view.get("id") and services.delivery.update_view(str(in_view["id"]), render_answer(message)):
-        return  # a modal's form or button: the modal says it
-    respond = context.respond if body.get("response_url") else None
-    services.delivery.privately(requester, message, respond=respond, thread_ts=event.get("thread_ts"))
+        services.delivery.reply(to, message)

@@ -18,7 +18,7 @@ from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.domain.view_state import Surface, ViewState
 from bot.errors import AccessDenied, CouponsBotError
 from bot.listeners.lazy import acknowledge, guarded
-from bot.lookup_answers import Found
+from bot.lookup_answers import Ask, Found
 from bot.requester import Requester
 from bot.services import Services
 
@@ -62,53 +62,59 @@ def member_care_links(links: object, hosts: frozenset[str]) -> dict[str, int]:
 
 
 def register(app: App, services: Services, *, hosts: frozenset[str]) -> None:
-    answerer, delivery, policy = services.answerer, services.delivery, services.policy
-
-    def unfurl(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
-        links = member_care_links(event.get("links"), hosts)
-        if not links:  # another app's link, or the feature is off (no hosts): not ours to unfold
-            return
-        requester = Requester.of(context)
-        # The card is for everyone in the conversation: only where a shared answer may be posted.
-        if not (policy.allows(requester) and policy.may_share(requester)):
-            write_audit(requester, action="unfurl", outcome=AccessDenied.outcome, decision="denied")
-            return
-        unfurls: dict[str, dict[str, Any]] = {}
-        for url, customer_id in links.items():
-            view = ViewState(customer_id, CodeCase.UPPER, surface=Surface.EPHEMERAL)
-            found = answerer.find(view, requester, action="unfurl")
-            if isinstance(found, Found):  # a customer that can't be shown leaves the link as it is
-                value = answerer.codec.encode(ViewState(customer_id, found.summary.case, surface=Surface.MODAL))
-                unfurls[url] = {"blocks": render_unfurl(found.summary, found.card, open_value=value)}
-                answerer.record(found, requester)
-        if unfurls:
-            delivery.unfurl(
-                unfurls,
-                channel_id=event.get("channel"),
-                message_ts=event.get("message_ts"),
-                unfurl_id=event.get("unfurl_id"),
-                source=event.get("source"),
-            )
-
-    def open_privately(context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """The full answer in a modal (Loading… at once: the trigger lasts 3 seconds), or in the DM with the bot
-        when the modal can't be opened."""
-        requester = Requester.of(context)
-        try:
-            view = answerer.codec.decode(action.get("value"))
-        except CouponsBotError as error:
-            write_audit(requester, action="open_from_link", outcome=error.outcome)
-            delivery.to_user(requester, answerer.refusal(error))
-            return
-        view_id = delivery.open_modal(body.get("trigger_id"), render_loading(f"customer {view.customer_id}"))
-        surface = Surface.MODAL if view_id else Surface.MESSAGE
-        message = answerer.answer(replace(view, surface=surface), requester, action="open_from_link", may_share=False)
-        if view_id:
-            delivery.update_view(view_id, render_answer(message))
-        else:
-            delivery.to_user(requester, message)
-
-    app.event("link_shared")(ack=acknowledge, lazy=[guarded(unfurl, services, action="unfurl")])
+    app.event("link_shared")(ack=acknowledge, lazy=[guarded(unfurl, services, action="unfurl", hosts=hosts)])
     app.action(ACTION_OPEN_FROM_LINK)(
         ack=acknowledge, lazy=[guarded(open_privately, services, action="open_from_link")]
     )
+
+
+def unfurl(
+    services: Services, hosts: frozenset[str], context: BoltContext, body: dict[str, Any], event: dict[str, Any]
+) -> None:
+    """`hosts`: whose links unfold (`COUPONS_MEMBER_CARE_HOSTS`)."""
+    links = member_care_links(event.get("links"), hosts)
+    if not links:  # another app's link, or the feature is off (no hosts): not ours to unfold
+        return
+    answerer, policy = services.answerer, services.policy
+    requester = Requester.of(context)
+    # The card is for everyone in the conversation: only where a shared answer may be posted.
+    if not (policy.allows(requester) and policy.may_share(requester)):
+        write_audit(requester, action="unfurl", outcome=AccessDenied.outcome, decision="denied")
+        return
+    unfurls: dict[str, dict[str, Any]] = {}
+    for url, customer_id in links.items():
+        found = answerer.find(
+            ViewState(customer_id, CodeCase.UPPER, surface=Surface.EPHEMERAL), Ask(requester, "unfurl")
+        )
+        if isinstance(found, Found):  # a customer that can't be shown leaves the link as it is
+            value = answerer.codec.encode(ViewState(customer_id, found.summary.case, surface=Surface.MODAL))
+            unfurls[url] = {"blocks": render_unfurl(found.summary, found.card, open_value=value)}
+            answerer.record(found)
+    if unfurls:
+        services.delivery.unfurl(
+            unfurls,
+            channel_id=event.get("channel"),
+            message_ts=event.get("message_ts"),
+            unfurl_id=event.get("unfurl_id"),
+            source=event.get("source"),
+        )
+
+
+def open_privately(services: Services, context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
+    """The full answer in a modal (Loading… at once: the trigger lasts 3 seconds), or in the DM with the bot when
+    the modal can't be opened."""
+    answerer, delivery = services.answerer, services.delivery
+    requester = Requester.of(context)
+    try:
+        view = answerer.codec.decode(action.get("value"))
+    except CouponsBotError as error:
+        write_audit(requester, action="open_from_link", outcome=error.outcome)
+        delivery.to_user(requester, answerer.refusal(error))
+        return
+    view_id = delivery.open_modal(body.get("trigger_id"), render_loading(f"customer {view.customer_id}"))
+    surface = Surface.MODAL if view_id else Surface.MESSAGE
+    message = answerer.answer(replace(view, surface=surface), Ask(requester, "open_from_link", may_share=False))
+    if view_id:
+        delivery.update_view(view_id, render_answer(message))
+    else:
+        delivery.to_user(requester, message)

@@ -19,10 +19,9 @@ from blocks.summary import counts_line
 from bot.audit_log import write_audit
 from bot.domain.action_ids import FUNCTION_GET_COUPONS
 from bot.domain.coupon_state import STATE_ORDER, CouponState
-from bot.domain.view_state import Surface
 from bot.errors import AccessDenied
 from bot.listeners.lazy import acknowledge, guarded
-from bot.lookup_answers import Found
+from bot.lookup_answers import Ask, Found
 from bot.lookup_form import FormErrors, FormInput, read_form
 from bot.requester import Requester
 from bot.services import Services
@@ -34,46 +33,47 @@ MAX_CODES = 20  # `active_codes`: enough for a message, and a bounded output wha
 
 
 def register(app: App, services: Services) -> None:
-    answerer, delivery, policy = services.answerer, services.delivery, services.policy
-
-    def outcome(requester: Requester, inputs: dict[str, Any]) -> dict[str, Any] | str:
-        """The step's outputs, or the error it ends with."""
-        if not policy.allows(requester):
-            write_audit(requester, action=ACTION, outcome=AccessDenied.outcome, decision="denied")
-            return answerer.refusal(AccessDenied()).text
-        try:  # checked as the lookup window's fields are: the same rules, the same words
-            lookup = read_form(FormInput(who=str(inputs.get("customer") or ""), code=str(inputs.get("code") or "")))
-        except FormErrors as problem:
-            write_audit(requester, action=ACTION, outcome=problem.outcome)
-            return str(problem)
-        found = answerer.find_text(lookup.text, requester, surface=Surface.EPHEMERAL, action=ACTION)
-        if not isinstance(found, Found):
-            return found.text
-        outputs = step_outputs(found)
-        answerer.record(found, requester)
-        return outputs
-
-    def run_step(context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
-        execution_id = str(event.get("function_execution_id") or "")
-        token = event.get("bot_access_token")  # this run's own token (Bolt's `complete` uses it too)
-        inputs = event.get("inputs")
-        inputs = inputs if isinstance(inputs, dict) else {}
-        requester = Requester(team_id=context.team_id, user_id=invoking_user(inputs))
-        try:
-            result = outcome(requester, inputs)
-        except Exception:
-            # `guarded` would tell a person privately; a step has nobody to tell but the workflow, which waits
-            # until it ends: so it ends here, with the reference that finds the traceback.
-            reference = secrets.token_hex(4)
-            logger.exception("unexpected error answering %s (ref %s)", ACTION, reference)
-            write_audit(requester, action=ACTION, outcome="internal_error")
-            result = render_internal_error(reference, contact=answerer.contact).text
-        if isinstance(result, str):
-            delivery.fail_step(execution_id, result, token=token)
-        else:
-            delivery.complete_step(execution_id, result, token=token)
-
     app.function(FUNCTION_GET_COUPONS)(ack=acknowledge, lazy=[guarded(run_step, services, action=ACTION)])
+
+
+def run_step(services: Services, context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
+    execution_id = str(event.get("function_execution_id") or "")
+    token = event.get("bot_access_token")  # this run's own token (Bolt's `complete` uses it too)
+    inputs = event.get("inputs")
+    inputs = inputs if isinstance(inputs, dict) else {}
+    requester = Requester(team_id=context.team_id, user_id=invoking_user(inputs))
+    try:
+        result = step_outcome(services, requester, inputs)
+    except Exception:
+        # `guarded` would tell a person privately; a step has nobody to tell but the workflow, which waits until
+        # it ends: so it ends here, with the reference that finds the traceback.
+        reference = secrets.token_hex(4)
+        logger.exception("unexpected error answering %s (ref %s)", ACTION, reference)
+        write_audit(requester, action=ACTION, outcome="internal_error")
+        result = render_internal_error(reference, contact=services.answerer.contact).text
+    if isinstance(result, str):
+        services.delivery.fail_step(execution_id, result, token=token)
+    else:
+        services.delivery.complete_step(execution_id, result, token=token)
+
+
+def step_outcome(services: Services, requester: Requester, inputs: dict[str, Any]) -> dict[str, Any] | str:
+    """The step's outputs, or the error it ends with."""
+    answerer = services.answerer
+    if not services.policy.allows(requester):
+        write_audit(requester, action=ACTION, outcome=AccessDenied.outcome, decision="denied")
+        return answerer.refusal(AccessDenied()).text
+    try:  # checked as the lookup window's fields are: the same rules, the same words
+        lookup = read_form(FormInput(who=str(inputs.get("customer") or ""), code=str(inputs.get("code") or "")))
+    except FormErrors as problem:
+        write_audit(requester, action=ACTION, outcome=problem.outcome)
+        return str(problem)
+    found = answerer.find_lookup(lookup.lookup, Ask(requester, ACTION))
+    if not isinstance(found, Found):
+        return found.text
+    outputs = step_outputs(found)
+    answerer.record(found)
+    return outputs
 
 
 def invoking_user(inputs: dict[str, Any]) -> str | None:
