@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import selectors
 import socket
 import threading
 import time
@@ -124,8 +125,19 @@ class LoopbackServer:
             do_GET = do_POST = do_PUT = _handle
 
         self._server = _BusyServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        """`serve_forever`, woken by `close` rather than polling: `shutdown()` waits out a poll interval, per test."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._server, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._closing.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self._server and not self._closing.is_set():
+                        self._server.handle_request()  # a connection is waiting: accepted without blocking
 
     @property
     def url(self) -> str:
@@ -151,5 +163,8 @@ class LoopbackServer:
 
     def close(self) -> None:
         self._closing.set()
-        self._server.shutdown()
+        self._wake_writer.send(b"x")
+        self._thread.join()
         self._server.server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
