@@ -14,9 +14,9 @@ import pytest
 
 from bot.metrics import endpoint
 from tests.conftest import CapillaryStandIn, bot_env
+from tests.support.processes import Web, start_web, start_worker, stop
 from tests.support.redis_server import RedisServer
 from tests.support.slack import FakeSlack, command_body, signed_headers
-from tests.test_server import Web, start_web, start_worker, stop
 
 CUSTOMER = 565032176
 

@@ -144,12 +144,20 @@ class LoopbackServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/"
 
-    def wait_for(self, count: int, *, path_prefix: str = "", timeout: float = 10.0) -> list[Recorded]:
-        """Block until `count` requests under `path_prefix` have arrived; fail the test if they don't."""
+    def wait_for(
+        self,
+        count: int,
+        *,
+        path_prefix: str = "",
+        timeout: float = 10.0,
+        where: Callable[[Recorded], bool] = lambda request: True,
+    ) -> list[Recorded]:
+        """Block until `count` requests under `path_prefix` (and `where` they hold) have arrived; fail the test if
+        they don't."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                found = [r for r in self.requests if r.path.startswith(path_prefix)]
+                found = [r for r in self.requests if r.path.startswith(path_prefix) and where(r)]
                 if len(found) >= count:
                     return found
                 remaining = deadline - time.monotonic()
