@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.support.pipes import Output
 from tests.support.redis_server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: tests/support/ is two below it
 BIN = Path(sys.executable).parent
 START_SECONDS = 20.0
 # What each process logs once it is ready: one uvicorn process once its socket listens (with WEB_CONCURRENCY > 1,
