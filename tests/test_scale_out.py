@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
-from tests.support.processes import Web, launch_web, launch_worker, start_web, stop_all
+from tests.support.processes import Web, discard_all, launch_web, launch_worker, start_web, stop_all
 from tests.support.redis_server import RedisServer
 from tests.support.slack import FakeSlack, block_actions_payload, command_body, event_request, signed_headers
 
@@ -37,7 +37,7 @@ def web(request: pytest.FixtureRequest, slack: FakeSlack, capillary: CapillarySt
             process.ready()
         yield web
     finally:
-        stop_all(process.process for process in [web, *workers])
+        discard_all(process.process for process in [web, *workers])
 
 
 def post(web: Web, body: str, headers: dict[str, list[str]]) -> int:

@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
-from tests.support.processes import Web, procfile_env, procfile_line, start_web, stop
+from tests.support.processes import Web, discard_all, procfile_env, procfile_line, start_web
 from tests.support.slack import SIGNING_SECRET, FakeSlack, block_actions_payload, command_body, signed_headers
 
 CAPILLARY_DELAY = 1.5  # longer than any ack may take: an ack that waited for Capillary fails its test
@@ -45,7 +45,7 @@ def web(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> Iterat
     )
     server = start_web(env, tmp_path)
     yield server
-    stop(server.process)
+    discard_all([server.process])
 
 
 # One client for all requests: building one per request costs the test client, not the bot, tens of ms each.
@@ -356,7 +356,7 @@ def test_past_its_connections_web_answers_a_quick_503(
     finally:
         for sock in idle:
             sock.close()
-        stop(web.process)
+        discard_all([web.process])
 
 
 def healthz_on(sock: socket.socket, *, close: bool = False) -> int:

@@ -24,13 +24,13 @@ from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
 from tests.support.processes import (
     Web,
+    discard_all,
     launch_web,
     launch_worker,
     procfile_env,
     procfile_line,
     start_web,
     start_worker,
-    stop_all,
 )
 from tests.support.redis_server import RedisServer, until_redis_sees
 from tests.support.slack import BOT_TOKEN, FakeSlack, command_body, signed_headers
@@ -48,7 +48,7 @@ def redis_url(redis_server: RedisServer) -> str:
 def processes() -> Iterator[Processes]:
     started: Processes = []
     yield started
-    stop_all(started)
+    discard_all(started)
 
 
 def post_command(web: Web, text: str, response_url: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -90,6 +91,7 @@ def _spawn(line: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # a process group of its own: `discard_all` ends it with whatever it started
     )
     assert process.stderr is not None
     return process, Output(process.stderr)
@@ -134,3 +136,15 @@ def stop_all(processes: Iterable[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+def discard_all(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """End them and everything they started (SIGKILL to each one's process group), for a test's clean-up: how they
+    shut down is the business of the tests that SIGTERM them; waiting for it here only makes every test longer."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:  # not yet reaped: its pid, and so its group's id, is still this process's
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    for process in processes:
+        process.wait(10)
