@@ -114,7 +114,7 @@ def test_a_worker_killed_mid_way_loses_nothing_and_nothing_is_answered_twice(
 ) -> None:
     customers = [CUSTOMER + n for n in range(40)]
     for customer in customers:
-        capillary.answers[customer] = Reply(body=sample_bytes("lower"), delay=1.5)
+        capillary.answers[customer] = Reply(body=sample_bytes("lower"), held=True)
     env = bot_env(slack, capillary, REDIS_URL=redis_url)
     doomed, survivor, web = launch_worker(env, tmp_path), launch_worker(env, tmp_path), launch_web(env, tmp_path)
     processes += [doomed.process, survivor.process, web.process]
@@ -122,10 +122,12 @@ def test_a_worker_killed_mid_way_loses_nothing_and_nothing_is_answered_twice(
         process.ready()
     for customer in customers:
         assert post_command(web, str(customer), slack.response_url(f"c{customer}")) == 200
-    # Each worker runs 8 jobs at once and takes no more: with 16 fetches under way (Capillary takes 1.5 s), both
-    # are full, and more jobs wait in the queue. Kill one without warning.
+    # Each worker runs 8 jobs at once and takes no more: with 16 fetches under way, and Capillary holding every
+    # answer, both are full and the rest wait in the queue. Kill one without warning, mid-way through all it took.
     capillary.wait_coupon_calls(16)
     doomed.process.send_signal(signal.SIGKILL)
+    assert doomed.process.wait(5) == -signal.SIGKILL
+    capillary.server.release()
     killed_at = time.monotonic()
     for customer in customers:
         [answer] = slack.wait_responses(1, name=f"c{customer}", timeout=max(0.1, killed_at + 30 - time.monotonic()))

@@ -40,6 +40,7 @@ class Reply:
     delay: float = 0.0
     drip: float = 0.0  # seconds between chunks of the body: a server that sends slowly
     chunk: int = 1024
+    held: bool = False  # answered only once the test calls `release()` on the server
 
 
 Route = Callable[[Recorded], Reply]
@@ -69,6 +70,7 @@ class LoopbackServer:
         self.requests: list[Recorded] = []
         self._changed = threading.Condition()
         self._closing = threading.Event()
+        self._released = threading.Event()  # held replies go; set by `release()`, or by `close()`
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,6 +99,8 @@ class LoopbackServer:
                     server.requests.append(request)
                     server._changed.notify_all()
                 reply = server.route(request)
+                if reply.held:
+                    server._released.wait()
                 if reply.delay:
                     # A "hang" ends when the test ends, so no thread outlives the suite.
                     server._closing.wait(reply.delay)
@@ -169,8 +173,13 @@ class LoopbackServer:
         with self._changed:
             return [r for r in self.requests if r.path.startswith(path_prefix)]
 
+    def release(self) -> None:
+        """Send the replies that are `held`, and from now on send them at once."""
+        self._released.set()
+
     def close(self) -> None:
         self._closing.set()
+        self._released.set()
         self._wake_writer.send(b"x")
         self._thread.join()
         self._server.server_close()
