@@ -8,9 +8,6 @@ from typing import Any
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
-MAX_SECTION_TEXT = 3000
-MAX_SECTION_FIELDS = 10
-MAX_BUTTON_VALUE = 2000
 # Slack rejects bigger messages with `msg_blocks_too_long`; the exact figure is undocumented.
 MAX_MESSAGE_TEXT = 10_000
 

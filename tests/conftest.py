@@ -98,6 +98,12 @@ class CapillaryStandIn:
     def coupon_calls(self) -> list[Recorded]:
         return [r for r in self.server.matching("/v2/customers/") if r.path.endswith("/coupons")]
 
+    def wait_coupon_calls(self, count: int, timeout: float = 10.0) -> list[Recorded]:
+        """Until `count` coupon requests have arrived (each is recorded before its answer, however slow)."""
+        return self.server.wait_for(
+            count, path_prefix="/v2/customers/", timeout=timeout, where=lambda r: r.path.endswith("/coupons")
+        )
+
     def profile_calls(self) -> list[Recorded]:
         return [r for r in self.server.matching("/v2/customers/") if re.fullmatch(r"/v2/customers/[0-9]+", r.path)]
 

@@ -145,9 +145,18 @@ def quick_return(monkeypatch: pytest.MonkeyPatch) -> mock.MagicMock:
     """Memory goes back 0.1 s after the last large answer (not 10 s); `return_memory` is recorded."""
     monkeypatch.setattr(gc_tuning, "RETURN_AFTER_QUIET_SECONDS", 0.1)
     monkeypatch.setattr(gc_tuning, "_malloc_trim", lambda: lambda _pad: 1)  # as on glibc, wherever tests run
-    returned = mock.MagicMock(return_value=True)
+    returned = mock.MagicMock(return_value=True, side_effect=lambda: returned.at.append(time.monotonic()) or True)
+    returned.at = []  # when each call came
     monkeypatch.setattr(gc_tuning, "return_memory", returned)
     return returned
+
+
+def memory_returned() -> None:
+    """Until the thread that returns memory once answers are quiet has done so (and ended); at once if none runs."""
+    for thread in threading.enumerate():
+        if thread.name == "return-memory":
+            thread.join(5)
+            assert not thread.is_alive()
 
 
 def answered(resident: list[int]) -> None:
@@ -158,17 +167,17 @@ def answered(resident: list[int]) -> None:
 
 def test_memory_goes_back_once_large_answers_stop(quick_return: mock.MagicMock) -> None:
     answered([100 * MB, 140 * MB])
-    time.sleep(0.05)
+    time.sleep(0.05)  # the time between two answers, under the quiet 0.1 s: the behaviour under test
+    last = time.monotonic()
     answered([140 * MB, 180 * MB])  # another large customer, right after: it reuses that memory
-    time.sleep(0.05)
-    assert quick_return.call_count == 0
-    time.sleep(0.3)
-    assert quick_return.call_count == 1  # once, 0.1 s after the last
+    memory_returned()
+    assert quick_return.call_count == 1  # once,
+    assert quick_return.at[0] - last >= 0.1  # 0.1 s after the last, not the first
 
 
 def test_a_small_answer_returns_nothing(quick_return: mock.MagicMock) -> None:
     answered([100 * MB, 101 * MB])
-    time.sleep(0.3)
+    memory_returned()
     assert quick_return.call_count == 0
 
 
@@ -197,7 +206,5 @@ def test_returning_memory_shrinks_the_process_after_a_large_answer(monkeypatch: 
     thread.join()
     before, grown = measured
     assert grown - before >= gc_tuning.TRIM_AFTER_GROWTH_BYTES
-    deadline = time.monotonic() + 5
-    while gc_tuning.resident_bytes() - before >= (grown - before) / 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    memory_returned()
     assert gc_tuning.resident_bytes() - before < (grown - before) / 4  # without returning it: about 40% stays

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,9 +119,41 @@ BROKEN: dict[str, tuple[Callable[[list[Block]], None], str]] = {
     "bad button style": (_set("1.accessory.style", "blue"), "style"),
     "26 elements in actions": (
         _set("4.elements", [button(action_id=f"b{n}") for n in range(26)]),
-        "cannot exceed 25",
+        "26 actions elements, more than 25",
     ),
+    "a link button whose url is not a URL": (_set("1.accessory.url", "coupons for 565032176"), "not an http(s) URL"),
+    "a link button to another scheme": (_set("1.accessory.url", "javascript:alert(1)"), "not an http(s) URL"),
+    "a link button url over 3000": (_set("1.accessory.url", "https://example.com/" + "x" * 2981), "url over 3000"),
+    "a button in a context block": (
+        _set("2.elements", [text("Fetched today"), button("Refresh", "again")]),
+        "images and text only, not a button",
+    ),
+    "a select in a context block": (
+        _set("2.elements", [{"type": "static_select", "action_id": "pick", "options": []}]),
+        "images and text only, not a static_select",
+    ),
+    "eleven context elements": (_set("2.elements", [text(f"t{n}") for n in range(11)]), "11 context elements"),
 }
+
+
+def test_the_checks_own_limits_are_slacks() -> None:
+    """Written from Slack's Block Kit reference, not taken from the renderers' blocks/limits.py."""
+    from tests.support import blockkit
+
+    assert "blocks.limits" not in blockkit.__dict__ and "blocks.limits" not in Path(blockkit.__file__).read_text()
+    assert (blockkit.MAX_MESSAGE_BLOCKS, blockkit.MAX_VIEW_BLOCKS) == (50, 100)
+    assert (blockkit.MAX_SECTION_TEXT, blockkit.MAX_SECTION_FIELDS, blockkit.MAX_FIELD_TEXT) == (3000, 10, 2000)
+    assert (blockkit.MAX_BUTTON_TEXT, blockkit.MAX_BUTTON_VALUE, blockkit.MAX_BUTTON_URL) == (75, 2000, 3000)
+    assert (blockkit.MAX_CONTEXT_ELEMENTS, blockkit.MAX_ACTIONS_ELEMENTS, blockkit.MAX_HEADER_TEXT) == (10, 25, 150)
+    assert (blockkit.MAX_MODAL_TITLE, blockkit.MAX_PRIVATE_METADATA, blockkit.MAX_ID) == (24, 3000, 255)
+
+
+def test_a_link_button_and_a_context_of_text_and_images_pass() -> None:
+    blocks = good_message()
+    blocks[1]["accessory"]["url"] = "https://example.com/coupons?customer=1"
+    image = {"type": "image", "image_url": "https://example.com/logo.png", "alt_text": "logo"}
+    blocks[2]["elements"] = [text("Fetched today"), text("by", "plain_text"), image, *[text(f"{n}") for n in range(7)]]
+    assert_valid_message(blocks)
 
 
 @pytest.mark.parametrize("name", BROKEN)
@@ -168,6 +201,19 @@ def modal(**fields: Any) -> dict[str, Any]:
     }
 
 
+INPUT = {
+    "type": "input",
+    "block_id": "who",
+    "label": text("Customer", "plain_text"),
+    "element": {"type": "plain_text_input", "action_id": "who", "placeholder": text("p" * 150, "plain_text")},
+}
+SUBMIT = text("Look up", "plain_text")
+
+
+def test_a_modal_with_inputs_passes_with_a_submit() -> None:
+    assert_valid_view(modal(blocks=[INPUT], submit=SUBMIT))
+
+
 def test_home_and_modal_views_pass() -> None:
     assert_valid_view({"type": "home", "blocks": good_message()})
     assert_valid_view({"type": "home", "blocks": [{"type": "divider"}] * 100})
@@ -200,6 +246,9 @@ def test_home_and_modal_views_pass() -> None:
         (modal(callback_id="c" * 256), "callback_id over 255"),
         (modal(private_metadata="m" * 3001), "private_metadata over 3000"),
         (modal(blocks=[*good_message(), {"type": "actions", "elements": [button(action_id="go")] * 2}]), "unique"),
+        (modal(blocks=[INPUT]), "a modal with input blocks needs a submit"),
+        (modal(blocks=[{**INPUT, "label": text("l" * 2001, "plain_text")}], submit=SUBMIT), "label over 2000"),
+        (modal(blocks=[{**INPUT, "hint": text("h" * 2001, "plain_text")}], submit=SUBMIT), "hint over 2000"),
     ],
 )
 def test_broken_views_fail(view: dict[str, Any], problem: str) -> None:

@@ -14,9 +14,9 @@ import pytest
 
 from bot.metrics import endpoint
 from tests.conftest import CapillaryStandIn, bot_env
+from tests.support.processes import Web, discard_all, start_web, start_worker
 from tests.support.redis_server import RedisServer
 from tests.support.slack import FakeSlack, command_body, signed_headers
-from tests.test_server import Web, start_web, start_worker, stop
 
 CUSTOMER = 565032176
 
@@ -25,8 +25,7 @@ CUSTOMER = 565032176
 def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
-    for process in started:
-        stop(process)
+    discard_all(started)
 
 
 def look_up(web: Web, slack: FakeSlack, name: str) -> None:

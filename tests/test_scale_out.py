@@ -12,13 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
+from tests.support.processes import Web, discard_all, launch_web, launch_worker, start_web, stop_all
 from tests.support.redis_server import RedisServer
 from tests.support.slack import FakeSlack, block_actions_payload, command_body, event_request, signed_headers
-from tests.test_server import Web, start_web, start_worker, stop
 
 CUSTOMER = 565032176
 
@@ -29,14 +28,16 @@ def web(request: pytest.FixtureRequest, slack: FakeSlack, capillary: CapillarySt
     extra: dict[str, str] = {}
     workers: list[Web] = []
     if "Redis" in request.param:
-        server: RedisServer = request.getfixturevalue("redis_server")
-        redis.Redis.from_url(server.url).flushall()  # nothing cached by an earlier test
+        server: RedisServer = request.getfixturevalue("redis_server")  # empty: nothing cached by an earlier test
         extra = {"REDIS_URL": server.url, "WEB_CONCURRENCY": "2"}
-        workers = [start_worker(bot_env(slack, capillary, **extra), tmp_path, f"worker{n}") for n in range(2)]
-    web = start_web(bot_env(slack, capillary, **extra), tmp_path)
-    yield web
-    for process in [web.process, *(worker.process for worker in workers)]:
-        stop(process)
+        workers = [launch_worker(bot_env(slack, capillary, **extra), tmp_path) for _ in range(2)]
+    web = launch_web(bot_env(slack, capillary, **extra), tmp_path)
+    try:
+        for process in [*workers, web]:  # started side by side, each waited for
+            process.ready()
+        yield web
+    finally:
+        discard_all(process.process for process in [web, *workers])
 
 
 def post(web: Web, body: str, headers: dict[str, list[str]]) -> int:
@@ -112,8 +113,7 @@ def test_with_redis_down_lookups_still_work(slack: FakeSlack, capillary: Capilla
             [answer] = slack.wait_responses(1, name=f"down{n}")
             assert "*7* expired" in json.dumps(answer["blocks"])
     finally:
-        web.process.terminate()
-        web.process.wait(15)
+        stop_all([web.process])
     warnings = [line for line in web.stderr().splitlines() if "Redis store unavailable" in line]
     assert len(warnings) == 1  # once, then at most once a minute
     assert "hunter2" not in web.stderr() and str(port) not in warnings[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import selectors
@@ -14,8 +15,8 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,100 +24,11 @@ import pytest
 
 from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
+from tests.support.processes import Web, discard_all, procfile_env, procfile_line, start_web
 from tests.support.slack import SIGNING_SECRET, FakeSlack, block_actions_payload, command_body, signed_headers
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-CAPILLARY_DELAY = 3.0
+CAPILLARY_DELAY = 1.5  # longer than any ack may take: an ack that waited for Capillary fails its test
 REQUEST_TIMEOUT = 2.0
-
-
-def procfile_line(process: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == process:
-            return command.strip()
-    raise AssertionError(f"no {process} process in the Procfile")
-
-
-def procfile_env(**env: str) -> dict[str, str]:
-    # The platform runs Procfile lines with a shell whose PATH has the app's environment first.
-    return {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **env}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Web:
-    process: subprocess.Popen[bytes]
-    base: str
-    port: int
-    log: Path
-
-    def stderr(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_web(env: dict[str, str], tmp_path: Path) -> Web:
-    port = free_port()
-    log = tmp_path / "web.log"
-    process = subprocess.Popen(
-        ["sh", "-c", "exec " + procfile_line("web")],
-        cwd=tmp_path,  # not the source tree
-        env=procfile_env(**env, PORT=str(port)),
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(log.read_text())
-        try:
-            httpx.get(base + "/healthz", timeout=0.5)
-            return Web(process, base, port, log)
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("the web process did not start: " + log.read_text())
-
-
-def start_worker(env: dict[str, str], tmp_path: Path, name: str = "worker") -> Web:
-    """The Procfile's `worker`, returned once it is live (its heartbeat is in Redis)."""
-    import redis
-
-    log = tmp_path / f"{name}.log"
-    process = subprocess.Popen(
-        ["sh", "-c", "exec " + procfile_line("worker")],
-        cwd=tmp_path,
-        env=procfile_env(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(log.read_text())
-        members = client.zrange("coupons-bot:workers", 0, -1)
-        if any(member.decode().endswith(f":{process.pid}") for member in members):
-            return Web(process, "", 0, log)
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError("the worker did not start: " + log.read_text())
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 @pytest.fixture
@@ -133,12 +45,7 @@ def web(slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path) -> Iterat
     )
     server = start_web(env, tmp_path)
     yield server
-    server.process.terminate()
-    try:
-        server.process.wait(15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(5)
+    discard_all([server.process])
 
 
 # One client for all requests: building one per request costs the test client, not the bot, tens of ms each.
@@ -203,7 +110,7 @@ def test_a_signed_command_is_acked_and_answered(web: Web, slack: FakeSlack) -> N
 
 
 def test_bolt_lazy_headers_from_outside_are_ignored(web: Web, slack: FakeSlack, capillary: CapillaryStandIn) -> None:
-    # Bolt runs the named lazy listener inside dispatch, before answering: here, a 3 s lookup before the ack.
+    # Bolt runs the named lazy listener inside dispatch, before answering: here, a slow lookup before the ack.
     body = command_body("565032176 lower", response_url=slack.response_url("lazy"))
     headers = {**signed_headers(body), "X-Slack-Bolt-Lazy-Function-Name": ["answer_command"]}
     status, seconds, _ = post(web.base, body, headers)
@@ -230,14 +137,16 @@ class Dribblers:
             self.selector.register(sock, selectors.EVENT_READ)
         self.closed: set[socket.socket] = set()
 
-    def drip(self) -> None:
+    def drip(self, wait: float = 0.0) -> None:
+        """Send each open connection one more byte; then note those the server answered or closed, waiting up to
+        `wait` for one to be."""
         for sock in self.sockets:
             if sock not in self.closed:
                 try:
                     sock.send(b"x" if sock.fileno() >= 0 else b"")
                 except OSError:
                     self.closed.add(sock)
-        for key, _ in self.selector.select(timeout=0):
+        for key, _ in self.selector.select(timeout=wait):
             sock = key.fileobj
             assert isinstance(sock, socket.socket)
             try:
@@ -254,6 +163,9 @@ class Dribblers:
         self.selector.close()
 
 
+DRIP_SECONDS = 0.05  # a slow client sends a byte this often: the behaviour under test, not a wait
+
+
 @pytest.mark.parametrize("body", [False, True], ids=["slow-headers", "slow-bodies"])
 def test_slow_clients_do_not_stop_acks_and_are_dropped(web: Web, slack: FakeSlack, body: bool) -> None:
     dribblers = Dribblers(web.port, 200, body=body)
@@ -265,9 +177,8 @@ def test_slow_clients_do_not_stop_acks_and_are_dropped(web: Web, slack: FakeSlac
         ]
         with ThreadPoolExecutor(max_workers=20) as pool:
             pending = [pool.submit(post, web.base, b) for b in bodies]
-            while not all(p.done() for p in pending):
+            while futures.wait(pending, timeout=DRIP_SECONDS).not_done:  # a byte from each slow client meanwhile
                 dribblers.drip()
-                time.sleep(0.05)
         results = [p.result() for p in pending]
         assert all(status == 200 for status, _, _ in results), results
         latencies = sorted(seconds for _, seconds, _ in results)
@@ -277,8 +188,7 @@ def test_slow_clients_do_not_stop_acks_and_are_dropped(web: Web, slack: FakeSlac
         assert len(dribblers.closed) < 200  # they were still open while the acks went through
         # Every slow connection is closed within the request timeout (plus scheduling slack).
         while len(dribblers.closed) < 200 and time.monotonic() - started < REQUEST_TIMEOUT + 5:
-            dribblers.drip()
-            time.sleep(0.1)
+            dribblers.drip(wait=DRIP_SECONDS)
         assert len(dribblers.closed) == 200
         assert HTTP.get(web.base + "/healthz").status_code == 200
     finally:
@@ -322,7 +232,7 @@ def test_sigterm_answers_or_tells_everyone_waiting(
         COUPONS_LISTENER_THREADS="4",  # so some lookups are still queued, not started, at SIGTERM
         COUPONS_READ_TIMEOUT_SECONDS="20",
         COUPONS_UPSTREAM_DEADLINE_SECONDS="25",
-        COUPONS_SHUTDOWN_GRACE_SECONDS="2",
+        COUPONS_SHUTDOWN_GRACE_SECONDS="1",
     )
     web = start_web(env, tmp_path)
     try:
@@ -481,21 +391,29 @@ def test_past_its_connections_web_answers_a_quick_503(
     slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path
 ) -> None:
     web = start_web(bot_env(slack, capillary, COUPONS_MAX_CONNECTIONS="3"), tmp_path)
-    idle = [socket.create_connection(("127.0.0.1", web.port)) for _ in range(3)]
+    idle: list[socket.socket] = []
     try:
-        assert wait_for_status(web, 503) == 503  # the fourth connection: refused quickly, not left to hang
+        for _ in range(3):
+            idle.append(socket.create_connection(("127.0.0.1", web.port), timeout=10))
+            if len(idle) < 3:  # answered, so web holds it (kept alive, idle now); the third is only opened
+                assert healthz_on(idle[-1]) == 200
+        assert HTTP.get(web.base + "/healthz").status_code == 503  # the next one: refused quickly, not left to hang
+        for sock in idle[:2]:
+            healthz_on(sock, close=True)
+        assert HTTP.get(web.base + "/healthz").status_code == 200  # room again
+    finally:
         for sock in idle:
             sock.close()
-        assert wait_for_status(web, 200) == 200  # room again
-    finally:
-        stop(web.process)
+        discard_all([web.process])
 
 
-def wait_for_status(web: Web, status: int, timeout: float = 10.0) -> int:
-    """GET /healthz until it answers `status` (the server learns of closed connections as they close)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = httpx.get(web.base + "/healthz", timeout=2).status_code
-        if answer == status or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.05)
+def healthz_on(sock: socket.socket, *, close: bool = False) -> int:
+    """GET /healthz on an open connection: its status. With `close`, also wait until web has closed that
+    connection, which it does once it no longer counts it."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bot\r\n" + (b"Connection: close\r\n" if close else b"") + b"\r\n")
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    response.read()
+    if close:
+        assert sock.recv(1) == b""
+    return response.status

@@ -29,15 +29,21 @@ class Fetches:
         self.count = 0
         self.gate = threading.Event()
         self.error = error
-        self._lock = threading.Lock()
+        self._counted = threading.Condition()
 
     def __call__(self) -> tuple[str, bytes]:
-        with self._lock:
+        with self._counted:
             self.count += 1
+            self._counted.notify_all()
         self.gate.wait(5)
         if self.error is not None:
             raise self.error
         return "fetched", b"kept"
+
+    def reach(self, count: int, timeout: float = 5.0) -> bool:
+        """Until exactly `count` fetches have started."""
+        with self._counted:
+            return self._counted.wait_for(lambda: self.count == count, timeout)
 
 
 class Waiting:
@@ -154,17 +160,8 @@ def test_callers_share_a_fetch_only_of_the_same_variant() -> None:
     fetches = Fetches()
     with ThreadPoolExecutor(2) as pool:
         plain = pool.submit(fetch.get, "k", fetches, read_back)
-        assert wait_for(lambda: fetches.count == 1)
+        assert fetches.reach(1)
         focused = pool.submit(fetch.get, "k", fetches, read_back, variant="focused")
-        assert wait_for(lambda: fetches.count == 2)  # not the plain fetch's answer: one of its own
+        assert fetches.reach(2)  # not the plain fetch's answer: one of its own
         fetches.gate.set()
         assert plain.result() == focused.result() == "fetched"
-
-
-def wait_for(condition: Any, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True

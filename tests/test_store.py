@@ -34,15 +34,6 @@ class FakeClock:
         self.now += seconds
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
 @dataclass
 class Subject:
     kind: str
@@ -115,7 +106,7 @@ def test_keys_expire(subject: Subject) -> None:
     store.set("long", b"v", 30)
     assert store.get("short") == b"v"
     subject.let_time_pass(0.25)
-    assert wait_until(lambda: store.get("short") is None and store.get("claimed") is None)
+    assert store.get("short") is None and store.get("claimed") is None  # Redis expires a key when it is read
     assert store.get("long") == b"v"
     assert store.add("claimed", b"again", 30) is True  # an expired key is absent for add too
 
@@ -156,24 +147,48 @@ def test_wait_for_an_absent_key_gives_up_at_its_timeout(subject: Subject) -> Non
 
 def test_wait_for_wakes_promptly_when_another_thread_sets_the_key(subject: Subject) -> None:
     store = subject.store
-    waiting = threading.Event()
     got: list[tuple[bytes | None, float]] = []
 
     def waiter() -> None:
-        waiting.set()
         value = store.wait_for("k", 10)
         got.append((value, time.monotonic()))
 
+    looked = first_look_found_nothing(store)
     thread = threading.Thread(target=waiter)
     thread.start()
-    assert waiting.wait(5)
-    time.sleep(0.05)  # let the waiter get into wait_for: the result does not depend on it
+    assert looked.wait(5)  # the waiter is waiting now: what follows is a wake-up
     set_at = time.monotonic()
     store.set("k", b"hello", 30)
     thread.join(10)
     [(value, woke_at)] = got
     assert value == b"hello"
     assert woke_at - set_at < 0.5  # Redis polls at most every 0.1 s; memory wakes on a condition
+
+
+def first_look_found_nothing(store: Store) -> threading.Event:
+    """Set once `store.wait_for` has looked for its key and not found it: then it waits, on a condition (memory)
+    or by asking again (Redis)."""
+    looked = threading.Event()
+    if isinstance(store, MemoryStore):
+
+        class Told(threading.Condition):
+            def wait(self, timeout: float | None = None) -> bool:
+                looked.set()  # the lock is held: the key is set only once this wait has let it go
+                return super().wait(timeout)
+
+        store._changed = Told(threading.Lock())
+    else:
+        assert isinstance(store, RedisStore)
+        call = store._call
+
+        def spied(command: Callable[[], object]) -> object:
+            answer = call(command)
+            if answer is None:  # the GET that found nothing
+                looked.set()
+            return answer
+
+        store._call = spied  # type: ignore[method-assign]
+    return looked
 
 
 # --- memory only ---------------------------------------------------------------------------------------------

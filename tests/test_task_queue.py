@@ -22,9 +22,18 @@ from bot.store.redis import RedisStore
 from bot.task_queue import STANDBY_AFTER_SECONDS, QueueWatch, TaskQueue
 from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
-from tests.support.redis_server import RedisServer
+from tests.support.processes import (
+    Web,
+    discard_all,
+    launch_web,
+    launch_worker,
+    procfile_env,
+    procfile_line,
+    start_web,
+    start_worker,
+)
+from tests.support.redis_server import RedisServer, until_redis_sees
 from tests.support.slack import BOT_TOKEN, FakeSlack, command_body, signed_headers
-from tests.test_server import Web, procfile_env, procfile_line, start_web, start_worker, stop
 
 CUSTOMER = 565032176
 Processes = list[subprocess.Popen[bytes]]
@@ -32,7 +41,6 @@ Processes = list[subprocess.Popen[bytes]]
 
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
-    redis.Redis.from_url(redis_server.url).flushall()
     return redis_server.url
 
 
@@ -40,8 +48,7 @@ def redis_url(redis_server: RedisServer) -> str:
 def processes() -> Iterator[Processes]:
     started: Processes = []
     yield started
-    for process in started:
-        stop(process)
+    discard_all(started)
 
 
 def post_command(web: Web, text: str, response_url: str) -> int:
@@ -53,15 +60,6 @@ def post_command(web: Web, text: str, response_url: str) -> int:
 def health(web: Web) -> dict[str, object]:
     answer: dict[str, object] = httpx.get(web.base + "/healthz", timeout=2).json()
     return answer
-
-
-def wait_until(condition: object, timeout: float = 10.0) -> None:
-    """Poll a condition the processes under test expose (their /healthz, Redis): they have no other signal."""
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def test_a_worker_without_redis_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -91,7 +89,7 @@ def test_web_queues_the_lookup_and_a_worker_answers_it(
     processes.append(web.process)
     assert post_command(web, "565032176", slack.response_url("queued")) == 200
     # No worker yet: the job waits in Redis, and /healthz says so.
-    wait_until(lambda: health(web).get("queue_depth") == 1)
+    until_redis_sees(redis_url, lambda: health(web).get("queue_depth") == 1)
     assert health(web) | {"queue_depth": 1} == {
         "status": "ok",
         "role": "web",
@@ -104,7 +102,7 @@ def test_web_queues_the_lookup_and_a_worker_answers_it(
     processes.append(start_worker(env, tmp_path).process)
     [answer] = slack.wait_responses(1, name="queued")
     assert "*7* expired" in json.dumps(answer["blocks"])
-    wait_until(lambda: health(web)["live_workers"] == 1 and health(web)["queue_depth"] == 0)
+    until_redis_sees(redis_url, lambda: health(web)["live_workers"] == 1 and health(web)["queue_depth"] == 0)
 
 
 def test_a_worker_killed_mid_way_loses_nothing_and_nothing_is_answered_twice(
@@ -114,26 +112,29 @@ def test_a_worker_killed_mid_way_loses_nothing_and_nothing_is_answered_twice(
     tmp_path: Path,
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
-    customers = [CUSTOMER + n for n in range(100)]
+    customers = [CUSTOMER + n for n in range(40)]
     for customer in customers:
-        capillary.answers[customer] = Reply(body=sample_bytes("lower"), delay=2.0)
+        capillary.answers[customer] = Reply(body=sample_bytes("lower"), held=True)
     env = bot_env(slack, capillary, REDIS_URL=redis_url)
-    doomed, survivor = (start_worker(env, tmp_path, f"worker{n}") for n in range(2))
-    processes += [doomed.process, survivor.process]
-    web = start_web(env, tmp_path)
-    processes.append(web.process)
+    doomed, survivor, web = launch_worker(env, tmp_path), launch_worker(env, tmp_path), launch_web(env, tmp_path)
+    processes += [doomed.process, survivor.process, web.process]
+    for process in (doomed, survivor, web):
+        process.ready()
     for customer in customers:
         assert post_command(web, str(customer), slack.response_url(f"c{customer}")) == 200
-    # Both workers are fetching (Capillary takes 2 s; each worker runs 8 jobs at once): kill one without warning.
-    wait_until(lambda: len(capillary.coupon_calls()) >= 24)
+    # Each worker runs 8 jobs at once and takes no more: with 16 fetches under way, and Capillary holding every
+    # answer, both are full and the rest wait in the queue. Kill one without warning, mid-way through all it took.
+    capillary.wait_coupon_calls(16)
     doomed.process.send_signal(signal.SIGKILL)
+    assert doomed.process.wait(5) == -signal.SIGKILL
+    capillary.server.release()
     killed_at = time.monotonic()
     for customer in customers:
         [answer] = slack.wait_responses(1, name=f"c{customer}", timeout=max(0.1, killed_at + 30 - time.monotonic()))
         assert "*7* expired" in json.dumps(answer["blocks"]), answer
     # Everything was answered within 30 s of the kill; now make sure no answer came twice.
-    wait_until(lambda: health(web)["queue_depth"] == 0)
-    assert [len(slack.responses(f"c{customer}")) for customer in customers] == [1] * 100
+    until_redis_sees(redis_url, lambda: health(web)["queue_depth"] == 0)
+    assert [len(slack.responses(f"c{customer}")) for customer in customers] == [1] * len(customers)
 
 
 def test_a_job_delivered_twice_is_answered_once(redis_url: str) -> None:
@@ -200,14 +201,14 @@ def test_sigterm_lets_a_worker_finish_what_it_started(
     tmp_path: Path,
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
-    capillary.answers[CUSTOMER] = Reply(body=sample_bytes("lower"), delay=1.5)
+    capillary.answers[CUSTOMER] = Reply(body=sample_bytes("lower"), delay=1.0)
     env = bot_env(slack, capillary, REDIS_URL=redis_url)
-    worker = start_worker(env, tmp_path)
-    processes.append(worker.process)
-    web = start_web(env, tmp_path)
-    processes.append(web.process)
+    worker, web = launch_worker(env, tmp_path), launch_web(env, tmp_path)
+    processes += [worker.process, web.process]
+    for process in (worker, web):
+        process.ready()
     assert post_command(web, "565032176", slack.response_url("late")) == 200
-    wait_until(lambda: len(capillary.coupon_calls()) == 1)
+    capillary.wait_coupon_calls(1)
     os.kill(worker.process.pid, signal.SIGTERM)
     assert worker.process.wait(15) == 0
     [answer] = slack.wait_responses(1, name="late")
@@ -265,13 +266,14 @@ def test_stopping_the_standby_leaves_the_broker_as_it_was(redis_url: str) -> Non
 def test_a_burst_of_lookups_is_acked_at_once_and_each_answered_once(
     slack: FakeSlack, capillary: CapillaryStandIn, redis_url: str, tmp_path: Path, processes: Processes
 ) -> None:
-    customers = [CUSTOMER + n for n in range(60)]
+    customers = [CUSTOMER + n for n in range(40)]
     for customer in customers:
         capillary.answers[customer] = Reply(body=sample_bytes("lower"))
     env = bot_env(slack, capillary, REDIS_URL=redis_url)
-    processes += [start_worker(env, tmp_path, f"worker{n}").process for n in range(2)]
-    web = start_web(env, tmp_path)
-    processes.append(web.process)
+    started = [launch_worker(env, tmp_path), launch_worker(env, tmp_path), web := launch_web(env, tmp_path)]
+    processes += [process.process for process in started]
+    for process in started:
+        process.ready()
     bodies = [command_body(str(c), response_url=slack.response_url(f"b{c}")) for c in customers * 2]
 
     def ack_seconds(body: str) -> float:
@@ -280,13 +282,13 @@ def test_a_burst_of_lookups_is_acked_at_once_and_each_answered_once(
         assert httpx.post(web.base + "/slack/events", content=body, headers=headers, timeout=10).status_code == 200
         return time.monotonic() - started
 
-    with ThreadPoolExecutor(30) as pool:  # 120 lookups, every customer twice, as fast as 30 connections go
+    with ThreadPoolExecutor(30) as pool:  # 80 lookups, every customer twice, as fast as 30 connections go
         acks = list(pool.map(ack_seconds, bodies))
     assert max(acks) < 3.0
     for customer in customers:
         answers = slack.wait_responses(2, name=f"b{customer}")
         assert all("*7* expired" in json.dumps(answer["blocks"]) for answer in answers)
-    wait_until(lambda: health(web)["queue_depth"] == 0)
+    until_redis_sees(redis_url, lambda: health(web)["queue_depth"] == 0)
     assert all(len(slack.responses(f"b{customer}")) == 2 for customer in customers)
 
 

@@ -8,12 +8,14 @@ normalisation is applied: everything the bot renders round-trips exactly (checke
 3.48), `verbatim` and `emoji` included, so there is nothing equivalent-but-different to forgive.
 
 On top of slack_sdk, the limits Slack documents are checked here directly, so that the check does not depend on
-which of them a given slack_sdk version happens to enforce.
+which of them a given slack_sdk version happens to enforce; and so are rules slack_sdk does not model: a link
+button's URL, what a context block may hold, a modal's submit button when it has inputs.
 """
 
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,22 +23,31 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from blocks.limits import (
-    MAX_BUTTON_VALUE,
-    MAX_MESSAGE_BLOCKS,
-    MAX_MESSAGE_TEXT,
-    MAX_SECTION_FIELDS,
-    MAX_SECTION_TEXT,
-    MAX_VIEW_BLOCKS,
-    text_length,
-)
-
-MAX_ID = 255  # action_id, block_id, callback_id
+# Slack's limits, from its Block Kit reference (docs.slack.dev/reference/block-kit: blocks, block elements, views).
+# Written here, not imported from blocks/limits.py: a wrong figure there must fail these checks, not be copied.
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # a modal or a Home tab
+MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
 MAX_FIELD_TEXT = 2000
-MAX_BUTTON_TEXT = 75
 MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_ACTIONS_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_BUTTON_URL = 3000
+MAX_ID = 255  # action_id, block_id, callback_id
 MAX_MODAL_TITLE = 24  # also submit and close
 MAX_PRIVATE_METADATA = 3000
+MAX_INPUT_LABEL = 2000
+MAX_INPUT_HINT = 2000
+MAX_PLACEHOLDER = 150
+# The one figure Slack does not document: past about this much text in a message's blocks it answers
+# `msg_blocks_too_long`. Counted here by the check's own measure (`_text_total`).
+MAX_MESSAGE_TEXT = 10_000
+# A context block shows images and text; anything interactive (a button, a select...) belongs in an actions block
+# or a section's accessory.
+CONTEXT_ELEMENT_TYPES = frozenset({"image", "mrkdwn", "plain_text"})
 
 
 class BlockKitError(AssertionError):
@@ -69,60 +80,126 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
             yield from _walk(value)
 
 
+def _text_total(blocks: list[Any]) -> int:
+    """Characters of every text in the blocks, at any depth; a button's `value` is not shown, so not counted."""
+    return sum(len(v) for node in _walk(blocks) for k, v in node.items() if k == "text" and isinstance(v, str))
+
+
+def _is_web_url(url: Any) -> bool:
+    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    return parts is not None and parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
 def _text_of(node: Any) -> str:
     return node.get("text", "") if isinstance(node, dict) and isinstance(node.get("text"), str) else ""
+
+
+def _sdk_problems(raw: dict[str, Any], where: str) -> list[str]:
+    """What slack_sdk refuses, drops or changes in the block's round trip."""
+    try:
+        block = Block.parse(raw)
+        if block is None:
+            return [f"{where}: unknown block type {raw['type']!r}"]
+        return list(_differences(raw, block.to_dict(), where))  # to_dict() runs slack_sdk's validation first
+    except SlackObjectFormationError as exc:
+        return [f"{where}: {exc}"]
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a required field missing, an unknown one
+        return [f"{where}: slack_sdk cannot build a {raw['type']} block: {exc}"]
+
+
+def _section_problems(raw: dict[str, Any]) -> Iterator[str]:
+    if len(_text_of(raw.get("text"))) > MAX_SECTION_TEXT:
+        yield f"section text over {MAX_SECTION_TEXT} characters"
+    fields = raw.get("fields", [])
+    if len(fields) > MAX_SECTION_FIELDS:
+        yield f"{len(fields)} fields, more than {MAX_SECTION_FIELDS}"
+    if any(len(_text_of(field)) > MAX_FIELD_TEXT for field in fields):
+        yield f"a field's text is over {MAX_FIELD_TEXT} characters"
+    if "text" not in raw and not fields:
+        yield "section with neither text nor fields"
+
+
+def _context_problems(raw: dict[str, Any]) -> Iterator[str]:
+    elements = raw.get("elements", [])
+    if len(elements) > MAX_CONTEXT_ELEMENTS:
+        yield f"{len(elements)} context elements, more than {MAX_CONTEXT_ELEMENTS}"
+    for element in elements:
+        element_type = element.get("type") if isinstance(element, dict) else None
+        if element_type not in CONTEXT_ELEMENT_TYPES:
+            yield f"a context block holds images and text only, not a {element_type}"
+
+
+def _actions_problems(raw: dict[str, Any]) -> Iterator[str]:
+    if len(raw.get("elements", [])) > MAX_ACTIONS_ELEMENTS:
+        yield f"{len(raw['elements'])} actions elements, more than {MAX_ACTIONS_ELEMENTS}"
+
+
+def _input_problems(raw: dict[str, Any]) -> Iterator[str]:
+    label = raw.get("label")
+    if not isinstance(label, dict) or label.get("type") != "plain_text" or not _text_of(label):
+        yield "input without a plain_text label"
+    elif len(_text_of(label)) > MAX_INPUT_LABEL:
+        yield f"input label over {MAX_INPUT_LABEL} characters"
+    if len(_text_of(raw.get("hint"))) > MAX_INPUT_HINT:
+        yield f"input hint over {MAX_INPUT_HINT} characters"
+    element = raw.get("element")
+    if isinstance(element, dict) and len(_text_of(element.get("placeholder"))) > MAX_PLACEHOLDER:
+        yield f"placeholder over {MAX_PLACEHOLDER} characters"
+
+
+def _header_problems(raw: dict[str, Any]) -> Iterator[str]:
+    text = raw.get("text")
+    if not isinstance(text, dict) or text.get("type") != "plain_text":
+        yield "header text must be plain_text"
+    elif len(_text_of(text)) > MAX_HEADER_TEXT:
+        yield f"header text over {MAX_HEADER_TEXT} characters"
+
+
+def _button_problems(node: dict[str, Any]) -> Iterator[str]:
+    label = node.get("text")
+    if not isinstance(label, dict) or label.get("type") != "plain_text" or not _text_of(label):
+        yield "button without a plain_text label"
+    elif len(_text_of(label)) > MAX_BUTTON_TEXT:
+        yield f"button label over {MAX_BUTTON_TEXT} characters"
+    if not node.get("action_id"):
+        yield "button without an action_id (the bot routes every click by it)"
+    if len(node.get("value", "")) > MAX_BUTTON_VALUE:
+        yield f"button value over {MAX_BUTTON_VALUE} characters"
+    if "url" in node:
+        if not _is_web_url(node["url"]):
+            yield f"button url {node['url']!r:.60} is not an http(s) URL"
+        elif len(node["url"]) > MAX_BUTTON_URL:
+            yield f"button url over {MAX_BUTTON_URL} characters"
+
+
+_BY_KIND = {
+    "section": _section_problems,
+    "context": _context_problems,
+    "actions": _actions_problems,
+    "input": _input_problems,
+    "header": _header_problems,
+}
+
+
+def _own_problems(raw: dict[str, Any]) -> Iterator[str]:
+    """Slack's rules, checked here whatever slack_sdk checks."""
+    if raw["type"] in _BY_KIND:
+        yield from _BY_KIND[raw["type"]](raw)
+    if len(raw.get("block_id", "")) > MAX_ID:
+        yield f"block_id over {MAX_ID} characters"
+    for node in _walk(raw):
+        if node.get("type") in {"mrkdwn", "plain_text"} and not _text_of(node).strip():
+            yield f"empty {node['type']} text"
+        if node.get("type") == "button":
+            yield from _button_problems(node)
+        if len(node.get("action_id", "")) > MAX_ID:
+            yield f"action_id over {MAX_ID} characters"
 
 
 def _block_problems(raw: Any, where: str) -> list[str]:
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         return [f"{where}: not a block: {raw!r:.80}"]
-    problems: list[str] = []
-    try:
-        block = Block.parse(raw)
-        if block is None:
-            problems.append(f"{where}: unknown block type {raw['type']!r}")
-        else:
-            problems += _differences(raw, block.to_dict(), where)  # to_dict() runs slack_sdk's validation first
-    except SlackObjectFormationError as exc:
-        problems.append(f"{where}: {exc}")
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a required field missing, an unknown one
-        problems.append(f"{where}: slack_sdk cannot build a {raw['type']} block: {exc}")
-
-    kind = raw["type"]
-    if kind == "section":
-        if len(_text_of(raw.get("text"))) > MAX_SECTION_TEXT:
-            problems.append(f"{where}: section text over {MAX_SECTION_TEXT} characters")
-        fields = raw.get("fields", [])
-        if len(fields) > MAX_SECTION_FIELDS:
-            problems.append(f"{where}: {len(fields)} fields, more than {MAX_SECTION_FIELDS}")
-        if any(len(_text_of(field)) > MAX_FIELD_TEXT for field in fields):
-            problems.append(f"{where}: a field's text is over {MAX_FIELD_TEXT} characters")
-        if "text" not in raw and not fields:
-            problems.append(f"{where}: section with neither text nor fields")
-    if kind == "header":
-        text = raw.get("text")
-        if not isinstance(text, dict) or text.get("type") != "plain_text":
-            problems.append(f"{where}: header text must be plain_text")
-        elif len(_text_of(text)) > MAX_HEADER_TEXT:
-            problems.append(f"{where}: header text over {MAX_HEADER_TEXT} characters")
-    if len(raw.get("block_id", "")) > MAX_ID:
-        problems.append(f"{where}: block_id over {MAX_ID} characters")
-    for node in _walk(raw):
-        if node.get("type") in {"mrkdwn", "plain_text"} and not _text_of(node).strip():
-            problems.append(f"{where}: empty {node['type']} text")
-        if node.get("type") == "button":
-            label = node.get("text")
-            if not isinstance(label, dict) or label.get("type") != "plain_text" or not _text_of(label):
-                problems.append(f"{where}: button without a plain_text label")
-            elif len(_text_of(label)) > MAX_BUTTON_TEXT:
-                problems.append(f"{where}: button label over {MAX_BUTTON_TEXT} characters")
-            if not node.get("action_id"):
-                problems.append(f"{where}: button without an action_id (the bot routes every click by it)")
-            if len(node.get("value", "")) > MAX_BUTTON_VALUE:
-                problems.append(f"{where}: button value over {MAX_BUTTON_VALUE} characters")
-        if len(node.get("action_id", "")) > MAX_ID:
-            problems.append(f"{where}: action_id over {MAX_ID} characters")
-    return problems
+    return _sdk_problems(raw, where) + [f"{where}: {problem}" for problem in _own_problems(raw)]
 
 
 def _blocks_problems(blocks: Any, max_blocks: int, surface: str) -> list[str]:
@@ -150,8 +227,8 @@ def _raise(problems: list[str]) -> None:
 
 def assert_valid_message(blocks: list[dict[str, Any]]) -> None:
     problems = _blocks_problems(blocks, MAX_MESSAGE_BLOCKS, "message")
-    if isinstance(blocks, list) and text_length(blocks) > MAX_MESSAGE_TEXT:
-        problems.append(f"{text_length(blocks)} characters of text, more than {MAX_MESSAGE_TEXT}")
+    if isinstance(blocks, list) and _text_total(blocks) > MAX_MESSAGE_TEXT:
+        problems.append(f"{_text_total(blocks)} characters of text, more than {MAX_MESSAGE_TEXT}")
     _raise(problems)
 
 
@@ -176,6 +253,10 @@ def assert_valid_view(view: dict[str, Any]) -> None:
         problems += _plain_text_problems(view, "title", required=True)
         problems += _plain_text_problems(view, "submit", required=False)
         problems += _plain_text_problems(view, "close", required=False)
+        blocks = view.get("blocks")
+        has_input = isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+        if has_input and "submit" not in view:
+            problems.append("a modal with input blocks needs a submit")
     else:
         problems += [f"a Home tab cannot have a {key}" for key in ("title", "submit", "close") if key in view]
     if len(view.get("callback_id", "")) > MAX_ID:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import selectors
 import socket
 import threading
 import time
@@ -39,6 +40,7 @@ class Reply:
     delay: float = 0.0
     drip: float = 0.0  # seconds between chunks of the body: a server that sends slowly
     chunk: int = 1024
+    held: bool = False  # answered only once the test calls `release()` on the server
 
 
 Route = Callable[[Recorded], Reply]
@@ -68,6 +70,7 @@ class LoopbackServer:
         self.requests: list[Recorded] = []
         self._changed = threading.Condition()
         self._closing = threading.Event()
+        self._released = threading.Event()  # held replies go; set by `release()`, or by `close()`
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -96,6 +99,8 @@ class LoopbackServer:
                     server.requests.append(request)
                     server._changed.notify_all()
                 reply = server.route(request)
+                if reply.held:
+                    server._released.wait()
                 if reply.delay:
                     # A "hang" ends when the test ends, so no thread outlives the suite.
                     server._closing.wait(reply.delay)
@@ -124,20 +129,39 @@ class LoopbackServer:
             do_GET = do_POST = do_PUT = _handle
 
         self._server = _BusyServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        """`serve_forever`, woken by `close` rather than polling: `shutdown()` waits out a poll interval, per test."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._server, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._closing.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self._server and not self._closing.is_set():
+                        self._server.handle_request()  # a connection is waiting: accepted without blocking
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/"
 
-    def wait_for(self, count: int, *, path_prefix: str = "", timeout: float = 10.0) -> list[Recorded]:
-        """Block until `count` requests under `path_prefix` have arrived; fail the test if they don't."""
+    def wait_for(
+        self,
+        count: int,
+        *,
+        path_prefix: str = "",
+        timeout: float = 10.0,
+        where: Callable[[Recorded], bool] = lambda request: True,
+    ) -> list[Recorded]:
+        """Block until `count` requests under `path_prefix` (and `where` they hold) have arrived; fail the test if
+        they don't."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                found = [r for r in self.requests if r.path.startswith(path_prefix)]
+                found = [r for r in self.requests if r.path.startswith(path_prefix) and where(r)]
                 if len(found) >= count:
                     return found
                 remaining = deadline - time.monotonic()
@@ -149,7 +173,15 @@ class LoopbackServer:
         with self._changed:
             return [r for r in self.requests if r.path.startswith(path_prefix)]
 
+    def release(self) -> None:
+        """Send the replies that are `held`, and from now on send them at once."""
+        self._released.set()
+
     def close(self) -> None:
         self._closing.set()
-        self._server.shutdown()
+        self._released.set()
+        self._wake_writer.send(b"x")
+        self._thread.join()
         self._server.server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()

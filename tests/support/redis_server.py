@@ -10,12 +10,13 @@ import contextlib
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis
+
+from tests.support.pipes import Output
 
 START_SECONDS = 10.0
 
@@ -41,7 +42,7 @@ class RedisServer:
         self.password = password
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = Path(tempfile.mkdtemp(prefix="redis-test-")) / "redis.log"
+        self.output: Output | None = None
 
     @property
     def url(self) -> str:
@@ -56,18 +57,20 @@ class RedisServer:
             "--save", "",
             "--appendonly", "no",
             "--daemonize", "no",
-            "--logfile", str(self._log),
+            "--logfile", "",  # stdout: read for the line that says it is ready
         ]  # fmt: skip
         if self.password:
             command += ["--requirepass", self.password]
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + START_SECONDS
-        while not self._answers_ping():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                log = self._log.read_text(errors="replace")[-2000:] if self._log.exists() else ""
-                pytest.fail(f"redis-server did not answer PING on port {self.port}:\n{log}", pytrace=False)
-            time.sleep(0.01)
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert self._process.stdout is not None
+        self.output = Output(self._process.stdout)
+        try:
+            self.output.wait_for("Ready to accept connections", START_SECONDS)
+        except AssertionError as error:
+            self.stop()
+            pytest.fail(f"redis-server did not start on port {self.port}: {error}", pytrace=False)
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -80,15 +83,22 @@ class RedisServer:
             process.kill()
             process.wait(timeout=5)
 
-    def _answers_ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                sock.sendall(b"PING\r\n")
-                reply = sock.recv(64)
-        except OSError:
-            return False
-        # Without AUTH a password-protected server answers -NOAUTH: it is up all the same.
-        return reply.startswith((b"+PONG", b"-NOAUTH"))
+
+def until_redis_sees(url: str, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Until `condition()` holds, checked again after each command Redis runs: for what the processes under test
+    show only through Redis, or through a /healthz that reads it (web's watch refreshes queue depth and live
+    workers from Redis once a second, so its own reads are the signal that /healthz may have changed)."""
+    with redis.Redis.from_url(url, socket_timeout=timeout) as client, client.monitor() as monitor:
+        deadline = time.monotonic() + timeout  # MONITOR is on: no command from here on goes unseen
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not so within {timeout} s")
+            try:
+                monitor.next_command()
+                while monitor.connection.can_read(timeout=0):  # a burst of commands: one check after it
+                    monitor.next_command()
+            except redis.TimeoutError:
+                raise AssertionError(f"Redis ran no command for {timeout} s") from None
 
 
 @contextlib.contextmanager
@@ -102,7 +112,15 @@ def running_redis(password: str | None = None) -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """One Redis for the whole session, with a password (so every test's URL carries one)."""
+def session_redis() -> Iterator[RedisServer]:
+    """One Redis for the whole session (for each xdist worker), with a password (so every test's URL carries one)."""
     with running_redis(password="test-password-7f3a") as server:
         yield server
+
+
+@pytest.fixture
+def redis_server(session_redis: RedisServer) -> RedisServer:
+    """The session's Redis, emptied for this test: nothing an earlier test cached or queued is seen."""
+    with redis.Redis.from_url(session_redis.url) as client:
+        client.flushall()
+    return session_redis
