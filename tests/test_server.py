@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import CapillaryStandIn, bot_env, sample_bytes
 from tests.support.loopback import Reply
-from tests.support.processes import Web, discard_all, procfile_env, procfile_line, start_web
+from tests.support.processes import Web, discard_all, procfile_env, procfile_line, start_web, stop
 from tests.support.slack import SIGNING_SECRET, FakeSlack, block_actions_payload, command_body, signed_headers
 
 CAPILLARY_DELAY = 1.5  # longer than any ack may take: an ack that waited for Capillary fails its test
@@ -305,13 +305,6 @@ def command_line(pid: int) -> bytes:
         return b""
 
 
-def wait_for_line(web: Web, text: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in web.stderr():
-        assert time.monotonic() < deadline, f"no {text!r} in: {web.stderr()}"
-        time.sleep(0.05)
-
-
 def test_several_processes_from_web_concurrency_check_and_warn_once(
     slack: FakeSlack, capillary: CapillaryStandIn, tmp_path: Path
 ) -> None:
@@ -323,14 +316,14 @@ def test_several_processes_from_web_concurrency_check_and_warn_once(
         first = web_processes(server.process)  # the exec'd shell is the supervisor: these are its processes
         assert len(first) == 2
         for pid in first:
-            wait_for_line(server, f"web process {pid} ready")
+            server.wait_for_line(f"web process {pid} ready")
         # uvicorn starts a process again when one dies: the new one asks Slack nothing either, nor warns again.
         os.kill(min(first), signal.SIGKILL)
         deadline = time.monotonic() + 20
         while not (again := web_processes(server.process) - first):
             assert time.monotonic() < deadline, server.stderr()
             time.sleep(0.05)
-        wait_for_line(server, f"web process {again.pop()} ready")
+        server.wait_for_line(f"web process {again.pop()} ready")
         assert HTTP.get(server.base + "/healthz").status_code == 200
     finally:
         stop(server.process)
