@@ -8,7 +8,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot.command_text import parse
-from bot.errors import CapillaryError, ConfigError, InvalidCommand, StartupError, startup_line
+from bot.domain.errors import CapillaryError, InvalidCommand
+from bot.errors import ConfigError, StartupError, startup_line
 from bot.gc_tuning import settle_after_start
 from bot.log_setup import configure_logging
 from bot.lookup_answers import Ask

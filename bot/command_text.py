@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
 from bot.domain.customer import Identifier, IdentifierKind
+from bot.domain.errors import InvalidCommand
 from bot.domain.focus import take_code
-from bot.errors import InvalidCommand
 from bot.slack_text import plain_text
 
 MAX_TEXT = 200

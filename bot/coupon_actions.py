@@ -33,15 +33,15 @@ from bot.domain.coupon_actions import (
 )
 from bot.domain.coupon_state import Clock, CouponState, classify, system_clock
 from bot.domain.customer import MASK, CustomerCard, CustomerProfile, customer_card, mask_personal
-from bot.domain.focus import same_code
-from bot.domain.view_state import ViewState
-from bot.errors import (
+from bot.domain.errors import (
     ActionLimitReached,
     ActionNotAllowed,
     ActionNotApplicable,
     CapillaryHeldBack,
     CouponsBotError,
 )
+from bot.domain.focus import same_code
+from bot.domain.view_state import ViewState
 from bot.lookup_answers import LookupAnswerer
 from bot.requester import Requester
 

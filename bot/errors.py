@@ -1,64 +1,8 @@
-"""The errors of starting the bot (`ConfigError`, `StartupError`). Every other error is in `bot.domain.errors`;
-the names below are kept here for the modules that still import them from `bot.errors`."""
+"""The errors of starting the bot (`ConfigError`, `StartupError`). Every other error is in `bot.domain.errors`."""
 
 from __future__ import annotations
 
-from bot.domain.errors import (
-    AccessDenied,
-    ActionLimitReached,
-    ActionNotAllowed,
-    ActionNotApplicable,
-    BotBusy,
-    CapillaryAuthError,
-    CapillaryBadResponse,
-    CapillaryBudgetUsedUp,
-    CapillaryError,
-    CapillaryForbidden,
-    CapillaryHeldBack,
-    CapillaryRateLimited,
-    CapillaryReportedError,
-    CapillaryResponseTooLarge,
-    CapillaryTooSlow,
-    CapillaryUnavailable,
-    CouponsBotError,
-    CustomerNotFound,
-    CustomerNotInSource,
-    IdentifierNotAccepted,
-    InvalidCommand,
-    InvalidCustomerId,
-    InvalidViewState,
-    ShareNotAllowed,
-)
-
-__all__ = [
-    "AccessDenied",
-    "ActionLimitReached",
-    "ActionNotAllowed",
-    "ActionNotApplicable",
-    "BotBusy",
-    "CapillaryAuthError",
-    "CapillaryBadResponse",
-    "CapillaryBudgetUsedUp",
-    "CapillaryError",
-    "CapillaryForbidden",
-    "CapillaryHeldBack",
-    "CapillaryRateLimited",
-    "CapillaryReportedError",
-    "CapillaryResponseTooLarge",
-    "CapillaryTooSlow",
-    "CapillaryUnavailable",
-    "ConfigError",
-    "CouponsBotError",
-    "CustomerNotFound",
-    "CustomerNotInSource",
-    "IdentifierNotAccepted",
-    "InvalidCommand",
-    "InvalidCustomerId",
-    "InvalidViewState",
-    "ShareNotAllowed",
-    "StartupError",
-    "startup_line",
-]
+from bot.domain.errors import CouponsBotError
 
 
 class ConfigError(CouponsBotError):

@@ -26,9 +26,9 @@ from bot.domain.coupon_actions import ActionKind, ActionSettings
 from bot.domain.coupon_state import Clock, system_clock
 from bot.domain.coupon_summary import CouponSummary, summarize
 from bot.domain.customer import CustomerCard, Identifier, customer_card
+from bot.domain.errors import CapillaryError, CouponsBotError, InvalidCommand
 from bot.domain.redeemability import Redeemability
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from bot.errors import CapillaryError, CouponsBotError, InvalidCommand
 from bot.requester import Requester
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from blocks.mrkdwn import truncate
 from bot.command_text import Lookup, parse
 from bot.domain.action_ids import BLOCK_CASE, BLOCK_CODE, BLOCK_WHO, INPUT_CASE, INPUT_CODE, INPUT_WHO
 from bot.domain.coupon import CodeCase
+from bot.domain.errors import InvalidCommand
 from bot.domain.focus import parse_code
-from bot.errors import InvalidCommand
 from bot.slack_text import plain_text
 
 MAX_ERROR = 150

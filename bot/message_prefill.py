@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from bot.command_text import parse_customer
+from bot.domain.errors import InvalidCommand
 from bot.domain.focus import MAX_CODE_LENGTH
-from bot.errors import InvalidCommand
 from bot.slack_text import plain_text
 
 MAX_SCANNED = 4000  # a message is at most 40,000 characters; an identifier worth finding is near the top

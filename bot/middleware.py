@@ -11,7 +11,7 @@ from slack_bolt import BoltContext, BoltResponse
 from bot.access import AccessPolicy
 from bot.audit_log import write_audit
 from bot.delivery import Delivery, ReplyTo, in_the_ack
-from bot.errors import AccessDenied
+from bot.domain.errors import AccessDenied
 from bot.lookup_answers import LookupAnswerer
 from bot.replays import Replays
 from bot.requester import Requester, asks_as_a_person, part

@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 from bot.after_answer import after_answer, held, holds
 from bot.capillary.deadline import current_deadline
-from bot.errors import CapillaryResponseTooLarge, CapillaryTooSlow
+from bot.domain.errors import CapillaryResponseTooLarge, CapillaryTooSlow
 from bot.store import Store
 
 T = TypeVar("T")

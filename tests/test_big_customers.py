@@ -21,7 +21,7 @@ from bot.capillary.client import CapillaryClient
 from bot.coupon_service import CouponService, coupons_key
 from bot.demo.customers import bulk_coupons
 from bot.domain.coupon import CodeCase
-from bot.errors import CapillaryResponseTooLarge, CustomerNotFound
+from bot.domain.errors import CapillaryResponseTooLarge, CustomerNotFound
 from bot.settings import Settings
 from bot.shared_fetch import SharedFetch
 from bot.store import MemoryStore

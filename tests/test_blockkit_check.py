@@ -17,8 +17,8 @@ from blocks.summary import SummaryOptions, render_summary
 from bot.demo.customers import LARGE_CUSTOMER, MIXED_CUSTOMER, demo_answer
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_summary import CustomerCoupons, summarize
+from bot.domain.errors import CapillaryUnavailable, CustomerNotFound
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from bot.errors import CapillaryUnavailable, CustomerNotFound
 from tests.conftest import NOW, full_coupons
 from tests.support.blockkit import BlockKitError, assert_valid_message, assert_valid_view, buttons
 

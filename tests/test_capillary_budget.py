@@ -21,7 +21,7 @@ from bot.capillary.auth import BasicLogin, OAuthClient
 from bot.capillary.budget import RequestBudget
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
-from bot.errors import CapillaryBudgetUsedUp, CapillaryRateLimited, CapillaryUnavailable
+from bot.domain.errors import CapillaryBudgetUsedUp, CapillaryRateLimited, CapillaryUnavailable
 from tests.conftest import AuditLines, CapillaryStandIn, sample_bytes
 from tests.support.blockkit import all_texts
 from tests.support.loopback import LoopbackServer, Recorded, Reply

@@ -11,7 +11,7 @@ from bot.capillary.auth import BasicLogin, basic_authorization
 from bot.capillary.client import CapillaryClient
 from bot.capillary.http import parse_retry_after
 from bot.domain.coupon import CodeCase
-from bot.errors import (
+from bot.domain.errors import (
     CapillaryAuthError,
     CapillaryBadResponse,
     CapillaryForbidden,

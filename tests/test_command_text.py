@@ -7,7 +7,7 @@ import pytest
 from bot.command_text import Lookup, parse
 from bot.domain.coupon import CodeCase
 from bot.domain.customer import Identifier, IdentifierKind
-from bot.errors import InvalidCommand
+from bot.domain.errors import InvalidCommand
 
 
 @pytest.mark.parametrize(

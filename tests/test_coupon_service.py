@@ -13,7 +13,7 @@ from bot.capillary.client import CapillaryClient
 from bot.capillary.coupons import FetchResult, parsed_bytes
 from bot.coupon_service import CouponService, body_key, coupons_key
 from bot.domain.coupon import CodeCase
-from bot.errors import CapillaryUnavailable, CustomerNotFound
+from bot.domain.errors import CapillaryUnavailable, CustomerNotFound
 from bot.store import MemoryStore
 from tests.conftest import NOW, CapillaryStandIn, coupon_json, envelope, make_coupon, sample_bytes
 from tests.support.loopback import Reply

@@ -18,7 +18,7 @@ from bot.domain.customer import (
     mask_mobile,
     masked_identifier,
 )
-from bot.errors import InvalidCommand
+from bot.domain.errors import InvalidCommand
 from tests.conftest import customer_json
 
 M = IdentifierKind.MOBILE
@@ -75,7 +75,7 @@ def test_card_of_the_reference_sample() -> None:
 
 def test_capillary_words_shown_to_an_agent_mask_mobiles_and_emails() -> None:
     from blocks.errors import describe_error
-    from bot.errors import CapillaryReportedError
+    from bot.domain.errors import CapillaryReportedError
 
     error = CapillaryReportedError("Customer with mobile 919900001001 (asha@example.com) is marked as fraud", code=8003)
     text = describe_error(error, customer_id=None, contact="#help").title

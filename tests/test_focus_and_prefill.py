@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.coupon import CodeCase
+from bot.domain.errors import InvalidCommand, InvalidViewState
 from bot.domain.focus import MAX_CODE_LENGTH, take_code
 from bot.domain.view_state import Surface, ViewState, ViewStateCodec
-from bot.errors import InvalidCommand, InvalidViewState
 from bot.message_prefill import Prefill, find_in_message
 from tests.support.blockkit import MAX_BUTTON_VALUE
 

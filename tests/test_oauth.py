@@ -11,7 +11,7 @@ import pytest
 from bot.capillary.auth import OAUTH_HEADER, CapillaryOAuth, OAuthClient, OAuthToken
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
-from bot.errors import CapillaryAuthError
+from bot.domain.errors import CapillaryAuthError
 from tests.conftest import sample_bytes
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 

@@ -15,9 +15,9 @@ from bot.capillary.coupons import read_response
 from bot.command_text import Lookup, parse
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_summary import CustomerCoupons, summarize
+from bot.domain.errors import CapillaryError, InvalidCommand
 from bot.domain.invisible import without_invisible
 from bot.domain.view_state import ViewState, ViewStateCodec
-from bot.errors import CapillaryError, InvalidCommand
 from tests.conftest import NOW, coupon_json, sample_bytes
 from tests.support.blockkit import all_texts, assert_valid_message
 

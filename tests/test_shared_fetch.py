@@ -15,7 +15,7 @@ import pytest
 
 from bot.after_answer import answering
 from bot.capillary.deadline import Deadline, within
-from bot.errors import CapillaryUnavailable
+from bot.domain.errors import CapillaryUnavailable
 from bot.shared_fetch import SharedFetch
 from bot.store import MemoryStore, Store
 from bot.store.redis import RedisStore

@@ -12,7 +12,7 @@ import pytest
 from bot.capillary.auth import BasicLogin, OAuthClient
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
-from bot.errors import BotBusy, CapillaryResponseTooLarge, CapillaryTooSlow
+from bot.domain.errors import BotBusy, CapillaryResponseTooLarge, CapillaryTooSlow
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 

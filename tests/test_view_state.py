@@ -4,8 +4,8 @@ import pytest
 
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import CouponState
+from bot.domain.errors import InvalidViewState
 from bot.domain.view_state import MAX_EXPANDED, Surface, ViewState, ViewStateCodec
-from bot.errors import InvalidViewState
 
 CODEC = ViewStateCodec("secret")
 

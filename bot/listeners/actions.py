@@ -19,7 +19,7 @@ from bot.domain.action_ids import (
     ACTION_SHARE,
     ACTION_TOGGLE_SERIES,
 )
-from bot.errors import AccessDenied, InvalidViewState, ShareNotAllowed
+from bot.domain.errors import AccessDenied, InvalidViewState, ShareNotAllowed
 from bot.listeners.lazy import acknowledge, guarded
 from bot.lookup_answers import Ask
 from bot.requester import Requester, part

@@ -40,7 +40,7 @@ from bot.domain.action_ids import (
     VIEW_ACTION_FORM,
 )
 from bot.domain.coupon_actions import ActionKind
-from bot.errors import ActionNotAllowed, CouponsBotError, InvalidViewState
+from bot.domain.errors import ActionNotAllowed, CouponsBotError, InvalidViewState
 from bot.listeners.lazy import acknowledge, guarded
 from bot.lookup_answers import Ask
 from bot.requester import Requester, part

@@ -15,8 +15,8 @@ from blocks.unfurl import render_unfurl
 from bot.audit_log import write_audit
 from bot.domain.action_ids import ACTION_OPEN_FROM_LINK
 from bot.domain.coupon import MAX_CUSTOMER_ID, CodeCase
+from bot.domain.errors import AccessDenied, CouponsBotError
 from bot.domain.view_state import Surface, ViewState
-from bot.errors import AccessDenied, CouponsBotError
 from bot.listeners.lazy import acknowledge, guarded
 from bot.lookup_answers import Ask, Found
 from bot.requester import Requester

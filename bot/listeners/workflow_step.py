@@ -19,7 +19,7 @@ from blocks.summary import counts_line
 from bot.audit_log import write_audit
 from bot.domain.action_ids import FUNCTION_GET_COUPONS
 from bot.domain.coupon_state import STATE_ORDER, CouponState
-from bot.errors import AccessDenied
+from bot.domain.errors import AccessDenied
 from bot.listeners.lazy import acknowledge, guarded
 from bot.lookup_answers import Ask, Found
 from bot.lookup_form import FormErrors, FormInput, read_form
