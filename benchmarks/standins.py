@@ -30,6 +30,8 @@ NORMAL_CUSTOMERS = list(range(930_000_001, 930_000_011))  # answer at once
 SLOW_CUSTOMERS = list(range(920_000_000, 920_000_100))  # answer after 4 s
 DRIP_CUSTOMERS = list(range(910_000_000, 910_000_050))  # send their body at 1 byte/s
 BOMB_CUSTOMER = 900_000_001  # 1 MB of gzip that inflates to 1 GiB
+BOMB_CUSTOMERS = list(range(900_000_100, 900_000_130))  # the same, each its own customer (nothing shared)
+HUGE_CUSTOMERS = list(range(900_000_200, 900_000_230))  # 100,000 small coupons each, about 10 MB
 ONE_BAD_CUSTOMER = 900_000_050  # 50 coupons, one of them without an `id`
 
 
@@ -167,12 +169,16 @@ class FakeCapillary:
         self.sample = sample.read_bytes()
         self.token_delay = token_delay
         self.calls_by_customer: Counter[int] = Counter()
+        self.call_times: list[float] = []  # time.monotonic() of every request, for a budget's windows
+        self._huge: bytes | None = None
         self.lock = threading.Lock()
         self.release = threading.Event()
         capillary = self
 
         class Handler(QuietHandler):
             def do_GET(self) -> None:
+                with capillary.lock:
+                    capillary.call_times.append(time.monotonic())
                 match = re.fullmatch(r"/v2/customers/([0-9]+)/coupons(\?.*)?", self.path)
                 if not match:
                     self.reply(404, b'{"errors": [{"code": 404, "message": "no such path"}]}')
@@ -180,8 +186,10 @@ class FakeCapillary:
                 customer = int(match[1])
                 with capillary.lock:
                     capillary.calls_by_customer[customer] += 1
-                if customer == BOMB_CUSTOMER:
+                if customer == BOMB_CUSTOMER or customer in BOMB_CUSTOMERS:
                     self.reply(200, gzip_bomb(), {"Content-Encoding": "gzip"})
+                elif customer in HUGE_CUSTOMERS:
+                    self.reply(200, capillary.huge())
                 elif customer in DRIP_CUSTOMERS:
                     self.drip(capillary.sample)
                 elif customer == ONE_BAD_CUSTOMER:
@@ -227,6 +235,16 @@ class FakeCapillary:
         coupons = [{**first, "id": 70_000 + n, "code": f"code{n:04d}"} for n in range(50)]
         del coupons[17]["id"]
         return json.dumps({**body, "entity": coupons}).encode()
+
+    def huge(self) -> bytes:
+        """100,000 coupons with only the fields a listing needs (about 10 MB), built once."""
+        with self.lock:
+            if self._huge is None:
+                first = json.loads(self.sample)["entity"][0]
+                keep = {key: first[key] for key in ("seriesId", "validTill", "isRedeemed") if key in first}
+                coupons = [{**keep, "id": 80_000_000 + n, "code": f"H{n:07d}"} for n in range(100_000)]
+                self._huge = json.dumps({"entity": coupons, "warnings": [], "errors": [], "success": True}).encode()
+            return self._huge
 
     def calls(self, customer: int) -> int:
         with self.lock:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
-import shlex
+import selectors
 import socket
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
@@ -34,13 +36,18 @@ from slack_sdk.signature import SignatureVerifier
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from standins import (
     BOMB_CUSTOMER,
+    BOMB_CUSTOMERS,
     DRIP_CUSTOMERS,
+    HUGE_CUSTOMERS,
     NORMAL_CUSTOMERS,
     ONE_BAD_CUSTOMER,
     SLOW_CUSTOMERS,
     FakeCapillary,
     FakeSlack,
+    Workers,
     command,
+    procfile_command,
+    redis_server,
 )
 
 SECRET = "stay-up-signing-secret-0123456789"
@@ -88,7 +95,11 @@ def tree_rss_kib(root_pid: int) -> int:
 class Web:
     """The Procfile's web process, with a sampler of its memory."""
 
-    def __init__(self, root: Path, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, root: Path, env: dict[str, str], workdir: Path, *, stalled_pipes: bool = False, shell: str = ""
+    ) -> None:
+        """`stalled_pipes`: stdout and stderr are pipes nobody reads (until `drain_pipes`); `shell` runs before the
+        Procfile line (`ulimit -Sn 1024;`, say)."""
         line = next(
             cmd.strip()
             for name, _, cmd in (ln.partition(":") for ln in (root / "Procfile").read_text().splitlines())
@@ -100,12 +111,13 @@ class Web:
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         # Old Procfiles say $PORT; the shell expands it from the environment, as the platform's does.
         self.process = subprocess.Popen(
-            ["sh", "-c", "exec " + line],
+            ["sh", "-c", shell + "exec " + line],
             cwd=workdir,
             env={"PATH": path, "PYTHONPATH": str(root), "PORT": str(self.port), **env},
-            stdout=subprocess.DEVNULL,
-            stderr=self.log.open("wb"),
+            stdout=subprocess.PIPE if stalled_pipes else subprocess.DEVNULL,
+            stderr=subprocess.PIPE if stalled_pipes else self.log.open("wb"),
         )
+        self.drained: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
         self.command = line
         self.peak_kib = 0
         self._stop = threading.Event()
@@ -123,6 +135,17 @@ class Web:
     def _sample(self) -> None:
         while not self._stop.wait(0.1):
             self.peak_kib = max(self.peak_kib, tree_rss_kib(self.process.pid))
+
+    def drain_pipes(self) -> None:
+        """Start reading the stalled pipes (into `drained`)."""
+        for name in ("stdout", "stderr"):
+            pipe = getattr(self.process, name)
+            threading.Thread(target=self._drain, args=(pipe, self.drained[name]), daemon=True).start()
+
+    @staticmethod
+    def _drain(pipe: Any, into: bytearray) -> None:
+        while chunk := pipe.read1(65536):
+            into.extend(chunk)
 
     def rss_mib(self) -> float:
         return tree_rss_kib(self.process.pid) / 1024
@@ -471,6 +494,219 @@ def one_bad_coupon_row(web: Web, slack: FakeSlack) -> Row:
     )
 
 
+# Issue "Stay up, part two": a stalled log pipe, memory after hostile bodies, descriptors, Capillary's budget.
+
+
+def lookups(web: Web, slack: FakeSlack, customers: list[int], tag: str, threads: int = 20) -> list[float]:
+    """One signed /coupons per customer, `threads` at a time; the ack times of those acked with 200."""
+    bodies = [
+        command(str(c), slack.response_url(f"{tag}{n}"), user=f"U0{tag[:2].upper()}{n:03d}")
+        for n, c in enumerate(customers)
+    ]
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(lambda b: post(web.base, b, signed(b)), bodies))
+    return [seconds for status, seconds in results if status == 200]
+
+
+def replies(slack: FakeSlack, tag: str, count: int, cap: float) -> list[str]:
+    """The first reply to each of `count` lookups tagged `tag` ("" for none within `cap` seconds all told)."""
+    deadline = time.monotonic() + cap
+    return [slack.wait_reply(f"{tag}{n}", max(0.0, deadline - time.monotonic())) or "" for n in range(count)]
+
+
+def stalled_pipes_row(root: Path, workdir: Path, slack: FakeSlack, capillary: FakeCapillary) -> Row:
+    """stdout and stderr are pipes nobody reads: 600 junk requests and 300 lookups, /healthz probed throughout."""
+    web = Web(root, env_for(slack, capillary), workdir, stalled_pipes=True)
+    probes: list[float] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.wait(0.1):
+            started = time.monotonic()
+            try:
+                HTTP.get(web.base + "/healthz", timeout=5)
+                probes.append(time.monotonic() - started)
+            except httpx.TransportError:
+                probes.append(5.0)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            junk = list(pool.map(lambda n: post(web.base, f"junk {n}", {})[1], range(600)))
+        acks = lookups(web, slack, [NORMAL_CUSTOMERS[n % 10] for n in range(300)], "pipe")
+        stalled = sum(1 for text in replies(slack, "pipe", 300, 20) if text)
+        stop.set()
+        prober.join()
+        web.drain_pipes()
+        answered = sum(1 for text in replies(slack, "pipe", 300, 20) if text)
+        time.sleep(1.0)  # let the writers report their gaps
+        out, err = bytes(web.drained["stdout"]), bytes(web.drained["stderr"])
+    finally:
+        stop.set()
+        web.stop()
+    reported = sum(json.loads(line).get("dropped", 0) for line in out.splitlines() if b"audit_lines_dropped" in line)
+    worst = max([*junk, *acks, *probes])
+    return (
+        "stdout and stderr never read: 600 junk requests, then 300 lookups",
+        "slowest ack or /healthz; lookups answered; dropped audit lines reported",
+        f"{len(acks)}/300 acked; slowest junk/ack/healthz {worst:.2f} s ({len(probes)} probes); {stalled}/300 answered "
+        f"while stalled, {answered}/300 after draining; {reported} dropped audit lines reported, "
+        f"{err.count(b'lines dropped')} app-log gap reports",
+    )
+
+
+def hostile_bodies_row(root: Path, workdir: Path, slack: FakeSlack, capillary: FakeCapillary) -> Row:
+    """24 gzip bombs, 8 at a time, then 5 s idle: does the memory come back?"""
+    web = Web(root, env_for(slack, capillary), workdir)
+    try:
+        lookups(web, slack, [NORMAL_CUSTOMERS[8]], "warm")
+        replies(slack, "warm", 1, 10)
+        start = web.rss_mib()
+        web.peak_kib = 0
+        told = []
+        for round_ in range(3):
+            tag = f"bomb{round_}-"
+            lookups(web, slack, BOMB_CUSTOMERS[round_ * 8 : round_ * 8 + 8], tag, threads=8)
+            told += replies(slack, tag, 8, 30)
+        peak = web.peak_kib / 1024
+        time.sleep(5)
+        after = web.rss_mib()
+    finally:
+        web.stop()
+    refused = sum(1 for text in told if "larger than" in text or "busy" in text or "as many" in text)
+    return (
+        "24 gzip bombs (1 MB inflating to 1 GiB), 8 at a time, then 5 s idle",
+        "server RSS start → peak → after; agents told",
+        f"{start:.0f} → {peak:.0f} → {after:.0f} MiB ({after - start:+.0f}); {refused}/24 told too large or busy, "
+        f"{sum(1 for t in told if not t)} silent",
+    )
+
+
+def huge_customers_row(root: Path, workdir: Path, slack: FakeSlack, capillary: FakeCapillary) -> Row:
+    """20 different customers of 100,000 coupons each (about 10 MB apiece), all at once."""
+    size_mib = len(capillary.huge()) / 2**20
+    web = Web(root, env_for(slack, capillary), workdir)
+    try:
+        start = web.rss_mib()
+        web.peak_kib = 0
+        acks = lookups(web, slack, HUGE_CUSTOMERS[:20], "huge")
+        told = replies(slack, "huge", 20, 90)
+        peak = web.peak_kib / 1024
+    finally:
+        web.stop()
+    answered = sum(1 for text in told if text.startswith("Coupons"))
+    busy = sum(1 for text in told if "as many Capillary lookups" in text)
+    return (
+        f"20 customers of 100,000 coupons ({size_mib:.0f} MB each) at once",
+        "peak server RSS; answered or told busy",
+        f"{len(acks)}/20 acked; RSS {start:.0f} → peak {peak:.0f} MiB; {answered} answered, {busy} told busy, "
+        f"{20 - answered - busy} other: {sorted({t[:40] for t in told} - {''})[:2]!r}",
+    )
+
+
+class Reconnector:
+    """`count` connections that send half a request head and, whenever the server drops one, connect again."""
+
+    HEAD = b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+
+    def __init__(self, port: int, count: int) -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count + 1024)), hard))
+        self.port, self.selector = port, selectors.DefaultSelector()
+        self.reconnects = 0
+        self.stop = threading.Event()
+        for _ in range(count):
+            self._connect()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _connect(self) -> None:
+        try:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            sock.sendall(self.HEAD)
+        except OSError:
+            return
+        sock.setblocking(False)
+        self.selector.register(sock, selectors.EVENT_READ)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            for key, _ in self.selector.select(0.2):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                try:
+                    if sock.recv(4096):
+                        continue
+                except OSError:
+                    pass
+                self.selector.unregister(sock)
+                sock.close()
+                self.reconnects += 1
+                self._connect()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()  # type: ignore[union-attr]
+
+
+def descriptors_row(root: Path, workdir: Path, slack: FakeSlack, capillary: FakeCapillary) -> Row:
+    """Soft open-files limit 1,024 at start; 2,000 connections that reconnect; 20 real lookups meanwhile."""
+    web = Web(root, env_for(slack, capillary), workdir, shell="ulimit -Sn 1024; ")
+    before = web.log_bytes()
+    flood = Reconnector(web.port, 2000)
+    try:
+        acks = lookups(web, slack, [NORMAL_CUSTOMERS[n % 10] for n in range(20)], "fd", threads=4)
+        answered = sum(1 for text in replies(slack, "fd", 20, 20) if text)
+    finally:
+        flood.close()
+        added = web.log_bytes() - before
+        web.stop()
+    return (
+        "ulimit -Sn 1024; 2,000 connections reconnecting; 20 lookups meanwhile",
+        "acks within 3 s; acked lookups answered; log written",
+        f"{sum(1 for a in acks if a < 3)}/20 acked within 3 s (slowest {max(acks, default=0):.2f} s); "
+        f"{answered}/{len(acks)} answered; {flood.reconnects} reconnects; log +{added / 1024:.0f} KiB",
+    )
+
+
+def budget_row(root: Path, workdir: Path, slack: FakeSlack) -> Row:
+    """500 new customers in 5 s, answered by 4 workers sharing CAPILLARY_MAX_REQUESTS_PER_MINUTE=300 via Redis."""
+    capillary = FakeCapillary(root)
+    try:
+        with redis_server() as redis_url:
+            env = env_for(slack, capillary, REDIS_URL=redis_url, CAPILLARY_MAX_REQUESTS_PER_MINUTE="300")
+            web = Web(root, env, workdir)
+            workers = Workers(root, env, 4, lambda _line: None)
+            try:
+                customers = [940_000_000 + n for n in range(500)]
+                bodies = [command(str(c), slack.response_url(f"budget{n}")) for n, c in enumerate(customers)]
+                started = time.monotonic()
+                acks = []
+                for n, body in enumerate(bodies):  # 100 a second
+                    time.sleep(max(0.0, started + n / 100 - time.monotonic()))
+                    acks.append(post(web.base, body, signed(body))[0])
+                told = replies(slack, "budget", 500, 60)
+            finally:
+                workers.stop()
+                web.stop()
+    finally:
+        capillary.close()
+    with capillary.lock:
+        times = sorted(capillary.call_times)
+    busiest = max((sum(1 for t in times[i:] if t - start < 60) for i, start in enumerate(times)), default=0)
+    answered = sum(1 for text in told if text.startswith("Coupons"))
+    when = sum(1 for text in told if "try again in about" in text)
+    return (
+        "500 new customers in 5 s, 4 workers, CAPILLARY_MAX_REQUESTS_PER_MINUTE=300",
+        "most Capillary requests in any 60 s; agents answered or told when",
+        f"{acks.count(200)}/500 acked; {len(times)} requests, at most {busiest} in a 60 s window; "
+        f"{answered} answered, {when} told when to try again, {500 - answered - when} other",
+    )
+
+
 def env_for(slack: FakeSlack, capillary: FakeCapillary, **extra: str) -> dict[str, str]:
     return {
         "SLACK_BOT_TOKEN": "xoxb-stay-up",
@@ -483,10 +719,16 @@ def env_for(slack: FakeSlack, capillary: FakeCapillary, **extra: str) -> dict[st
     }
 
 
-def main() -> None:  # noqa: PLR0915 - one step after another, each bounded
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=HERE, help="checkout whose Procfile and code to run")
     parser.add_argument("--connections", type=int, default=200, help="slow connections (default 200)")
+    parser.add_argument(
+        "--part",
+        choices=("all", "one", "two"),
+        default="all",
+        help="the rows of 'Stay up' (one), of 'Stay up, part two' (two: logs, memory, descriptors, budget), or all",
+    )
     args = parser.parse_args()
     root = args.root.resolve()
     started = time.monotonic()
@@ -494,74 +736,14 @@ def main() -> None:  # noqa: PLR0915 - one step after another, each bounded
     slack, capillary = FakeSlack(), FakeCapillary(root)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        web = Web(root, env_for(slack, capillary), workdir)
-        print(f"web: {web.command}  (pid {web.process.pid}, RSS {web.rss_mib():.0f} MiB)", flush=True)
-        steps: list[Callable[[], Row]] = [
-            lambda: dribble_row(web, slack, body=False, count=args.connections, tag="hdr"),
-            lambda: dribble_row(web, slack, body=True, count=args.connections, tag="body"),
-            lambda: junk_row(web),
-            lambda: junk_row(web, signed_payloads=True),
-            lambda: one_bad_coupon_row(web, slack),
-            lambda: replay_row(web, slack, capillary),
-            lambda: lookup_row(
-                web, slack, BOMB_CUSTOMER, "bomb", 20, "Capillary answers 1 MB of gzip inflating to 1 GiB"
-            ),
-            lambda: lookup_row(web, slack, DRIP_CUSTOMERS[0], "drip", 20, "Capillary drips its body at 1 byte/s"),
-            lambda: drips_then_normal_row(web, slack, 25),
-        ]
-        try:
-            for step in steps:
-                rows.append(step())
+        if args.part in ("all", "one"):
+            part_one(root, workdir, args, slack, capillary, rows)
+        if args.part in ("all", "two"):
+            for step in (stalled_pipes_row, hostile_bodies_row, huge_customers_row, descriptors_row):
+                rows.append(step(root, workdir, slack, capillary))
                 print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
-        finally:
-            capillary.release_drips()
-            web.stop()
-        oauth = FakeCapillary(root, token_delay=4.0)
-        web = Web(
-            root,
-            env_for(
-                slack,
-                oauth,
-                CAPILLARY_USERNAME="",
-                CAPILLARY_PASSWORD="",
-                CAPILLARY_OAUTH_CLIENT_KEY="key",
-                CAPILLARY_OAUTH_CLIENT_SECRET="secret",
-                COUPONS_UPSTREAM_DEADLINE_SECONDS="2",
-            ),
-            workdir,
-        )
-        try:
-            rows.append(
-                lookup_row(web, slack, NORMAL_CUSTOMERS[4], "token", 15, "OAuth token endpoint takes 4 s, deadline 2 s")
-            )
+            rows.append(budget_row(root, workdir, slack))
             print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
-        finally:
-            web.stop()
-            oauth.close()
-        slack.api_delays["usergroups.users.list"] = 5.0
-        web = Web(
-            root,
-            env_for(slack, capillary, COUPONS_ALLOWED_USERGROUP_IDS="S0GROUP", COUPONS_ALLOWED_CHANNEL_IDS="C0SUPPORT"),
-            workdir,
-        )
-        try:
-            for step in (
-                lambda: usergroup_row(web, slack),
-                lambda: refused_dm_row(web, slack),
-                lambda: directmessage_channel_row(web, slack, capillary),
-                lambda: share_in_people_dm_row(root, web, slack, capillary),
-            ):
-                rows.append(step())
-                print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
-        finally:
-            slack.api_delays.clear()
-            web.stop()
-        slow = FakeCapillary(root)
-        try:
-            rows.append(sigterm_row(root, workdir, slack, slow, 80))
-        finally:
-            slow.close()
-        print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
     capillary.close()
     slack.close()
     print()
@@ -569,7 +751,78 @@ def main() -> None:  # noqa: PLR0915 - one step after another, each bounded
     print("|---|---|---|")
     for what, measured, figure in rows:
         print(f"| {what} | {measured} | {figure} |")
-    print(f"\n{len(rows)} rows in {time.monotonic() - started:.0f} s; Procfile web: {shlex.quote(web.command)}")
+    print(f"\n{len(rows)} rows in {time.monotonic() - started:.0f} s; Procfile web: {procfile_command('web', root)}")
+
+
+def part_one(
+    root: Path, workdir: Path, args: argparse.Namespace, slack: FakeSlack, capillary: FakeCapillary, rows: list[Row]
+) -> None:
+    web = Web(root, env_for(slack, capillary), workdir)
+    print(f"web: {web.command}  (pid {web.process.pid}, RSS {web.rss_mib():.0f} MiB)", flush=True)
+    steps: list[Callable[[], Row]] = [
+        lambda: dribble_row(web, slack, body=False, count=args.connections, tag="hdr"),
+        lambda: dribble_row(web, slack, body=True, count=args.connections, tag="body"),
+        lambda: junk_row(web),
+        lambda: junk_row(web, signed_payloads=True),
+        lambda: one_bad_coupon_row(web, slack),
+        lambda: replay_row(web, slack, capillary),
+        lambda: lookup_row(web, slack, BOMB_CUSTOMER, "bomb", 20, "Capillary answers 1 MB of gzip inflating to 1 GiB"),
+        lambda: lookup_row(web, slack, DRIP_CUSTOMERS[0], "drip", 20, "Capillary drips its body at 1 byte/s"),
+        lambda: drips_then_normal_row(web, slack, 25),
+    ]
+    try:
+        for step in steps:
+            rows.append(step())
+            print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
+    finally:
+        capillary.release_drips()
+        web.stop()
+    oauth = FakeCapillary(root, token_delay=4.0)
+    web = Web(
+        root,
+        env_for(
+            slack,
+            oauth,
+            CAPILLARY_USERNAME="",
+            CAPILLARY_PASSWORD="",
+            CAPILLARY_OAUTH_CLIENT_KEY="key",
+            CAPILLARY_OAUTH_CLIENT_SECRET="secret",
+            COUPONS_UPSTREAM_DEADLINE_SECONDS="2",
+        ),
+        workdir,
+    )
+    try:
+        rows.append(
+            lookup_row(web, slack, NORMAL_CUSTOMERS[4], "token", 15, "OAuth token endpoint takes 4 s, deadline 2 s")
+        )
+        print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
+    finally:
+        web.stop()
+        oauth.close()
+    slack.api_delays["usergroups.users.list"] = 5.0
+    web = Web(
+        root,
+        env_for(slack, capillary, COUPONS_ALLOWED_USERGROUP_IDS="S0GROUP", COUPONS_ALLOWED_CHANNEL_IDS="C0SUPPORT"),
+        workdir,
+    )
+    try:
+        for step in (
+            lambda: usergroup_row(web, slack),
+            lambda: refused_dm_row(web, slack),
+            lambda: directmessage_channel_row(web, slack, capillary),
+            lambda: share_in_people_dm_row(root, web, slack, capillary),
+        ):
+            rows.append(step())
+            print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
+    finally:
+        slack.api_delays.clear()
+        web.stop()
+    slow = FakeCapillary(root)
+    try:
+        rows.append(sigterm_row(root, workdir, slack, slow, 80))
+    finally:
+        slow.close()
+    print(f"  {rows[-1][0]}: {rows[-1][2]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,11 @@ def test_a_worker_killed_mid_way_loses_nothing_and_nothing_is_answered_twice(
     customers = [CUSTOMER + n for n in range(40)]
     for customer in customers:
         capillary.answers[customer] = Reply(body=sample_bytes("lower"), held=True)
-    env = bot_env(slack, capillary, REDIS_URL=redis_url)
+    # Capillary holds every answer until the kill: on a loaded machine, posting 40 commands can outlast the tests'
+    # usual 3 s read timeout, and this test is about jobs kept, not deadlines.
+    env = bot_env(
+        slack, capillary, REDIS_URL=redis_url, COUPONS_UPSTREAM_DEADLINE_SECONDS="40", COUPONS_READ_TIMEOUT_SECONDS="30"
+    )
     doomed, survivor, web = launch_worker(env, tmp_path), launch_worker(env, tmp_path), launch_web(env, tmp_path)
     processes += [doomed.process, survivor.process, web.process]
     for process in (doomed, survivor, web):
