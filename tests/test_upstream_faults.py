@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import threading
 import time
+import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from bot.capillary.auth import BasicLogin, OAuthClient
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
-from bot.domain.errors import BotBusy, CapillaryResponseTooLarge, CapillaryTooSlow
+from bot.domain.errors import BotBusy, CapillaryResponseTooLarge, CapillaryTooSlow, CapillaryUnavailable
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 
@@ -41,6 +43,38 @@ def test_a_gzip_bomb_stops_at_the_cap(capillary: CapillaryStandIn) -> None:
     with pytest.raises(CapillaryResponseTooLarge, match="larger than 4 MB"):
         client.fetch_coupons(2, CodeCase.UPPER)
     assert len(capillary.coupon_calls()) == 1  # too large is not worth asking again
+
+
+@pytest.mark.parametrize(
+    ("reply", "refusal"),
+    [
+        (Reply(body=gzip.compress(b" " * (64 * MB)), headers={"Content-Encoding": "gzip"}), CapillaryResponseTooLarge),
+        (Reply(status=503, body=b"x" * (3 * MB)), CapillaryUnavailable),  # sent four times, refused four times
+    ],
+    ids=["gzip bomb", "large error body"],
+)
+def test_a_refused_answer_leaves_nothing_behind_even_with_the_collector_off(
+    capillary: CapillaryStandIn, reply: Reply, refusal: type[Exception]
+) -> None:
+    # A refused body must go with its error, by reference counting: the bot runs the collector rarely (`gc_tuning`),
+    # and 8 bombs at once, each kept until a collection, held 1.7 GB.
+    capillary.answers[5] = reply
+    client = client_for(capillary.url, max_response_bytes=4 * MB)
+    gc.disable()
+    tracemalloc.start()
+    try:
+        before, refused = tracemalloc.get_traced_memory()[0], 0
+        for _ in range(3):
+            try:
+                client.fetch_coupons(5, CodeCase.UPPER)
+            except refusal:
+                refused += 1
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert refused == 3
+    assert left < MB
 
 
 def test_a_compressed_answer_under_the_cap_is_read(capillary: CapillaryStandIn) -> None:

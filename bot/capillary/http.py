@@ -167,44 +167,61 @@ class CapillaryHttp:
             attempt = 0
             while True:
                 attempt += 1
-                answer: Answer | None = None
-                reservation = self.inflight.reserve(deadline)
                 try:
-                    try:
-                        answer = self._exchange(
-                            method, path, deadline, auth=self.auth, reservation=reservation, **options
-                        )
-                        value = interpret(answer.status, answer.headers, answer.content)
-                    except BaseException:
-                        reservation.release()
-                        raise
-                    # What parsing made is in use until the lookup has answered.
-                    if self._when_answered is None:
-                        reservation.release()
-                    else:
-                        self._when_answered(reservation.release)
+                    value = self._attempt(method, path, interpret, deadline, options)
                     return Fetched(value, attempt, round((self._monotonic() - started) * 1000))
                 except CapillaryHeldBack as held:  # the budget sent nothing this time
                     held.attempts = attempt - 1
                     raise
-                except httpx.TimeoutException:
-                    error: CapillaryError = CapillaryTooSlow("Capillary did not answer in time")
-                except httpx.TransportError:
-                    error = CapillaryUnavailable("could not connect to Capillary")
-                except CapillaryError as exc:
-                    error = exc
-                error.attempts = attempt
-                if not error.retryable or attempt >= max_attempts:
-                    raise error
-                retry_after = None
-                if answer is not None:  # None when the OAuth token request itself failed
-                    retry_after = parse_retry_after(answer.headers.get("Retry-After"), now=datetime.now(UTC))
-                wait = retry_after if retry_after is not None else self._backoff(attempt)
-                if wait > MAX_RETRY_AFTER_SECONDS or wait + MIN_ATTEMPT_SECONDS >= deadline.remaining():
-                    if retry_after is not None and answer is not None and answer.status == 429:
-                        raise _rate_limited(error, retry_after) from error
-                    raise error
+                # Errors are only ever named by `except … as` here: Python unbinds the name as the error leaves, so
+                # its traceback (which holds this frame) makes no cycle, and what it holds goes at once.
+                except CapillaryError as error:
+                    error.attempts = attempt
+                    wait = self._retry_wait(error, attempt, max_attempts, deadline)
+                    if wait is None:
+                        if error.status == 429 and error.retry_after is not None:
+                            raise _rate_limited(error, error.retry_after) from error
+                        raise
                 self._sleep(wait)
+
+    def _attempt(
+        self, method: str, path: str, interpret: Interpret[T], deadline: Deadline, options: dict[str, Any]
+    ) -> T:
+        """One send and what `interpret` makes of the answer; a timeout or a failed connection as a CapillaryError,
+        with the answer's `Retry-After` on the error."""
+        reservation = self.inflight.reserve(deadline)
+        try:
+            try:
+                answer = self._exchange(method, path, deadline, auth=self.auth, reservation=reservation, **options)
+            except httpx.TimeoutException:
+                raise CapillaryTooSlow("Capillary did not answer in time") from None
+            except httpx.TransportError:
+                raise CapillaryUnavailable("could not connect to Capillary") from None
+            try:
+                value = interpret(answer.status, answer.headers, answer.content)
+            except CapillaryError as refused:
+                refused.retry_after = parse_retry_after(answer.headers.get("Retry-After"), now=datetime.now(UTC))
+                raise
+            finally:
+                del answer  # the body: not held by a traceback
+        except BaseException:
+            reservation.release()
+            raise
+        # What parsing made is in use until the lookup has answered.
+        if self._when_answered is None:
+            reservation.release()
+        else:
+            self._when_answered(reservation.release)
+        return value
+
+    def _retry_wait(self, error: CapillaryError, attempt: int, max_attempts: int, deadline: Deadline) -> float | None:
+        """How long to wait before sending again after `error`; None: not again."""
+        if not error.retryable or attempt >= max_attempts:
+            return None
+        wait = error.retry_after if error.retry_after is not None else self._backoff(attempt)
+        if wait > MAX_RETRY_AFTER_SECONDS or wait + MIN_ATTEMPT_SECONDS >= deadline.remaining():
+            return None
+        return wait
 
     @contextmanager
     def _slot(self, deadline: Deadline) -> Iterator[None]:
@@ -277,20 +294,29 @@ class CapillaryHttp:
             # httpx reads the whole body with the read timeout it had when the body began: make that what is
             # left of the deadline, and check the deadline between chunks, so a dripping body is cut in time.
             response.request.extensions["timeout"]["read"] = max(0.01, deadline.remaining())
-            chunks: list[bytes] = []
-            size = 0
+            content = self._read_body(response, deadline, reservation)
+        finally:
+            response.close()
+        return Answer(response.status_code, response.headers, content)
+
+    def _read_body(self, response: httpx.Response, deadline: Deadline, reservation: Reservation | None) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
             for chunk in response.iter_bytes():  # decompressed: the cap counts what we would hold
                 size += len(chunk)
+                chunks.append(chunk)
+                del chunk  # one inflated chunk of a gzip bomb can be the whole cap: held once, by `chunks`
                 if size > self._max_response_bytes:
                     raise CapillaryResponseTooLarge(self._too_large_message(), status=response.status_code)
                 if reservation is not None:
                     reservation.cover(size)
-                chunks.append(chunk)
                 if deadline.expired:
                     raise CapillaryTooSlow("Capillary sent its answer too slowly", status=response.status_code)
+            return b"".join(chunks)
         finally:
-            response.close()
-        return Answer(response.status_code, response.headers, b"".join(chunks))
+            # The error's traceback keeps this frame until it is gone: not the megabytes read so far.
+            chunks.clear()
 
     def _too_large_message(self) -> str:
         return f"Capillary's answer is larger than {self._max_response_bytes // (1024 * 1024)} MB"

@@ -52,6 +52,7 @@ class CapillaryError(CouponsBotError):
         self.status = status
         self.code = code
         self.attempts = 1  # how many requests the lookup made before this error; for the audit line
+        self.retry_after: float | None = None  # seconds, where Capillary's answer said when to ask again
 
 
 class InvalidCustomerId(CapillaryError):
@@ -108,6 +109,7 @@ class CapillaryHeldBack(CapillaryUnavailable):
 
     outcome = "held_back"
     retryable = False  # not within this lookup: its deadline is shorter than the wait
+    retry_after: float  # always known here
 
     def __init__(self, message: str, *, retry_after: float, status: int | None = None) -> None:
         super().__init__(message, status=status)
