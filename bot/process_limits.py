@@ -10,6 +10,9 @@ from __future__ import annotations
 import resource
 
 UNLIMITED_TARGET = 1 << 20  # where the hard limit is "unlimited": still a number the kernel accepts
+# Inbound connections a web process takes by default: half its descriptors (the rest are for Capillary, Slack,
+# Redis and files), and no more than this however many it may open (an idle connection costs memory too).
+MAX_DEFAULT_CONNECTIONS = 10_000
 
 
 def raise_open_files_limit() -> int:
@@ -23,3 +26,8 @@ def raise_open_files_limit() -> int:
             return soft
         return target
     return soft
+
+
+def default_max_connections(open_files: int) -> int:
+    """The inbound connections to take with `open_files` descriptors, when COUPONS_MAX_CONNECTIONS is not set."""
+    return max(1, min(MAX_DEFAULT_CONNECTIONS, open_files // 2))

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     listener_threads: int = Field(48, ge=1, le=256)
     log_level: LogLevel = "INFO"
     metrics: bool = True
-    max_connections: int = Field(1000, ge=1, le=100_000)
+    max_connections: int | None = Field(None, ge=1, le=100_000)  # None: half the open-files limit
     # Coupon actions (issue 26): off unless named here, for the people named below only. (`actions` alone would
     # read COUPONS_ACTIONS too, but says less wherever it is used.)
     coupon_actions: Annotated[frozenset[str], NoDecode] = Field(frozenset(), alias="COUPONS_ACTIONS")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.process_limits import UNLIMITED_TARGET
+from bot.process_limits import MAX_DEFAULT_CONNECTIONS, UNLIMITED_TARGET, default_max_connections
 from tests.test_server import procfile_env
 
 
@@ -27,3 +27,11 @@ def test_the_soft_open_files_limit_is_raised_to_the_hard_one() -> None:
     raised, now = (int(word) for word in out.stdout.split())
     assert raised == now > low
     assert now == (UNLIMITED_TARGET if hard == resource.RLIM_INFINITY else hard)
+
+
+@pytest.mark.parametrize(
+    ("open_files", "connections"), [(1024, 512), (20_000, 10_000), (1 << 20, MAX_DEFAULT_CONNECTIONS), (1, 1)]
+)
+def test_web_takes_half_its_descriptors_in_connections_by_default(open_files: int, connections: int) -> None:
+    # The other half is for the calls out (Capillary, Slack, Redis): a flood of inbound connections can't starve them.
+    assert default_max_connections(open_files) == connections

@@ -27,7 +27,7 @@ from bot import metrics
 from bot.errors import ConfigError, startup_line
 from bot.gc_tuning import settle_after_start
 from bot.log_setup import configure_logging, dropped_lines
-from bot.process_limits import raise_open_files_limit
+from bot.process_limits import default_max_connections, raise_open_files_limit
 from bot.services import Services
 from bot.settings import Settings
 from bot.start_checks import BotIdentity, start_checks
@@ -47,7 +47,7 @@ def main() -> None:
     settings = _or_exit(Settings.from_env)
     configure_logging(settings.log_level)
     identity = _or_exit(functools.partial(_check_once, settings))
-    raise_open_files_limit()  # before the server and its processes open anything
+    open_files = raise_open_files_limit()  # before the server and its processes open anything
     workers = settings.web_concurrency
     if workers > 1:
         os.environ[IDENTITY_VARIABLE] = json.dumps(identity)  # the environment the processes are started with
@@ -64,7 +64,7 @@ def main() -> None:
         timeout_keep_alive=5,
         # Past this many connections (or requests in progress) a new request gets a quick 503, and Slack sends it
         # again later: descriptors are left for the calls to Capillary, Slack and Redis.
-        limit_concurrency=settings.max_connections,
+        limit_concurrency=settings.max_connections or default_max_connections(open_files),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         access_log=False,
         log_config=None,
