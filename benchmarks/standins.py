@@ -35,8 +35,17 @@ HUGE_CUSTOMERS = list(range(900_000_200, 900_000_230))  # 100,000 small coupons 
 ONE_BAD_CUSTOMER = 900_000_050  # 50 coupons, one of them without an `id`
 
 
-@functools.cache
+_BOMB_LOCK = threading.Lock()
+
+
 def gzip_bomb(inflated_mib: int = 1024) -> bytes:
+    """Made once (about 3 s): concurrent first callers wait for it rather than each making their own."""
+    with _BOMB_LOCK:
+        return _gzip_bomb(inflated_mib)
+
+
+@functools.cache
+def _gzip_bomb(inflated_mib: int) -> bytes:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     chunk = b"\0" * (1 << 20)
     return b"".join([*(compressor.compress(chunk) for _ in range(inflated_mib)), compressor.flush()])
