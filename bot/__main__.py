@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from bot.command_text import parse
 from bot.domain.errors import CapillaryError, InvalidCommand
 from bot.errors import ConfigError, StartupError, startup_line
-from bot.gc_tuning import settle_after_start
+from bot.gc_tuning import limit_malloc_arenas, settle_after_start
 from bot.log_setup import configure_logging
 from bot.lookup_answers import Ask
 from bot.requester import Requester
@@ -145,6 +145,8 @@ def check_app_token(client: WebClient, app_token: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
+    if args.command != "preview":  # serve (the default) and worker
+        limit_malloc_arenas()  # before any thread: arenas made earlier stay
     try:
         settings = Settings.from_env()
         previewing = args.command == "preview"

@@ -144,7 +144,7 @@ def test_a_ten_thousand_coupon_customer_is_answered_on_default_settings(
 def quick_return(monkeypatch: pytest.MonkeyPatch) -> mock.MagicMock:
     """Memory goes back 0.1 s after the last large answer (not 10 s); `return_memory` is recorded."""
     monkeypatch.setattr(gc_tuning, "RETURN_AFTER_QUIET_SECONDS", 0.1)
-    monkeypatch.setattr(gc_tuning, "_malloc_trim", lambda: lambda _pad: 1)  # as on glibc, wherever tests run
+    monkeypatch.setattr(gc_tuning, "_glibc", lambda _name: lambda *_args: 1)  # as on glibc, wherever tests run
     returned = mock.MagicMock(return_value=True, side_effect=lambda: returned.at.append(time.monotonic()) or True)
     returned.at = []  # when each call came
     monkeypatch.setattr(gc_tuning, "return_memory", returned)
@@ -163,6 +163,19 @@ def answered(resident: list[int]) -> None:
     """A listener's scope during which the process went from resident[0] to resident[1] bytes."""
     with mock.patch.object(gc_tuning, "resident_bytes", side_effect=resident), answering():
         pass
+
+
+def test_threads_share_two_malloc_arenas_unless_the_operator_set_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, ...]] = []
+    monkeypatch.setattr(
+        gc_tuning, "_glibc", lambda name: (lambda *args: calls.append(args) or 1) if name == "mallopt" else None
+    )
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert gc_tuning.limit_malloc_arenas()
+    assert calls == [(-8, 2)]  # M_ARENA_MAX, 2
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert not gc_tuning.limit_malloc_arenas()
+    assert calls == [(-8, 2)]
 
 
 def test_memory_goes_back_once_large_answers_stop(quick_return: mock.MagicMock) -> None:

@@ -25,7 +25,7 @@ import uvicorn
 
 from bot import metrics
 from bot.errors import ConfigError, startup_line
-from bot.gc_tuning import settle_after_start
+from bot.gc_tuning import limit_malloc_arenas, settle_after_start
 from bot.log_setup import configure_logging, dropped_lines
 from bot.process_limits import default_max_connections, raise_open_files_limit
 from bot.services import Services
@@ -44,6 +44,7 @@ T = TypeVar("T")
 
 def main() -> None:
     """The Procfile's `web`: `PORT` (default 3000), `WEB_CONCURRENCY` processes (default 1)."""
+    limit_malloc_arenas()  # before any thread: arenas made earlier stay
     settings = _or_exit(Settings.from_env)
     configure_logging(settings.log_level)
     identity = _or_exit(functools.partial(_check_once, settings))
