@@ -1,7 +1,8 @@
 """Does the Procfile's `web` process stay up under abuse? Runs the rows of issue "Stay up" that concern the server and
-Capillary, on 127.0.0.1 only, and prints a table.
+Capillary (parts one and two), on 127.0.0.1 only, and prints a table.
 
     python benchmarks/stay_up.py                 # this checkout's Procfile, with this interpreter's environment
+    python benchmarks/stay_up.py --part two      # only part two: stalled logs, memory, descriptors, the budget
     python benchmarks/stay_up.py --root DIR      # another checkout (run it with that checkout's interpreter)
 
 The web process is started as a platform starts it (`sh -c "exec <Procfile line>"`, from another directory) against
