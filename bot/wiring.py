@@ -138,10 +138,6 @@ def build_store(settings: Settings) -> Store:
     return open_store(redis_url, max_bytes=settings.cache_max_bytes)
 
 
-def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> App:
-    return build_app(settings, answerer, socket_mode=socket_mode)[0]
-
-
 def build_app(
     settings: Settings,
     answerer: LookupAnswerer,

@@ -113,13 +113,6 @@ class RequestBudget:
             self._shared = MovingWindowRateLimiter(storage)
             self._hold_off_script = self._redis.register_script(_HOLD_OFF_SCRIPT)
 
-    @property
-    def window_key(self) -> str | None:
-        """The Redis key of the moving window (a list of request times, expiring a window after the last)."""
-        if self._item is None or self._shared is None:
-            return None
-        return f"{KEY_PREFIX}budget:{self._item.key_for('capillary', self._scope)}"
-
     def spend(self, deadline: Deadline, *, margin: float = 0.0) -> None:
         """Count one request against the budget, waiting while that leaves `margin` of `deadline` for it; else
         raise `CapillaryRateLimited` (a 429 is being honoured) or `CapillaryBudgetUsedUp`, and send nothing."""
