@@ -38,15 +38,10 @@ if TYPE_CHECKING:
 Role = Literal["web", "worker"]
 
 
-class _DropTokenUnused(logging.Filter):
+def _drop_token_unused(record: logging.LogRecord) -> bool:
     """Bolt reads SLACK_BOT_TOKEN from the environment itself and, given our client too, warns on every start
     that the token "will be unused": it is the client's token, so the warning says nothing."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
-
-
-_TOKEN_UNUSED_FILTER = _DropTokenUnused()
+    return "`token` will be unused" not in record.getMessage()
 
 
 def build_answerer(
@@ -262,7 +257,7 @@ def _bolt_app(settings: Settings, executor: Executor, identity: BotIdentity, *, 
     checks it, and in Socket Mode, which has no signature."""
     from slack_bolt import App  # noqa: PLC0415
 
-    logging.getLogger("slack_bolt.App").addFilter(_TOKEN_UNUSED_FILTER)
+    logging.getLogger("slack_bolt.App").addFilter(_drop_token_unused)
     return App(
         client=slack_client(settings, identity),
         signing_secret=(
