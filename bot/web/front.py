@@ -53,7 +53,6 @@ class SlackFront:
         signing_secret: str,
         *,
         on_shutdown: ShutdownHook | None = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
         body_timeout: float | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
         metrics: Callable[[], bytes] | None = None,
@@ -63,7 +62,6 @@ class SlackFront:
         self.metrics = metrics  # GET /metrics (None: off); a scrape reads files in multiprocess mode: not on the loop
         self.checker = SlackRequestChecker(signing_secret)
         self.on_shutdown = on_shutdown
-        self.max_body_bytes = max_body_bytes
         self.body_timeout = BODY_TIMEOUT_SECONDS if body_timeout is None else body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -111,7 +109,7 @@ class SlackFront:
             await _respond(send, 405, "Method Not Allowed", [(b"allow", b"POST")])
             return
         try:
-            body = await read_body(scope, receive, max_bytes=self.max_body_bytes, timeout=self.body_timeout)
+            body = await read_body(scope, receive, max_bytes=MAX_BODY_BYTES, timeout=self.body_timeout)
             text = self.checker.check(scope, body)
         except Rejected as rejected:
             client = (scope.get("client") or ("?",))[0]
