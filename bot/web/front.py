@@ -88,19 +88,15 @@ class SlackFront:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
-        if path == METRICS_PATH and self.metrics is not None:
-            if method in {"GET", "HEAD"}:
+        if path == HEALTH_PATH or (path == METRICS_PATH and self.metrics is not None):
+            if method not in {"GET", "HEAD"}:
+                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
+            elif path == METRICS_PATH and self.metrics is not None:
                 body = await asyncio.get_running_loop().run_in_executor(None, self.metrics)
                 await _respond(send, 200, body.decode(), content_type=metrics.CONTENT_TYPE.encode())
             else:
-                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
-            return
-        if path == HEALTH_PATH:
-            if method in {"GET", "HEAD"}:
                 health = {"status": "ok", "role": "web", **(self.health() if self.health else {"queue": "in-process"})}
                 await _respond(send, 200, json.dumps(health), content_type=b"application/json")
-            else:
-                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
             return
         if path != EVENTS_PATH:
             await _respond(send, 404, "Not Found")
