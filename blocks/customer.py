@@ -5,12 +5,11 @@ from __future__ import annotations
 from blocks.mrkdwn import clean
 from bot.domain.customer import CustomerCard
 
-PROFILE_UNREADABLE = ":grey_question: The customer's profile couldn't be read; the coupons below are complete."
-
 
 def profile_unreadable(*, has_coupons: bool) -> str:
     """The note for a profile not read: with no coupons listed, "the coupons below are complete" points at nothing."""
-    return PROFILE_UNREADABLE if has_coupons else ":grey_question: The customer's profile couldn't be read."
+    complete = "; the coupons below are complete" if has_coupons else ""
+    return f":grey_question: The customer's profile couldn't be read{complete}."
 
 
 def customer_title(card: CustomerCard | None, customer_id: int) -> str:

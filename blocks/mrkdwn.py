@@ -91,11 +91,8 @@ def context(*texts: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(truncate(t, 3000)) for t in texts[:10]]}
 
 
-def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
-    if style:
-        element["style"] = style
-    return element
+def button(text: str, action_id: str, value: str) -> dict[str, Any]:
+    return {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
 
 
 def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:

@@ -10,7 +10,7 @@ from blocks.check import render_check
 from blocks.customer import customer_line, customer_title, profile_unreadable
 from blocks.discount import describe_discount
 from blocks.focus import find_focused, focus_text, render_focus
-from blocks.limits import MESSAGE_BUDGET, VIEW_BUDGET, Budget
+from blocks.limits import MESSAGE_BUDGET, VIEW_BUDGET
 from blocks.message import Message
 from blocks.mrkdwn import Block, actions, button, clean, code, context, day, moment, plain, section
 from blocks.series_details import redemption_text, render_coupon_details
@@ -59,7 +59,6 @@ class SummaryOptions:
     customer: CustomerCard | None = None  # who this is (masked), when the profile was read
     profile_unreadable: bool = False  # the profile was asked for and couldn't be read
     currency: str | None = None  # shown with amounts (`COUPONS_CURRENCY`), never with percentages
-    budget: Budget | None = None  # None: what the view's surface holds (a message, or a modal)
     check: Redeemability | CouponsBotError | None = None  # the coupon in focus: can it be used now
     contact: str = "your Slack admin"
     actions: frozenset[ActionKind] = frozenset()  # the actions this person may take (none: no action buttons)
@@ -250,8 +249,8 @@ def _build(
 
 def render_summary(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> Message:
     """The largest page (up to `options.page_size`) and the expanded details that fit Slack's limits: a
-    message's, or a modal's for a view drawn in one (`options.budget` overrides either)."""
-    budget = options.budget or (VIEW_BUDGET if view.surface is Surface.MODAL else MESSAGE_BUDGET)
+    message's, or a modal's for a view drawn in one."""
+    budget = VIEW_BUDGET if view.surface is Surface.MODAL else MESSAGE_BUDGET
     text = f"Coupons for customer {summary.customer_id}: {counts_line(summary)}"
     if view.focus:
         text += f"; {focus_text(summary, view.focus)}"

@@ -121,10 +121,6 @@ class AccessPolicy:
         self.channel_ids = channel_ids
         self.groups = groups
 
-    @property
-    def open_to_everyone(self) -> bool:
-        return not (self.user_ids or self.channel_ids or (self.groups and self.groups.usergroup_ids))
-
     def allows(self, requester: Requester) -> bool:
         if not requester.user_id:
             return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import hmac
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -118,17 +119,13 @@ class CustomerService:
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
-    def _cached(self, key: str, fetch: _Fetch, *, refresh: bool) -> CustomerOutcome:
+    def _cached(self, key: str, fetch: Callable[[], CustomerFetch], *, refresh: bool) -> CustomerOutcome:
         def fetch_outcome() -> tuple[CustomerOutcome, bytes]:
             fetched = fetch()
             outcome = CustomerOutcome(fetched.profile, False, fetched.attempts, fetched.upstream_ms)
             return outcome, ENTRY_VERSION + fetched.body
 
         return self._shared.get(key, fetch_outcome, _decoded, refresh=refresh)
-
-
-class _Fetch(Protocol):
-    def __call__(self) -> CustomerFetch: ...
 
 
 def _as_hit(outcome: CustomerOutcome) -> CustomerOutcome:

@@ -96,7 +96,7 @@ class Delivery:
         shown = view if view is not None else render_answer(message)
         if to.view_id:
             if push:
-                self.push_view(to.trigger_id, shown, to.requester, message)
+                self.open_view(to.trigger_id, shown, to.requester, message, push=True)
             elif not self.update_view(to.view_id, shown):
                 self.privately(to.requester, message, respond=to.respond)
         elif to.opens_form:
@@ -123,16 +123,19 @@ class Delivery:
             return False
         return _call(self.client.chat_postMessage, channel=requester.user_id, text=message.text, blocks=message.blocks)
 
-    def open_view(self, trigger_id: str | None, view: dict[str, Any], requester: Requester, fallback: Message) -> None:
-        """Open a modal (the trigger is good for 3 seconds); if it can't be opened, say `fallback` privately."""
-        if trigger_id and _call(self.client.views_open, trigger_id=trigger_id, view=view):
-            return
-        self.privately(requester, fallback)
-
-    def push_view(self, trigger_id: str | None, view: dict[str, Any], requester: Requester, fallback: Message) -> None:
-        """Push a view over an open modal, from a click inside it (views.open can't open over a modal; Slack keeps
-        3 views on the stack); if it can't be pushed, say `fallback` privately."""
-        if trigger_id and _call(self.client.views_push, trigger_id=trigger_id, view=view):
+    def open_view(
+        self,
+        trigger_id: str | None,
+        view: dict[str, Any],
+        requester: Requester,
+        fallback: Message,
+        *,
+        push: bool = False,
+    ) -> None:
+        """Open a modal (the trigger is good for 3 seconds), or `push` it over the modal a click came from (views.open
+        can't open over a modal; Slack keeps 3 views on the stack); if it can't be, say `fallback` privately."""
+        method = self.client.views_push if push else self.client.views_open
+        if trigger_id and _call(method, trigger_id=trigger_id, view=view):
             return
         self.privately(requester, fallback)
 

@@ -23,8 +23,6 @@ def start_checks(settings: Settings) -> BotIdentity:
     (auth.test, whose answer Bolt needs in each process: pass it to `build_app`), and the settings worth a
     warning. Raises StartupError (one line) when the token is refused or Slack can't be reached."""
     identity = check_bot_token(settings)
-    if "cache_max_customers" in settings.model_fields_set:
-        logger.warning("COUPONS_CACHE_MAX_CUSTOMERS is no longer used: the cache is bounded by COUPONS_CACHE_MAX_MB")
     if settings.redis_url is None and settings.web_concurrency > 1:
         logger.warning(
             "WEB_CONCURRENCY=%d without REDIS_URL: each process keeps its own cache and de-duplication, so a "
@@ -42,8 +40,8 @@ def check_bot_token(settings: Settings) -> BotIdentity:
     from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
 
     # slack_sdk logs an unreachable Slack at ERROR before raising; the StartupError below is the one line.
-    sdk_logger, quiet = logging.getLogger("slack_sdk.web.base_client"), _Quiet()
-    sdk_logger.addFilter(quiet)
+    sdk_logger = logging.getLogger("slack_sdk.web.base_client")
+    sdk_logger.addFilter(_quiet)
     try:
         answer = slack_client(settings).auth_test().data
     except SlackApiError as error:
@@ -62,7 +60,7 @@ def check_bot_token(settings: Settings) -> BotIdentity:
             f"Slack could not be reached at {settings.slack_api_url} to check SLACK_BOT_TOKEN ({type(error).__name__})"
         ) from None
     finally:
-        sdk_logger.removeFilter(quiet)
+        sdk_logger.removeFilter(_quiet)
     assert isinstance(answer, dict)  # the SDK raises on anything but a JSON object
     return answer
 
@@ -92,8 +90,6 @@ def slack_client(settings: Settings, identity: BotIdentity | None = None) -> Web
     )
 
 
-class _Quiet(logging.Filter):
+def _quiet(record: logging.LogRecord) -> bool:
     """Silences a logger for a moment: at start-up our one line says what went wrong, once."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
+    return False

@@ -261,13 +261,11 @@ class QueueWatch:
         queue: TaskQueue,
         *,
         threads: int,
-        interval: float = HEARTBEAT_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._queue = queue
         self._monotonic = monotonic
         self._threads = threads
-        self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="coupons-queue-watch", daemon=True)
         self._standby: dramatiq.Worker | None = None
@@ -291,7 +289,7 @@ class QueueWatch:
         }
 
     def check(self) -> None:
-        """One look at the queue (the thread does this every `interval`)."""
+        """One look at the queue (the thread does this every `HEARTBEAT_SECONDS`)."""
         try:
             self.depth, self.live_workers = self._queue.depth(), self._queue.live_workers()
         except (redis.RedisError, OSError):
@@ -312,7 +310,7 @@ class QueueWatch:
             self._standby.start()
 
     def _watch(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 self.check()
             except Exception:

@@ -38,15 +38,10 @@ if TYPE_CHECKING:
 Role = Literal["web", "worker"]
 
 
-class _DropTokenUnused(logging.Filter):
+def _drop_token_unused(record: logging.LogRecord) -> bool:
     """Bolt reads SLACK_BOT_TOKEN from the environment itself and, given our client too, warns on every start
     that the token "will be unused": it is the client's token, so the warning says nothing."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
-
-
-_TOKEN_UNUSED_FILTER = _DropTokenUnused()
+    return "`token` will be unused" not in record.getMessage()
 
 
 def build_answerer(
@@ -136,10 +131,6 @@ def build_store(settings: Settings) -> Store:
     """The state every process must share: Redis when `REDIS_URL` is set, else this process's memory."""
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     return open_store(redis_url, max_bytes=settings.cache_max_bytes)
-
-
-def create_app(settings: Settings, answerer: LookupAnswerer, *, socket_mode: bool = False) -> App:
-    return build_app(settings, answerer, socket_mode=socket_mode)[0]
 
 
 def build_app(
@@ -266,7 +257,7 @@ def _bolt_app(settings: Settings, executor: Executor, identity: BotIdentity, *, 
     checks it, and in Socket Mode, which has no signature."""
     from slack_bolt import App  # noqa: PLC0415
 
-    logging.getLogger("slack_bolt.App").addFilter(_TOKEN_UNUSED_FILTER)
+    logging.getLogger("slack_bolt.App").addFilter(_drop_token_unused)
     return App(
         client=slack_client(settings, identity),
         signing_secret=(

@@ -13,7 +13,7 @@ import pytest
 
 from bot.domain.coupon import Coupon
 from bot.settings import Settings
-from bot.wiring import build_answerer, create_app
+from bot.wiring import build_answerer, build_app
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
@@ -147,7 +147,7 @@ def make_app(slack: FakeSlack, capillary: CapillaryStandIn) -> Callable[..., Any
     def build(clock: Callable[[], datetime] = lambda: NOW, **env: str) -> Any:
         settings = Settings.from_env(bot_env(slack, capillary, **env))
         answerer = build_answerer(settings, use_demo=settings.demo, clock=clock)
-        return create_app(settings, answerer), answerer
+        return build_app(settings, answerer)[0], answerer
 
     return build
 

@@ -36,7 +36,7 @@ from bot.domain.coupon import CodeCase
 from bot.domain.coupon_actions import ActionKind, ActionSettings
 from bot.settings import Settings
 from bot.store.redis import RedisStore
-from bot.wiring import build_answerer, create_app
+from bot.wiring import build_answerer, build_app
 from tests.conftest import NOW, AuditLines, CapillaryStandIn, bot_env, coupon_json, envelope
 from tests.support.blockkit import all_texts, assert_valid_message, assert_valid_view, button_texts, find_button
 from tests.support.loopback import Recorded, Reply
@@ -165,7 +165,7 @@ def build(slack: FakeSlack, cap: CouponCallsStandIn) -> Build:
         settings = Settings.from_env(bot_env(slack, cap, **env))
         answerer = build_answerer(settings, use_demo=False, clock=lambda: NOW, store=store)
         answerer.actions = ActionSettings.of(settings)
-        return create_app(settings, answerer)
+        return build_app(settings, answerer)[0]
 
     return make
 

@@ -6,21 +6,32 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 
 from bot.capillary.auth import BasicLogin
 from bot.capillary.client import CapillaryClient
 from bot.capillary.deadline import Deadline
-from bot.capillary.inflight import PARSE_WEIGHT, STEP_BYTES, InflightBytes
+from bot.capillary.inflight import PARSE_WEIGHT, STEP_BYTES, InflightBytes, Reservation
 from bot.domain.coupon import CodeCase
 from bot.domain.errors import BotBusy, CapillaryResponseTooLarge
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.loopback import Reply
 
 MB = 1024 * 1024
+
+
+@contextmanager
+def reserving(budget: InflightBytes, deadline: Deadline) -> Iterator[Reservation]:
+    """A reservation released when the block ends."""
+    reservation = budget.reserve(deadline)
+    try:
+        yield reservation
+    finally:
+        reservation.release()
 
 
 def seconds_from_now(seconds: float) -> Deadline:
@@ -32,11 +43,11 @@ def test_an_answer_past_the_bound_waits_and_goes_ahead_when_room_is_made() -> No
     went_ahead = threading.Event()
 
     def second() -> None:
-        with budget.reserving(seconds_from_now(5)) as reservation:
+        with reserving(budget, seconds_from_now(5)) as reservation:
             reservation.cover(2 * MB)
             went_ahead.set()
 
-    with budget.reserving(seconds_from_now(5)) as first:
+    with reserving(budget, seconds_from_now(5)) as first:
         first.cover(3 * MB)
         waiter = threading.Thread(target=second)
         waiter.start()
@@ -48,10 +59,10 @@ def test_an_answer_past_the_bound_waits_and_goes_ahead_when_room_is_made() -> No
 
 def test_an_answer_that_finds_no_room_within_its_deadline_is_told_busy() -> None:
     budget = InflightBytes(4 * MB * PARSE_WEIGHT)
-    with budget.reserving(seconds_from_now(5)) as first:
+    with reserving(budget, seconds_from_now(5)) as first:
         first.cover(3 * MB)
         started = time.monotonic()
-        with pytest.raises(BotBusy), budget.reserving(seconds_from_now(0.1)) as second:
+        with pytest.raises(BotBusy), reserving(budget, seconds_from_now(0.1)) as second:
             second.cover(2 * MB)
         assert time.monotonic() - started < 1
         assert budget.used == 3 * MB * PARSE_WEIGHT  # the refused one gave back what it had taken
@@ -60,7 +71,7 @@ def test_an_answer_that_finds_no_room_within_its_deadline_is_told_busy() -> None
 
 def test_one_answer_alone_goes_ahead_however_large() -> None:
     budget = InflightBytes(MB)
-    with budget.reserving(seconds_from_now(0)) as alone:
+    with reserving(budget, seconds_from_now(0)) as alone:
         alone.cover(50 * MB)
         assert budget.used == 50 * MB * PARSE_WEIGHT
     assert budget.used == 0
@@ -68,9 +79,9 @@ def test_one_answer_alone_goes_ahead_however_large() -> None:
 
 def test_a_small_answer_never_waits() -> None:
     budget = InflightBytes(MB)
-    with budget.reserving(seconds_from_now(5)) as large:
+    with reserving(budget, seconds_from_now(5)) as large:
         large.cover(2 * MB)
-        with budget.reserving(seconds_from_now(0)) as profile:
+        with reserving(budget, seconds_from_now(0)) as profile:
             profile.cover(STEP_BYTES)
         assert budget.used == 2 * MB * PARSE_WEIGHT
 
@@ -78,7 +89,7 @@ def test_a_small_answer_never_waits() -> None:
 def test_a_body_of_unknown_length_reserves_what_it_has_read_a_megabyte_at_a_time() -> None:
     budget = InflightBytes(100 * MB * PARSE_WEIGHT)
     covered = set()
-    with budget.reserving(seconds_from_now(1)) as reservation:
+    with reserving(budget, seconds_from_now(1)) as reservation:
         for read in range(64 * 1024, 4 * MB, 64 * 1024):
             reservation.cover(read)
             assert read <= max(reservation.body_bytes, STEP_BYTES) < read + STEP_BYTES
@@ -100,7 +111,7 @@ def client_for(url: str, **options: object) -> CapillaryClient:
 def test_a_lookup_past_the_bound_is_told_busy_and_then_answered_once_room_is_made(capillary: CapillaryStandIn) -> None:
     capillary.answers[1] = Reply(body=seven_coupons_in(2))
     client = client_for(capillary.url, max_inflight_bytes=3 * MB * PARSE_WEIGHT, deadline=0.3)
-    with client.inflight.reserving(seconds_from_now(5)) as other_lookup:
+    with reserving(client.inflight, seconds_from_now(5)) as other_lookup:
         other_lookup.cover(2 * MB)  # another lookup's large answer, being read
         with pytest.raises(BotBusy):
             client.fetch_coupons(1, CodeCase.LOWER)
@@ -113,7 +124,7 @@ def test_a_waiting_lookup_is_answered_when_the_other_answer_is_done(capillary: C
     capillary.answers[1] = Reply(body=seven_coupons_in(2))
     client = client_for(capillary.url, max_inflight_bytes=3 * MB * PARSE_WEIGHT, deadline=5)
     with ThreadPoolExecutor(1) as pool:
-        with client.inflight.reserving(seconds_from_now(5)) as other_lookup:
+        with reserving(client.inflight, seconds_from_now(5)) as other_lookup:
             other_lookup.cover(2 * MB)
             waiting = pool.submit(client.fetch_coupons, 1, CodeCase.LOWER)
             capillary.server.wait_for(1, path_prefix="/v2/customers")  # asked; its answer waits for room

@@ -20,7 +20,7 @@ from bot.listeners.links import member_care_customer, read_hosts
 from bot.lookup_answers import Ask
 from bot.requester import Requester
 from bot.settings import Settings
-from bot.wiring import build_answerer, create_app
+from bot.wiring import build_answerer, build_app
 from tests.conftest import (
     NOW,
     AuditLines,
@@ -251,7 +251,7 @@ def test_a_link_unfolds_in_socket_mode_too(
 ) -> None:
     env = bot_env(slack, capillary, SLACK_APP_TOKEN="xapp-1-test-app-token", COUPONS_MEMBER_CARE_HOSTS=HOST)
     settings = Settings.from_env(env)
-    app = create_app(settings, build_answerer(settings, use_demo=False, clock=lambda: NOW), socket_mode=True)
+    app = build_app(settings, build_answerer(settings, use_demo=False, clock=lambda: NOW), socket_mode=True)[0]
     body, _ = event_request(link_shared_event(LINK), event_id="EvSocket")
     request = SocketModeRequest(type="events_api", envelope_id="env-1", payload=json.loads(body))
     client = RecordingSocketClient()

@@ -13,7 +13,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.lookup_answers import LookupAnswerer
 from bot.settings import Settings
-from bot.wiring import build_answerer, create_app
+from bot.wiring import build_answerer, build_app
 from tests.conftest import NOW, AuditLines, CapillaryStandIn, bot_env, customer_json
 from tests.support.loopback import Reply
 from tests.support.slack import (
@@ -139,7 +139,7 @@ def test_the_ack_does_not_wait_for_capillary(make_app: Any, slack: FakeSlack, as
 
 def test_the_step_runs_in_socket_mode_too(slack: FakeSlack, asha: CapillaryStandIn) -> None:
     settings = Settings.from_env(bot_env(slack, asha, SLACK_APP_TOKEN="xapp-1-test-app-token"))
-    app = create_app(settings, build_answerer(settings, use_demo=False, clock=lambda: NOW), socket_mode=True)
+    app = build_app(settings, build_answerer(settings, use_demo=False, clock=lambda: NOW), socket_mode=True)[0]
     body, _ = event_request(function_executed_event({"user_context": AGENT, "customer": str(CUSTOMER)}))
     request = SocketModeRequest(type="events_api", envelope_id="env-2", payload=json.loads(body))
     client = RecordingSocketClient()

@@ -41,6 +41,10 @@ KEY_PREFIX = "coupons-bot:"
 MAX_HOLD_OFF_SECONDS = 3600.0
 # Over budget, look again no sooner than this (many waiters wake at once; one of them gets the slot).
 MIN_WAIT_SECONDS = 0.05
+# Redis trouble: short timeouts, then this process's memory for a few seconds, and a warning at most a minute.
+REDIS_TIMEOUT_SECONDS = 0.5
+RETRY_REDIS_AFTER_SECONDS = 5.0
+WARN_EVERY_SECONDS = 60.0
 
 # Keep the later of two "not before" times (two processes may be told different Retry-Afters).
 _HOLD_OFF_SCRIPT = """
@@ -65,9 +69,6 @@ class RequestBudget:
         redis_url: str | None = None,
         scope: str = "capillary",
         window_seconds: int = 60,
-        redis_timeout_seconds: float = 0.5,
-        retry_redis_after_seconds: float = 5.0,
-        warn_every_seconds: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -82,8 +83,6 @@ class RequestBudget:
         self._not_before = 0.0  # wall-clock time before which no request goes (this process's copy)
         self._not_before_key = f"{KEY_PREFIX}capillary-not-before:{scope}"
         self._health = threading.Lock()
-        self._retry_redis_after = retry_redis_after_seconds
-        self._warn_every = warn_every_seconds
         self._redis_down_until = -math.inf
         self._redis_failing = False
         self._last_warning = -math.inf
@@ -102,8 +101,8 @@ class RequestBudget:
             # Short timeouts and no retries inside the client, as for the store: a lookup never waits on Redis.
             self._redis = redis.Redis.from_url(
                 redis_url,
-                socket_timeout=redis_timeout_seconds,
-                socket_connect_timeout=redis_timeout_seconds,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                 retry=Retry(NoBackoff(), 0),
                 health_check_interval=0,
             )
@@ -112,13 +111,6 @@ class RequestBudget:
             )
             self._shared = MovingWindowRateLimiter(storage)
             self._hold_off_script = self._redis.register_script(_HOLD_OFF_SCRIPT)
-
-    @property
-    def window_key(self) -> str | None:
-        """The Redis key of the moving window (a list of request times, expiring a window after the last)."""
-        if self._item is None or self._shared is None:
-            return None
-        return f"{KEY_PREFIX}budget:{self._item.key_for('capillary', self._scope)}"
 
     def spend(self, deadline: Deadline, *, margin: float = 0.0) -> None:
         """Count one request against the budget, waiting while that leaves `margin` of `deadline` for it; else
@@ -211,9 +203,9 @@ class RequestBudget:
         now = self._monotonic()
         with self._health:
             self._redis_failing = True
-            self._redis_down_until = now + self._retry_redis_after
+            self._redis_down_until = now + RETRY_REDIS_AFTER_SECONDS
             self._failures_since_warning += 1
-            if now - self._last_warning < self._warn_every:
+            if now - self._last_warning < WARN_EVERY_SECONDS:
                 return
             failures, self._failures_since_warning = self._failures_since_warning, 0
             self._last_warning = now

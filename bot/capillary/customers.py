@@ -70,19 +70,19 @@ def fetch_customer_details(
         "identifierName": IDENTIFIER_NAMES[identifier.kind],
         "identifierValue": identifier.value,
     }
-    fetched = http.get(DETAILS_PATH, params, lambda s, h, c: (interpret_customer(s, h, c, codes=LOOKUP_CODES), c))
-    profile, body = fetched.value
-    return CustomerFetch(profile, fetched.attempts, fetched.upstream_ms, body)
+    return _fetch(http, DETAILS_PATH, params, LOOKUP_CODES)
 
 
 def fetch_customer(
     http: CapillaryHttp, customer_id: int, *, source: str, account_id: str | None = None
 ) -> CustomerFetch:
-    fetched = http.get(
-        f"v2/customers/{customer_id}",
-        lookup_params(source, account_id),
-        lambda s, h, c: (interpret_customer(s, h, c, codes=BY_ID_CODES), c),
-    )
+    return _fetch(http, f"v2/customers/{customer_id}", lookup_params(source, account_id), BY_ID_CODES)
+
+
+def _fetch(
+    http: CapillaryHttp, path: str, params: dict[str, str], codes: Mapping[str, type[CapillaryError]]
+) -> CustomerFetch:
+    fetched = http.get(path, params, lambda s, h, c: (interpret_customer(s, h, c, codes=codes), c))
     profile, body = fetched.value
     return CustomerFetch(profile, fetched.attempts, fetched.upstream_ms, body)
 

@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from bot.capillary.auth import TOKEN_REJECTED_STATUSES
-from bot.domain.coupon import Model
+from bot.domain.customer import ApiNotice
 from bot.domain.errors import (
     CapillaryAuthError,
     CapillaryBadResponse,
@@ -46,13 +46,10 @@ COMMON_CODES: Mapping[str, type[CapillaryError]] = {
 }
 
 
-class ApiError(Model):
+class ApiError(ApiNotice):
     """An entry of the envelope's `errors` or `warnings`."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="allow")
-
-    code: int | str | None = None
-    message: str | None = None
 
     @property
     def code_text(self) -> str:

@@ -11,8 +11,6 @@ the response cap bounds it; small answers (a profile, a token, a check) never wa
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from bot.capillary.deadline import Deadline
 from bot.domain.errors import BotBusy
@@ -41,15 +39,6 @@ class InflightBytes:
     def reserve(self, deadline: Deadline) -> Reservation:
         """An empty reservation for one answer; it grows with `cover` and ends with `release`."""
         return Reservation(self, deadline)
-
-    @contextmanager
-    def reserving(self, deadline: Deadline) -> Iterator[Reservation]:
-        """A reservation released when the block ends."""
-        reservation = self.reserve(deadline)
-        try:
-            yield reservation
-        finally:
-            reservation.release()
 
     def _take(self, reservation: Reservation, weighted: int) -> None:
         with self._changed:

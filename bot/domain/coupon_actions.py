@@ -63,7 +63,7 @@ class ActionSettings:
     @classmethod
     def of(cls, settings: ActionConfig) -> ActionSettings:
         return cls(
-            kinds=parse_kinds(settings.coupon_actions),
+            kinds=frozenset(ActionKind(word) for word in settings.coupon_actions),  # words Settings checked
             user_ids=settings.action_user_ids,
             usergroup_ids=settings.action_usergroup_ids,
             goodwill_series_ids=settings.goodwill_series_ids,
@@ -73,20 +73,6 @@ class ActionSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.kinds) and bool(self.user_ids or self.usergroup_ids)
-
-
-def parse_kinds(raw: str | frozenset[str] | None) -> frozenset[ActionKind]:
-    """`resend,extend` → the kinds; ValueError naming the first unknown word."""
-    words = raw.split(",") if isinstance(raw, str) else (raw or ())
-    kinds = set()
-    for word in (w.strip().lower() for w in words):
-        if not word:
-            continue
-        try:
-            kinds.add(ActionKind(word))
-        except ValueError:
-            raise ValueError(word) from None
-    return frozenset(kinds)
 
 
 def applies(kind: ActionKind, state: CouponState, coupon: Coupon, now: datetime) -> bool:

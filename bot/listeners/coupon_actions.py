@@ -124,10 +124,8 @@ class ActionListeners:
         )
         form = render_action_form(prepared, self.answerer.codec, demo=self.answerer.service.demo)
         fallback = self.answerer.refusal(InvalidViewState("the form could not be opened"))
-        if parent:  # one more view on the modal's stack (2 of Slack's 3); the outcome replaces it, not adds
-            self.delivery.push_view(body.get("trigger_id"), form, requester, fallback)
-        else:
-            self.delivery.open_view(body.get("trigger_id"), form, requester, fallback)
+        # Over the modal: one more view on its stack (2 of Slack's 3); the outcome replaces it, not adds.
+        self.delivery.open_view(body.get("trigger_id"), form, requester, fallback, push=parent is not None)
 
     def keep_where(self, key: str, body: dict[str, Any], requester: Requester) -> None:
         """Where the message lives, to redraw it once the action is done (the submission doesn't say)."""

@@ -28,6 +28,10 @@ class _Failed:
 
 _FAILED = _Failed()
 UNKNOWN_COUNT = 2**62  # `incr` when Redis is down: over any limit
+TIMEOUT_SECONDS = 0.5  # connecting, and each operation
+RETRY_AFTER_SECONDS = 5.0  # after a connection failure, Redis is not tried again for this long
+WARN_EVERY_SECONDS = 60.0
+POLL_MIN_SECONDS, POLL_MAX_SECONDS = 0.005, 0.1  # `wait_for`'s backoff
 
 
 class RedisStore:
@@ -36,16 +40,14 @@ class RedisStore:
     `url` is `redis://[[user]:password@]host[:port][/db]` or `rediss://…` for TLS; the password stays in the
     client and never reaches a log line.
 
-    Every call is bounded by short socket timeouts (`timeout_seconds`, default 0.5 s, for connecting and for each
-    operation; no retries inside the client). When Redis is down, unreachable or refuses an operation, the store
-    degrades rather than failing the caller: `get` answers None, `set` and `delete` do nothing, `add` answers True
-    (the caller does the work, so a lookup may be done twice but is never left waiting), `wait_for` answers None
-    at once. After a connection failure the store does not try Redis again for `retry_after_seconds`, so an
-    unreachable host costs one timeout per interval, not one per operation. It logs a warning on the first
-    failure and then at most once per `warn_every_seconds`, with the error's type and the number of failures since
-    the last warning — not the URL.
-
-    `wait_for` polls GET with a backoff from `poll_min_seconds` doubling to `poll_max_seconds`.
+    Every call is bounded by short socket timeouts (`TIMEOUT_SECONDS`; no retries inside the client). When Redis
+    is down, unreachable or refuses an operation, the store degrades rather than failing the caller: `get` answers
+    None, `set` and `delete` do nothing, `add` answers True (the caller does the work, so a lookup may be done twice
+    but is never left waiting), `wait_for` answers None at once. After a connection failure the store does not try
+    Redis again for `RETRY_AFTER_SECONDS`, so an unreachable host costs one timeout per interval, not one per
+    operation. It logs a warning on the first failure and then at most once per `WARN_EVERY_SECONDS`, with the
+    error's type and the number of failures since the last warning — not the URL. `wait_for` polls GET with a
+    doubling backoff.
     """
 
     def __init__(
@@ -53,25 +55,16 @@ class RedisStore:
         url: str,
         prefix: str = "coupons-bot:",
         *,
-        timeout_seconds: float = 0.5,
-        retry_after_seconds: float = 5.0,
-        warn_every_seconds: float = 60.0,
-        poll_min_seconds: float = 0.005,
-        poll_max_seconds: float = 0.1,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not url.startswith(("redis://", "rediss://")):
             raise ValueError("the Redis URL must start with redis:// or rediss://")
         self._prefix = prefix
-        self._retry_after = retry_after_seconds
-        self._warn_every = warn_every_seconds
-        self._poll_min = poll_min_seconds
-        self._poll_max = poll_max_seconds
         self._monotonic = monotonic
         self._client = redis_client.Redis.from_url(
             url,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=0,
         )
@@ -127,7 +120,7 @@ class RedisStore:
     def wait_for(self, key: str, timeout: float) -> bytes | None:
         name = self._key(key)
         deadline = time.monotonic() + timeout
-        delay = self._poll_min
+        delay = POLL_MIN_SECONDS
         while True:
             value = self._call(lambda: self._client.get(name))
             if isinstance(value, _Failed):
@@ -138,7 +131,7 @@ class RedisStore:
             if remaining <= 0:
                 return None
             time.sleep(min(delay, remaining))
-            delay = min(delay * 2, self._poll_max)
+            delay = min(delay * 2, POLL_MAX_SECONDS)
 
     @contextmanager
     def locked(self, key: str, *, ttl_seconds: float, wait_seconds: float) -> Iterator[bool]:
@@ -198,9 +191,9 @@ class RedisStore:
         with self._health:
             self._failing = True
             if unreachable:
-                self._down_until = now + self._retry_after
+                self._down_until = now + RETRY_AFTER_SECONDS
             self._failures_since_warning += 1
-            if now - self._last_warning < self._warn_every:
+            if now - self._last_warning < WARN_EVERY_SECONDS:
                 return
             count, self._failures_since_warning = self._failures_since_warning, 0
             self._last_warning = now

@@ -53,7 +53,6 @@ class SlackFront:
         signing_secret: str,
         *,
         on_shutdown: ShutdownHook | None = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
         body_timeout: float | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
         metrics: Callable[[], bytes] | None = None,
@@ -63,7 +62,6 @@ class SlackFront:
         self.metrics = metrics  # GET /metrics (None: off); a scrape reads files in multiprocess mode: not on the loop
         self.checker = SlackRequestChecker(signing_secret)
         self.on_shutdown = on_shutdown
-        self.max_body_bytes = max_body_bytes
         self.body_timeout = BODY_TIMEOUT_SECONDS if body_timeout is None else body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,19 +88,15 @@ class SlackFront:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
-        if path == METRICS_PATH and self.metrics is not None:
-            if method in {"GET", "HEAD"}:
+        if path == HEALTH_PATH or (path == METRICS_PATH and self.metrics is not None):
+            if method not in {"GET", "HEAD"}:
+                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
+            elif path == METRICS_PATH and self.metrics is not None:
                 body = await asyncio.get_running_loop().run_in_executor(None, self.metrics)
                 await _respond(send, 200, body.decode(), content_type=metrics.CONTENT_TYPE.encode())
             else:
-                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
-            return
-        if path == HEALTH_PATH:
-            if method in {"GET", "HEAD"}:
                 health = {"status": "ok", "role": "web", **(self.health() if self.health else {"queue": "in-process"})}
                 await _respond(send, 200, json.dumps(health), content_type=b"application/json")
-            else:
-                await _respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
             return
         if path != EVENTS_PATH:
             await _respond(send, 404, "Not Found")
@@ -111,7 +105,7 @@ class SlackFront:
             await _respond(send, 405, "Method Not Allowed", [(b"allow", b"POST")])
             return
         try:
-            body = await read_body(scope, receive, max_bytes=self.max_body_bytes, timeout=self.body_timeout)
+            body = await read_body(scope, receive, max_bytes=MAX_BODY_BYTES, timeout=self.body_timeout)
             text = self.checker.check(scope, body)
         except Rejected as rejected:
             client = (scope.get("client") or ("?",))[0]

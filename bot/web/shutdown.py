@@ -23,11 +23,9 @@ LAZY_WORK_GRACE_SECONDS = 18.0
 RESTART_NOTICE_SECONDS = 5
 
 
-def drain_and_close(
-    services: Services, grace: float = LAZY_WORK_GRACE_SECONDS, tell_within: float = RESTART_NOTICE_SECONDS
-) -> Callable[[], None]:
+def drain_and_close(services: Services, grace: float = LAZY_WORK_GRACE_SECONDS) -> Callable[[], None]:
     """The shutdown hook: lookups already started or queued get `grace` seconds to post their answers; everyone
-    still waiting after that is told the bot restarted and to ask again, within `tell_within` seconds; then the
+    still waiting after that is told the bot restarted and to ask again, within `RESTART_NOTICE_SECONDS`; then the
     pools, threads and clients are closed."""
 
     def hook() -> None:
@@ -37,7 +35,7 @@ def drain_and_close(
             services.sender.close()
         work = services.lazy_work
         logger.info("shutting down: waiting up to %.0f s for %d lookups in flight", grace, work.in_flight)
-        told = work.drain(grace, functools.partial(tell_restarted, services), tell_within=tell_within)
+        told = work.drain(grace, functools.partial(tell_restarted, services), tell_within=RESTART_NOTICE_SECONDS)
         logger.info("shut down: %d people told to ask again", told)
         close_services(services)
 
