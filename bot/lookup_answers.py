@@ -278,11 +278,10 @@ class LookupAnswerer:
             # frame, and so the coupons, in a cycle only a full collection frees (200 MB per 100,000 coupons).
             try:
                 failure = profile.exception(timeout=max(0.0, deadline.remaining()))
-            except (FutureTimeout, CancelledError) as error:
-                failure = error
-            if isinstance(failure, (CouponsBotError, FutureTimeout, CancelledError)):
-                logger.info("profile of customer %d not shown: %s", customer_id, type(failure).__name__)
-                return None, True
+            except (FutureTimeout, CancelledError) as error:  # not back by the deadline
+                return _no_profile(customer_id, error)
+            if isinstance(failure, CouponsBotError):
+                return _no_profile(customer_id, failure)
             found = profile.result().profile  # anything unexpected is raised, as from any other step
         card = customer_card(found, source=source)
         if card is None:
@@ -302,6 +301,11 @@ class LookupAnswerer:
 
     def refusal(self, error: CouponsBotError) -> Message:
         return render_error(error, customer_id=None, contact=self.contact)
+
+
+def _no_profile(customer_id: int, why: BaseException) -> tuple[None, bool]:
+    logger.info("profile of customer %d not shown: %s", customer_id, type(why).__name__)
+    return None, True
 
 
 def _check_outcome(check: Redeemability | CouponsBotError | None) -> str | None:

@@ -67,6 +67,8 @@ class SharedFetch(Generic[T]):
                 fetched = shared.result(timeout=self._time_left())
             except FutureTimeout:
                 raise CapillaryTooSlow("Capillary did not answer in time") from None
+            finally:
+                del shared  # the fetch's error, raised here, holds this frame: no cycle back through the future
             return self._as_shared(fetched)
         flight = contextlib.ExitStack()  # what ends this fetch: letting go of the lock, forgetting it here
         flight.callback(self._forget, flight_key)
@@ -74,6 +76,9 @@ class SharedFetch(Generic[T]):
             value = self._get_or_fetch(key, fetch, decode, flight, refresh=refresh)
         except BaseException as error:
             mine.set_exception(error)
+            # The future keeps the error, whose traceback holds this frame: without this, the frame would hold the
+            # future back, a cycle keeping every frame's locals (a refused body among them) until a full collection.
+            del mine
             raise
         mine.set_result(value)
         if refresh:  # a refresh asked for later must fetch again, not take this one's answer

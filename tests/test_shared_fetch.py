@@ -3,8 +3,10 @@ take turns on the key's lock — and a holder that died never keeps the others f
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import types
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +100,34 @@ def test_threads_waiting_on_a_failed_fetch_get_its_error_and_nothing_is_kept() -
         errors = [answer.exception() for answer in answers]
     assert fetches.count == 1 and all(isinstance(error, CapillaryUnavailable) for error in errors)
     assert store.get("k") is None
+
+
+def test_a_failed_fetch_leaves_no_cycle_behind_for_its_fetcher_or_its_waiters() -> None:
+    # The bot runs the collector rarely (`gc_tuning`): a frame kept in a cycle keeps its locals (a refused body).
+    fetch: SharedFetch[str] = SharedFetch(MemoryStore(1024), ttl_seconds=30, deadline_seconds=5)
+    fetches = Fetches()
+
+    def failing() -> tuple[str, bytes]:
+        fetches()
+        raise CapillaryUnavailable("down")  # a new error, held by nothing but the fetch that raised it
+
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        with ThreadPoolExecutor(10) as pool:
+            answers = [pool.submit(fetch.get, "k", failing, read_back) for _ in range(10)]
+            fetches.gate.set()
+            failed = sum(isinstance(answer.exception(), CapillaryUnavailable) for answer in answers)
+        del answers
+        gc.collect()
+        cyclic = [thing.f_code.co_name for thing in gc.garbage if isinstance(thing, types.FrameType)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert failed == 10 and fetches.count == 1
+    assert "get" not in cyclic and "_get_or_fetch" not in cyclic
 
 
 def test_a_refresh_fetches_again_and_a_zero_ttl_keeps_nothing() -> None:

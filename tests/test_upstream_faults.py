@@ -13,8 +13,16 @@ import pytest
 
 from bot.capillary.auth import BasicLogin, OAuthClient
 from bot.capillary.client import CapillaryClient
+from bot.coupon_service import CouponService
 from bot.domain.coupon import CodeCase
-from bot.domain.errors import BotBusy, CapillaryResponseTooLarge, CapillaryTooSlow, CapillaryUnavailable
+from bot.domain.errors import (
+    BotBusy,
+    CapillaryBadResponse,
+    CapillaryResponseTooLarge,
+    CapillaryTooSlow,
+    CapillaryUnavailable,
+)
+from bot.store import MemoryStore
 from tests.conftest import CapillaryStandIn, sample_bytes
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 
@@ -50,23 +58,26 @@ def test_a_gzip_bomb_stops_at_the_cap(capillary: CapillaryStandIn) -> None:
     [
         (Reply(body=gzip.compress(b" " * (64 * MB)), headers={"Content-Encoding": "gzip"}), CapillaryResponseTooLarge),
         (Reply(status=503, body=b"x" * (3 * MB)), CapillaryUnavailable),  # sent four times, refused four times
+        (Reply(body=b"x" * (3 * MB)), CapillaryBadResponse),  # 200, not JSON: refused while parsing
     ],
-    ids=["gzip bomb", "large error body"],
+    ids=["gzip bomb", "large error body", "unreadable body"],
 )
 def test_a_refused_answer_leaves_nothing_behind_even_with_the_collector_off(
     capillary: CapillaryStandIn, reply: Reply, refusal: type[Exception]
 ) -> None:
     # A refused body must go with its error, by reference counting: the bot runs the collector rarely (`gc_tuning`),
     # and 8 bombs at once, each kept until a collection, held 1.7 GB.
-    capillary.answers[5] = reply
-    client = client_for(capillary.url, max_response_bytes=4 * MB)
+    # Through the service, as a lookup goes: the fetch its callers share keeps the error, and the error its frames.
+    coupons = CouponService(client_for(capillary.url, max_response_bytes=4 * MB), MemoryStore(64 * MB))
+    for customer in (5, 6, 7):
+        capillary.answers[customer] = reply
     gc.disable()
     tracemalloc.start()
     try:
         before, refused = tracemalloc.get_traced_memory()[0], 0
-        for _ in range(3):
+        for customer in (5, 6, 7):
             try:
-                client.fetch_coupons(5, CodeCase.UPPER)
+                coupons.lookup(customer, CodeCase.UPPER)
             except refusal:
                 refused += 1
         left = tracemalloc.get_traced_memory()[0] - before

@@ -113,21 +113,28 @@ def parse_coupons(content: bytes, *, focused: bool = False) -> ReadPage:
     coupon_model = FocusedCoupon if focused else ListedCoupon
     try:
         page = page_model.model_validate_json(content)  # the usual case: one pass in pydantic's Rust parser
-        return ReadPage(tuple(page.entity or ()), page.errors, page.success)
-    except ValidationError as whole:
-        failure = whole
+    except ValidationError:
+        salvaged = _one_by_one(content, coupon_model)
+        if salvaged is None:  # nothing to show: the answer as a whole is unreadable
+            raise  # (bare: an error kept in a local here would hold this frame, and `content`, in a cycle)
+        return salvaged
+    return ReadPage(tuple(page.entity or ()), page.errors, page.success)
+
+
+def _one_by_one(content: bytes, coupon_model: type[Coupon]) -> ReadPage | None:
+    """The coupons that can be read, each on its own; None when the envelope or every coupon can't be."""
     try:
         raw = _RawPage.model_validate_json(content)
     except ValidationError:
-        raise failure from None
+        return None
     coupons: list[Coupon] = []
     for item in raw.entity or ():
         try:
             coupons.append(coupon_model.model_validate(item))
         except ValidationError:
             continue
-    if not coupons:  # nothing to show: the answer as a whole is unreadable
-        raise failure
+    if not coupons:
+        return None
     return ReadPage(tuple(coupons), raw.errors, raw.success, skipped=len(raw.entity or ()) - len(coupons))
 
 
