@@ -146,7 +146,7 @@ def check_app_token(client: WebClient, app_token: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
     if args.command != "preview":  # serve (the default) and worker
-        limit_malloc_arenas()  # before any thread: arenas made earlier stay
+        limit_malloc_arenas()
     try:
         settings = Settings.from_env()
         previewing = args.command == "preview"

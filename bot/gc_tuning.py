@@ -28,12 +28,10 @@ YOUNG_GENERATION_THRESHOLD = 50_000
 
 def settle_after_start() -> None:
     """Call once the app is built: what exists now (modules, settings, the app) lives as long as the process, so
-    full passes stop rescanning it; and the young generation is collected less often. Threads share
-    `MALLOC_ARENAS` arenas from now on."""
+    full passes stop rescanning it; and the young generation is collected less often."""
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
-    limit_malloc_arenas()
 
 
 # Threads. glibc gives threads that allocate at the same time arenas of their own (up to 8 per core), and memory
@@ -45,8 +43,8 @@ _M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
 
 
 def limit_malloc_arenas() -> bool:
-    """Make threads created from now on share `MALLOC_ARENAS` arenas; False where that can't be done or the
-    environment set it."""
+    """Make threads created from now on share `MALLOC_ARENAS` arenas (call it first in a process: arenas made
+    earlier stay); False where that can't be done or the environment set it."""
     mallopt = _glibc("mallopt")
     if mallopt is None or "MALLOC_ARENA_MAX" in os.environ:
         return False

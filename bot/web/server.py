@@ -44,7 +44,7 @@ T = TypeVar("T")
 
 def main() -> None:
     """The Procfile's `web`: `PORT` (default 3000), `WEB_CONCURRENCY` processes (default 1)."""
-    limit_malloc_arenas()  # before any thread: arenas made earlier stay
+    limit_malloc_arenas()
     settings = _or_exit(Settings.from_env)
     configure_logging(settings.log_level)
     identity = _or_exit(functools.partial(_check_once, settings))
@@ -76,6 +76,7 @@ def main() -> None:
 def create_asgi_app() -> SlackFront:
     """One process's app, from the environment: uvicorn calls this in each process it starts. Started without the
     supervisor (no identity passed), it makes the start-up checks itself."""
+    limit_malloc_arenas()
     settings = _or_exit(Settings.from_env)
     configure_logging(settings.log_level)
     passed = os.environ.get(IDENTITY_VARIABLE)
