@@ -299,10 +299,14 @@ from bot.log_setup import configure_logging
 from bot.requester import Requester
 {before}
 configure_logging('INFO')
-{after}
-for n in range(5000):
+def log(n):
     logging.getLogger('bot.cli').info('line %d', n)
     write_audit(Requester('T', 'U', 'C'), action='lookup', outcome='ok', customer_id=n)
+for n in range(5000):
+    log(n)
+{after}
+for n in range(5000, 5100):
+    log(n)
 {end}
 raise SystemExit('not reached: SIGTERM ends the process')
 """
@@ -314,7 +318,8 @@ raise SystemExit('not reached: SIGTERM ends the process')
         # The default action (a single uvicorn process restores it, then re-raises the signal it handled).
         ("", "", "os.kill(os.getpid(), signal.SIGTERM)"),
         # A graceful handler already there (uvicorn in a worker process): it is still called, and the lines
-        # logged after the signal are written before the process ends.
+        # queued before the signal and those logged after it (as a graceful shutdown does) are written before the
+        # process ends.
         (
             "handled = []\nsignal.signal(signal.SIGTERM, lambda signum, frame: handled.append(signum))",
             "os.kill(os.getpid(), signal.SIGTERM)\nassert handled == [signal.SIGTERM]",
@@ -329,8 +334,8 @@ def test_lines_queued_when_sigterm_ends_the_process_are_written(before: str, aft
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == -15, done.stderr[-2000:]
-    assert len(done.stderr.splitlines()) == 5000
-    assert [json.loads(line)["customer_id"] for line in done.stdout.splitlines()] == list(range(5000))
+    assert len(done.stderr.splitlines()) == 5100
+    assert [json.loads(line)["customer_id"] for line in done.stdout.splitlines()] == list(range(5100))
 
 
 # --- junk-request warnings ------------------------------------------------------------------------------------
