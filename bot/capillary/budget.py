@@ -23,16 +23,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.errors import StorageError
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
 from bot.capillary.deadline import Deadline
 from bot.domain.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, CapillaryRateLimited
 
 if TYPE_CHECKING:
     import redis
+    from limits import RateLimitItem
+    from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +69,12 @@ class RequestBudget:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        # Imported here: `limits` costs ~40 ms of a cold start, and the preview on demo data has no budget.
+        from limits import RateLimitItemPerSecond  # noqa: PLC0415
+        from limits.errors import StorageError  # noqa: PLC0415
+        from limits.storage import MemoryStorage  # noqa: PLC0415
+        from limits.strategies import MovingWindowRateLimiter  # noqa: PLC0415
+
         if per_minute < 0:
             raise ValueError("per_minute must be 0 (no budget) or more")
         self.per_minute = per_minute
