@@ -177,7 +177,7 @@ class LookupAnswerer:
         one deadline."""
         started = resolved.started if resolved is not None else time.monotonic()
         kind = resolved.kind if resolved is not None else None
-        deadline = current_deadline() or Deadline.after(self._deadline_seconds())
+        deadline = current_deadline() or Deadline.after(self.customers.deadline_seconds if self.customers else 8.0)
         with within(deadline):
             profile = None
             if resolved is None and self.customers is not None:
@@ -254,9 +254,6 @@ class LookupAnswerer:
         except CouponsBotError as error:
             logger.info("check of a coupon of customer %d failed: %s", view.customer_id, type(error).__name__)
             return error
-
-    def _deadline_seconds(self) -> float:
-        return self.customers.deadline_seconds if self.customers is not None else 8.0
 
     def _card(
         self,

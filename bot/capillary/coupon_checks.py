@@ -48,13 +48,8 @@ def check_redeemable(http: CapillaryHttp, customer_id: int, code: str) -> CheckF
     if check is not None and fallback.code is None:
         fallback = check  # neither gave a reason: v2's answer, "no reason given"
     elif check is not None:
-        fallback = replace(
-            fallback,
-            redemptions_left=fallback.redemptions_left
-            if fallback.redemptions_left is not None
-            else check.redemptions_left,
-            valid_till=fallback.valid_till or check.valid_till,
-        )
+        left = fallback.redemptions_left if fallback.redemptions_left is not None else check.redemptions_left
+        fallback = replace(fallback, redemptions_left=left, valid_till=fallback.valid_till or check.valid_till)
     return CheckFetch(fallback, attempts + second.attempts, upstream_ms + second.upstream_ms)
 
 

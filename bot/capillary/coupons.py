@@ -58,29 +58,26 @@ class FocusedCoupon(ListedCoupon):
     issued_on_iso: Timestamp | None = Field(default=None, alias="issuedOnISO")
 
 
-class CouponsPage(Model):
-    """The envelope, `{"entity": [...], "warnings": [], "errors": [], "success": true}`, as a lookup reads it
-    (`parse_coupons`): of each coupon only what the bot shows, about half the work of reading every field."""
-
-    entity: list[ListedCoupon] | None = None
-    errors: ApiErrors = None
-    success: bool | None = None
-
-
-class FocusedCouponsPage(Model):
-    """`CouponsPage` for a lookup with a coupon in focus."""
-
-    entity: list[FocusedCoupon] | None = None
-    errors: ApiErrors = None
-    success: bool | None = None
-
-
 class _RawPage(Model):
-    """The envelope with each coupon left as parsed JSON, to read them one by one."""
+    """The envelope, `{"entity": [...], "warnings": [], "errors": [], "success": true}`, with each coupon left as
+    parsed JSON, to read them one by one."""
 
     entity: list[Any] | None = None
     errors: ApiErrors = None
     success: bool | None = None
+
+
+class CouponsPage(_RawPage):
+    """The envelope as a lookup reads it (`parse_coupons`): of each coupon only what the bot shows, about half the
+    work of reading every field."""
+
+    entity: list[ListedCoupon] | None = None
+
+
+class FocusedCouponsPage(_RawPage):
+    """`CouponsPage` for a lookup with a coupon in focus."""
+
+    entity: list[FocusedCoupon] | None = None
 
 
 @dataclass(frozen=True)
