@@ -6,13 +6,10 @@ functions.completeSuccess (the outputs) or functions.completeError (the words an
 
 from __future__ import annotations
 
-import logging
-import secrets
 from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from blocks.errors import render_internal_error
 from blocks.focus import focus_text
 from blocks.mrkdwn import one_line
 from blocks.summary import counts_line
@@ -20,13 +17,11 @@ from bot.audit_log import write_audit
 from bot.domain.action_ids import FUNCTION_GET_COUPONS
 from bot.domain.coupon_state import STATE_ORDER, CouponState
 from bot.domain.errors import AccessDenied
-from bot.listeners.lazy import acknowledge, guarded
+from bot.listeners.lazy import acknowledge, guarded, unexpected
 from bot.lookup_answers import Ask, Found
 from bot.lookup_form import FormErrors, FormInput, read_form
 from bot.requester import Requester
 from bot.services import Services
-
-logger = logging.getLogger(__name__)
 
 ACTION = "workflow_step"
 MAX_CODES = 20  # `active_codes`: enough for a message, and a bounded output whatever the customer holds
@@ -47,10 +42,7 @@ def run_step(services: Services, context: BoltContext, body: dict[str, Any], eve
     except Exception:
         # `guarded` would tell a person privately; a step has nobody to tell but the workflow, which waits until
         # it ends: so it ends here, with the reference that finds the traceback.
-        reference = secrets.token_hex(4)
-        logger.exception("unexpected error answering %s (ref %s)", ACTION, reference)
-        write_audit(requester, action=ACTION, outcome="internal_error")
-        result = render_internal_error(reference, contact=services.answerer.contact).text
+        result = unexpected(services, requester, action=ACTION).text
     if isinstance(result, str):
         services.delivery.fail_step(execution_id, result, token=token)
     else:
