@@ -256,13 +256,7 @@ class QueueWatch:
     its standby: when no worker has been live for `STANDBY_AFTER_SECONDS`, `web` runs queued jobs itself until
     one is back, so an acked request is never left unanswered because every worker is down."""
 
-    def __init__(
-        self,
-        queue: TaskQueue,
-        *,
-        threads: int,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, queue: TaskQueue, *, threads: int, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._queue = queue
         self._monotonic = monotonic
         self._threads = threads
