@@ -256,11 +256,7 @@ class LookupAnswerer:
             return error
 
     def _card(
-        self,
-        customer_id: int,
-        resolved: Resolved | None,
-        profile: Future[CustomerOutcome] | None,
-        deadline: Deadline,
+        self, customer_id: int, resolved: Resolved | None, profile: Future[CustomerOutcome] | None, deadline: Deadline
     ) -> tuple[CustomerCard | None, bool]:
         """The header's card, and whether the profile was asked for and couldn't be read (not found, failed,
         empty, or not back by the deadline): the coupons show either way."""

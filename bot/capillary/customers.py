@@ -13,13 +13,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import ValidationError
 
-from bot.capillary.envelope import (
-    COMMON_CODES,
-    ApiErrors,
-    error_for_failure,
-    error_from_codes,
-    read_body,
-)
+from bot.capillary.envelope import COMMON_CODES, ApiErrors, error_for_failure, error_from_codes, read_body
 from bot.capillary.http import CapillaryHttp
 from bot.domain.customer import MERGE_CODES, ApiNotice, CustomerProfile, Identifier, IdentifierKind
 from bot.domain.errors import (
