@@ -229,16 +229,14 @@ class Delivery:
             return _call(self.client.chat_unfurl, unfurls=unfurls, unfurl_id=unfurl_id, source=source)
         return _call(self.client.chat_unfurl, unfurls=unfurls, channel=channel_id, ts=message_ts)
 
-    def complete_step(self, execution_id: str, outputs: dict[str, Any], *, token: str | None) -> bool:
-        """End a Workflow Builder step with its outputs (functions.completeSuccess). `token`: the one Slack
-        issued for this run (the event's `bot_access_token`), as Bolt's `complete` uses; else the bot token."""
+    def end_step(self, execution_id: str, result: dict[str, Any] | str, *, token: str | None) -> bool:
+        """End a Workflow Builder step with its outputs (functions.completeSuccess), or with an error the workflow
+        shows (functions.completeError). `token`: the one Slack issued for this run (the event's
+        `bot_access_token`), as Bolt's `complete` uses; else the bot token."""
         client = self._client_for(token)
-        return _call(client.functions_completeSuccess, function_execution_id=execution_id, outputs=outputs)
-
-    def fail_step(self, execution_id: str, error: str, *, token: str | None) -> bool:
-        """End a Workflow Builder step with an error the workflow shows (functions.completeError)."""
-        client = self._client_for(token)
-        return _call(client.functions_completeError, function_execution_id=execution_id, error=error)
+        if isinstance(result, str):
+            return _call(client.functions_completeError, function_execution_id=execution_id, error=result)
+        return _call(client.functions_completeSuccess, function_execution_id=execution_id, outputs=result)
 
     def _client_for(self, token: str | None) -> WebClient:
         """The bot's client with another token, sent as the bot token is (a header: never in a body or a log)."""

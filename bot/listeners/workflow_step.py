@@ -43,10 +43,7 @@ def run_step(services: Services, context: BoltContext, body: dict[str, Any], eve
         # `guarded` would tell a person privately; a step has nobody to tell but the workflow, which waits until
         # it ends: so it ends here, with the reference that finds the traceback.
         result = unexpected(services, requester, action=ACTION).text
-    if isinstance(result, str):
-        services.delivery.fail_step(execution_id, result, token=token)
-    else:
-        services.delivery.complete_step(execution_id, result, token=token)
+    services.delivery.end_step(execution_id, result, token=token)
 
 
 def step_outcome(services: Services, requester: Requester, inputs: dict[str, Any]) -> dict[str, Any] | str:
