@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,7 +12,16 @@ import httpx
 from pydantic import Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, mentions, read_body
+from bot.capillary.envelope import (
+    ApiErrors,
+    dict_of,
+    error_for_failure,
+    error_from_codes,
+    json_object,
+    list_of,
+    mentions,
+    read_body,
+)
 from bot.capillary.http import CapillaryHttp
 from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Location, Model, SeriesSummary, Timestamp
 from bot.domain.errors import CapillaryReportedError
@@ -228,13 +236,8 @@ def _read_series(content: bytes) -> dict[int, CouponSeries]:
     except ValidationError:
         pass
     # One odd series must not hide the others' terms: read them one by one.
-    try:
-        body = json.loads(content)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
-        return found
-    entity = body.get("entity") if isinstance(body, dict) else None
-    for coupon in entity if isinstance(entity, list) else []:
-        raw = coupon.get("series") if isinstance(coupon, dict) else None
+    for coupon in list_of(json_object(content).get("entity")):
+        raw = dict_of(coupon).get("series")
         if not isinstance(raw, dict):
             continue
         try:
