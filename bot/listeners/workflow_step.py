@@ -78,7 +78,6 @@ def step_outputs(found: Found) -> dict[str, Any]:
     """The step's outputs (manifest.yml names each). No mobile number or email: outputs go wherever the workflow
     sends them."""
     summary, card = found.summary, found.card
-    counts = {state: len(summary.group(state).coupons) for state in STATE_ORDER}
     name = one_line(card.name, 100) if card else ""
     active = summary.group(CouponState.ACTIVE).coupons[:MAX_CODES]
     about = [f"customer {summary.customer_id}"] + ([f"{one_line(card.tier, 40)} tier"] if card and card.tier else [])
@@ -88,10 +87,7 @@ def step_outputs(found: Found) -> dict[str, Any]:
     return {
         "customer_id": str(summary.customer_id),
         "customer_name": name,
-        "active_count": counts[CouponState.ACTIVE],
-        "upcoming_count": counts[CouponState.UPCOMING],
-        "redeemed_count": counts[CouponState.REDEEMED],
-        "expired_count": counts[CouponState.EXPIRED],
+        **{f"{state.value}_count": len(summary.group(state).coupons) for state in STATE_ORDER},
         "active_codes": ", ".join(coupon.code for coupon in active),
         "summary": line,
     }

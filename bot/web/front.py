@@ -42,9 +42,7 @@ ShutdownHook = Callable[[], None]
 
 
 class SlackFront:
-    """The ASGI application: routes, limits, checks, then `app.dispatch` (which hands the work to a thread).
-
-    `app` must be built with Bolt's own signature check off (`build_app(..., verified_in_front=True)`): the
+    """`app` must be built with Bolt's own signature check off (`build_app(..., verified_in_front=True)`): the
     signature is checked here, once."""
 
     def __init__(
