@@ -166,15 +166,14 @@ class Delivery:
                 logger.warning("chat.postEphemeral failed (%s): answering in the DM instead", reason)
                 self.in_own_dm(requester.user_id, message, note=NOT_SHOWN_NOTE)
 
-    def in_own_dm(self, user_id: str, message: Message, *, note: str = "") -> None:
+    def in_own_dm(self, user_id: str, message: Message, *, note: str = INVITE_NOTE) -> None:
         """The answer in the person's DM with the bot (channel=<user id> opens it), saying why it is there."""
-        note_text = note or INVITE_NOTE
-        note_block: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": note_text}]}
+        note_block: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
         if len(message.blocks) < MAX_BLOCKS:
             self._post(user_id, Message(message.text, [note_block, *message.blocks]))
             return
         # A message already at Slack's block limit: the note goes first, on its own.
-        self._post(user_id, Message(note_text, [note_block]))
+        self._post(user_id, Message(note, [note_block]))
         self._post(user_id, message)
 
     def _post(self, channel: str | None, message: Message, *, thread_ts: str | None = None) -> bool:
