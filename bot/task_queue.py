@@ -195,9 +195,7 @@ class _WakeableConsumer(_RedisConsumer):
 
 
 class _WakeableRedisBroker(RedisBroker):
-    @property
-    def consumer_class(self) -> type[_WakeableConsumer]:
-        return _WakeableConsumer
+    consumer_class = _WakeableConsumer
 
 
 def worker_id() -> str:
