@@ -20,7 +20,7 @@ from bot.domain.errors import AccessDenied
 from bot.listeners.lazy import acknowledge, guarded, unexpected
 from bot.lookup_answers import Ask, Found
 from bot.lookup_form import FormErrors, FormInput, read_form
-from bot.requester import Requester
+from bot.requester import Requester, part
 from bot.services import Services
 
 ACTION = "workflow_step"
@@ -34,8 +34,7 @@ def register(app: App, services: Services) -> None:
 def run_step(services: Services, context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
     execution_id = str(event.get("function_execution_id") or "")
     token = event.get("bot_access_token")  # this run's own token (Bolt's `complete` uses it too)
-    inputs = event.get("inputs")
-    inputs = inputs if isinstance(inputs, dict) else {}
+    inputs = part(event, "inputs")
     requester = Requester(team_id=context.team_id, user_id=invoking_user(inputs))
     try:
         result = step_outcome(services, requester, inputs)
