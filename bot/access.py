@@ -25,11 +25,7 @@ class GroupMembers:
     """Members of the allowed user groups as last fetched; None until a first fetch succeeded."""
 
     def __init__(
-        self,
-        usergroup_ids: frozenset[str],
-        fetch: Callable[[str], frozenset[str]],
-        *,
-        ttl_seconds: float = 300.0,
+        self, usergroup_ids: frozenset[str], fetch: Callable[[str], frozenset[str]], *, ttl_seconds: float = 300.0
     ) -> None:
         self.usergroup_ids = usergroup_ids
         self._fetch = fetch

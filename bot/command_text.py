@@ -127,12 +127,7 @@ def _external(value: str) -> str:
     return value
 
 
-_PREFIXES = {
-    "mobile": IdentifierKind.MOBILE,
-    "email": IdentifierKind.EMAIL,
-    "card": IdentifierKind.CARD,
-    "external": IdentifierKind.EXTERNAL,
-}
+_PREFIXES = {kind.value: kind for kind in IdentifierKind}  # `mobile:`, `email:`, `card:`, `external:`
 _MOBILE_NOISE = re.compile(r"[ \-.]")
 _EMAIL = re.compile(r"[A-Za-z0-9_+\-.]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+", re.ASCII)
 _TOKEN = re.compile(r"[\x21-\x7e]{1,100}", re.ASCII)  # printable ASCII, no spaces

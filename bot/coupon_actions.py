@@ -32,7 +32,7 @@ from bot.domain.coupon_actions import (
     expiry_bounds,
 )
 from bot.domain.coupon_state import Clock, CouponState, classify, system_clock
-from bot.domain.customer import MASK, CustomerCard, CustomerProfile, customer_card, mask_personal
+from bot.domain.customer import MASK, CustomerProfile, customer_card, mask_personal
 from bot.domain.errors import (
     ActionLimitReached,
     ActionNotAllowed,
@@ -59,6 +59,12 @@ class CouponWriter(Protocol):
     def resend_coupon(self, code: str, identifier: tuple[str, str] | None) -> WriteResult: ...
     def extend_coupon(self, series_id: int, customer_id: int, code: str, expiry: datetime) -> WriteResult: ...
     def issue_coupon(self, series_id: int, customer_id: int) -> WriteResult: ...
+
+
+def _replayed(recorded: bytes | None) -> ActionOutcome | None:
+    """An outcome recorded by an earlier submission, as this one answers with it."""
+    outcome = ActionOutcome.from_bytes(recorded) if recorded is not None else None
+    return replace(outcome, replayed=True) if outcome is not None else None
 
 
 def mask_reason(text: str) -> str:
@@ -118,7 +124,10 @@ class ActionService:
         self.check_limit(requester)
         key = secrets.token_hex(16)
         base = ActionForm(kind, key, self.answerer.codec.encode(view))
-        customer = self._card(view.customer_id)
+        profile, customers = self._profile(view.customer_id), self.answerer.customers
+        customer = (
+            customer_card(profile, source=customers.source) if profile is not None and customers is not None else None
+        )
         if kind is ActionKind.ISSUE:
             return Prepared(base, view, customer, None, self.settings.goodwill_series_ids)
         coupon, state, series = self._coupon(view)
@@ -132,12 +141,13 @@ class ActionService:
             base = replace(base, series_id=series_id, earliest=bounds.earliest, latest=bounds.latest)
         return Prepared(base, view, customer, coupon)
 
-    def _card(self, customer_id: int) -> CustomerCard | None:
+    def _profile(self, customer_id: int) -> CustomerProfile | None:
+        """None when the bot has no customer lookups, or the profile can't be read."""
         customers = self.answerer.customers
         if customers is None:
             return None
         try:
-            return customer_card(customers.profile(customer_id).profile, source=customers.source)
+            return customers.profile(customer_id).profile
         except CouponsBotError:
             return None
 
@@ -168,14 +178,13 @@ class ActionService:
         view = self.answerer.codec.decode(form.view)
         claim = f"{KEY_FORMAT}:{form.key}"
         target = self._target(form, view, series_id)
-        earlier = self._recorded(claim)
+        earlier = _replayed(self.store.get(f"{claim}:outcome"))
         if earlier is not None:
             return earlier
         if not self.store.add(claim, b"1", CLAIM_TTL_SECONDS):
-            waited = self.store.wait_for(f"{claim}:outcome", WAIT_FOR_OUTCOME_SECONDS)
-            outcome = ActionOutcome.from_bytes(waited) if waited is not None else None
-            if outcome is not None:
-                return replace(outcome, replayed=True)
+            waited = _replayed(self.store.wait_for(f"{claim}:outcome", WAIT_FOR_OUTCOME_SECONDS))
+            if waited is not None:
+                return waited
             outcome = self._reconcile(form, view, target, expiry=expiry, series_id=series_id)
             self._record(claim, outcome)
             self._audit(requester, outcome, reason, view, series_id or form.series_id, reconciled=True)
@@ -202,11 +211,6 @@ class ActionService:
         if not view.focus:
             raise ActionNotApplicable("no coupon was chosen")
         return view.focus.upper() if view.case is CodeCase.LOWER else view.focus
-
-    def _recorded(self, claim: str) -> ActionOutcome | None:
-        raw = self.store.get(f"{claim}:outcome")
-        outcome = ActionOutcome.from_bytes(raw) if raw is not None else None
-        return replace(outcome, replayed=True) if outcome is not None else None
 
     def _record(self, claim: str, outcome: ActionOutcome) -> None:
         self.store.set(f"{claim}:outcome", outcome.to_bytes(), CLAIM_TTL_SECONDS)
@@ -248,12 +252,8 @@ class ActionService:
 
     def _holder(self, customer_id: int) -> tuple[str, str] | None:
         """The customer's mobile (else email) for resend: Capillary's page asks for an identifier besides the code."""
-        customers = self.answerer.customers
-        if customers is None:
-            return None
-        try:
-            profile: CustomerProfile = customers.profile(customer_id).profile
-        except CouponsBotError:
+        profile = self._profile(customer_id)
+        if profile is None:
             return None
         for kind in ("mobile", "email"):
             for entry in (i for p in profile.profiles or () for i in p.identifiers or ()):

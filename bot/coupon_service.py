@@ -19,6 +19,7 @@ import secrets
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Protocol
 
 from cachetools import LRUCache
@@ -62,7 +63,7 @@ class ParsedCoupons:
 
     def __init__(self, max_bytes: int) -> None:
         self._lock = threading.Lock()
-        self._cache: LRUCache[str, _Parsed] = LRUCache(maxsize=max(1, max_bytes), getsizeof=_weight)
+        self._cache: LRUCache[str, _Parsed] = LRUCache(maxsize=max(1, max_bytes), getsizeof=attrgetter("weight"))
 
     def get(self, key: str, version: bytes, *, focused: bool) -> CustomerCoupons | None:
         with self._lock:
@@ -80,10 +81,6 @@ class ParsedCoupons:
             self._cache[key] = _Parsed(version, coupons, focused, weight)
 
 
-def _weight(parsed: _Parsed) -> int:
-    return parsed.weight
-
-
 class CouponService:
     def __init__(
         self,
@@ -98,16 +95,12 @@ class CouponService:
     ) -> None:
         self._fetcher = fetcher
         self._clock = clock
-        self._demo = demo
+        self.demo = demo
         self._shared: SharedFetch[LookupOutcome] = SharedFetch(
             store, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds, as_shared=_as_hit
         )
         self._parsed = ParsedCoupons(parsed_max_bytes)
         self.store = store
-
-    @property
-    def demo(self) -> bool:
-        return self._demo
 
     def lookup(
         self, customer_id: int, case: CodeCase, *, refresh: bool = False, focused: bool = False
@@ -122,7 +115,7 @@ class CouponService:
     def _fetch(self, customer_id: int, case: CodeCase, key: str, *, focused: bool) -> tuple[LookupOutcome, bytes]:
         result = self._fetcher.fetch_coupons(customer_id, case, focused=focused)
         coupons = CustomerCoupons(
-            customer_id, case, result.coupons, self._clock(), self._demo, result.series, skipped=result.skipped
+            customer_id, case, result.coupons, self._clock(), self.demo, result.series, skipped=result.skipped
         )
         version = f"{coupons.fetched_at.isoformat()} {secrets.token_hex(4)}".encode()
         if self._shared.ttl_seconds > 0:
@@ -158,7 +151,7 @@ class CouponService:
         except ValueError:  # a version this release can't read, or a body (pydantic's ValidationError is one too)
             return None
         return CustomerCoupons(
-            customer_id, case, page.entity, fetched_at, self._demo, SeriesCatalog(body), skipped=page.skipped
+            customer_id, case, page.entity, fetched_at, self.demo, SeriesCatalog(body), skipped=page.skipped
         )
 
 

@@ -110,8 +110,8 @@ class Delivery:
         """A private answer: through the response_url when there is one, else in the DM, else ephemeral."""
         if respond is not None and self._sent(respond, message, response_type="ephemeral", replace_original=False):
             return
-        if requester.in_direct_message and requester.channel_id:
-            self.in_dm(requester, message, thread_ts=thread_ts)
+        if requester.in_direct_message and requester.channel_id:  # in the DM asked from (and its thread, if any)
+            self._post(requester.channel_id, message, thread_ts=thread_ts)
         elif requester.channel_id:
             self.ephemeral(requester, message, thread_ts=thread_ts)
         else:  # a shortcut or a modal: no conversation to answer in but the person's DM with the bot
@@ -119,9 +119,7 @@ class Delivery:
 
     def to_user(self, requester: Requester, message: Message) -> bool:
         """A normal message in the person's DM with the bot (chat.postMessage to their user ID)."""
-        if not requester.user_id:
-            return False
-        return _call(self.client.chat_postMessage, channel=requester.user_id, text=message.text, blocks=message.blocks)
+        return bool(requester.user_id) and self._post(requester.user_id, message)
 
     def open_view(
         self,
@@ -147,16 +145,6 @@ class Delivery:
             arguments["hash"] = view_hash
         return _call(self.client.views_update, **arguments)
 
-    def in_dm(self, requester: Requester, message: Message, *, thread_ts: str | None = None) -> None:
-        """A normal message in the DM the request came from (in its thread, if any)."""
-        _call(
-            self.client.chat_postMessage,
-            channel=requester.channel_id,
-            thread_ts=thread_ts,
-            text=message.text,
-            blocks=message.blocks,
-        )
-
     def ephemeral(self, requester: Requester, message: Message, *, thread_ts: str | None = None) -> None:
         """Only the requester sees it, in the channel (and thread) they asked from."""
         if not (requester.channel_id and requester.user_id):
@@ -169,30 +157,30 @@ class Delivery:
                 text=message.text,
                 blocks=message.blocks,
             )
-        except SlackApiError as error:
-            reason = str(error.response.get("error"))
+        except (SlackClientError, OSError) as error:  # OSError: Slack out of reach (the SDK lets urllib's through)
+            reason = _reason(error)
             if reason in NOT_A_MEMBER:
                 logger.info("not a member of the channel (%s): answering in the DM instead", reason)
                 self.in_own_dm(requester.user_id, message)
             else:  # an answer must reach the person: the DM with the bot is the one place always open
                 logger.warning("chat.postEphemeral failed (%s): answering in the DM instead", reason)
                 self.in_own_dm(requester.user_id, message, note=NOT_SHOWN_NOTE)
-        except (SlackClientError, OSError) as error:  # OSError: Slack out of reach (the SDK lets urllib's through)
-            logger.warning("chat.postEphemeral failed (%s): answering in the DM instead", type(error).__name__)
-            self.in_own_dm(requester.user_id, message, note=NOT_SHOWN_NOTE)
 
-    def in_own_dm(self, user_id: str, message: Message, *, note: str = "") -> None:
+    def in_own_dm(self, user_id: str, message: Message, *, note: str = INVITE_NOTE) -> None:
         """The answer in the person's DM with the bot (channel=<user id> opens it), saying why it is there."""
-        note_text = note or INVITE_NOTE
-        note_block: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": note_text}]}
+        note_block: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
         if len(message.blocks) < MAX_BLOCKS:
-            _call(
-                self.client.chat_postMessage, channel=user_id, text=message.text, blocks=[note_block, *message.blocks]
-            )
+            self._post(user_id, Message(message.text, [note_block, *message.blocks]))
             return
         # A message already at Slack's block limit: the note goes first, on its own.
-        _call(self.client.chat_postMessage, channel=user_id, text=note_text, blocks=[note_block])
-        _call(self.client.chat_postMessage, channel=user_id, text=message.text, blocks=message.blocks)
+        self._post(user_id, Message(note, [note_block]))
+        self._post(user_id, message)
+
+    def _post(self, channel: str | None, message: Message, *, thread_ts: str | None = None) -> bool:
+        """A normal message (chat.postMessage); to a user ID, in the person's DM with the bot."""
+        return _call(
+            self.client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks
+        )
 
     def redraw(self, respond: Respond, requester: Requester, message: Message, *, message_ts: str | None) -> None:
         """Replace the message whose button was clicked; if its response_url is spent, answer another way."""
@@ -219,11 +207,8 @@ class Delivery:
             return None
         try:
             opened = self.client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as error:
-            logger.warning("views.open failed: %s", error.response.get("error"))
-            return None
         except (SlackClientError, OSError) as error:
-            logger.warning("views.open failed: %s", type(error).__name__)
+            logger.warning("views.open failed: %s", _reason(error))
             return None
         view_id = (opened.get("view") or {}).get("id")
         return str(view_id) if view_id else None
@@ -243,16 +228,14 @@ class Delivery:
             return _call(self.client.chat_unfurl, unfurls=unfurls, unfurl_id=unfurl_id, source=source)
         return _call(self.client.chat_unfurl, unfurls=unfurls, channel=channel_id, ts=message_ts)
 
-    def complete_step(self, execution_id: str, outputs: dict[str, Any], *, token: str | None) -> bool:
-        """End a Workflow Builder step with its outputs (functions.completeSuccess). `token`: the one Slack
-        issued for this run (the event's `bot_access_token`), as Bolt's `complete` uses; else the bot token."""
+    def end_step(self, execution_id: str, result: dict[str, Any] | str, *, token: str | None) -> bool:
+        """End a Workflow Builder step with its outputs (functions.completeSuccess), or with an error the workflow
+        shows (functions.completeError). `token`: the one Slack issued for this run (the event's
+        `bot_access_token`), as Bolt's `complete` uses; else the bot token."""
         client = self._client_for(token)
-        return _call(client.functions_completeSuccess, function_execution_id=execution_id, outputs=outputs)
-
-    def fail_step(self, execution_id: str, error: str, *, token: str | None) -> bool:
-        """End a Workflow Builder step with an error the workflow shows (functions.completeError)."""
-        client = self._client_for(token)
-        return _call(client.functions_completeError, function_execution_id=execution_id, error=error)
+        if isinstance(result, str):
+            return _call(client.functions_completeError, function_execution_id=execution_id, error=result)
+        return _call(client.functions_completeSuccess, function_execution_id=execution_id, outputs=result)
 
     def _client_for(self, token: str | None) -> WebClient:
         """The bot's client with another token, sent as the bot token is (a header: never in a body or a log)."""
@@ -317,10 +300,12 @@ class ResponseUrls:
 def _call(method: Callable[..., Any], **arguments: Any) -> bool:
     try:
         method(**arguments)
-    except SlackApiError as error:
-        logger.warning("delivery through the Web API failed: %s", error.response.get("error"))
-        return False
     except (SlackClientError, OSError) as error:
-        logger.warning("delivery through the Web API failed: %s", type(error).__name__)
+        logger.warning("delivery through the Web API failed: %s", _reason(error))
         return False
     return True
+
+
+def _reason(error: Exception) -> str:
+    """What Slack said was wrong (`not_in_channel`), or the kind of failure when Slack said nothing."""
+    return str(error.response.get("error")) if isinstance(error, SlackApiError) else type(error).__name__

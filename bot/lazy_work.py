@@ -45,12 +45,8 @@ class LazyWork:
         self._running: dict[int, Waiting] = {}
         self._queued: dict[int, Callable[[], object]] = {}
         self._ids = itertools.count()
-        self._closed = False
+        self.closed = False  # set by `drain` after its grace: work that starts later tells the person at once
         self.executor = _TrackingExecutor(self, threads)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     @property
     def in_flight(self) -> int:
@@ -60,7 +56,7 @@ class LazyWork:
     def enter(self, waiting: Waiting) -> int | None:
         """Register work that starts now; None once the bot is closing: tell the person at once instead."""
         with self._changed:
-            if self._closed:
+            if self.closed:
                 return None
             key = next(self._ids)
             self._running[key] = waiting
@@ -81,7 +77,7 @@ class LazyWork:
                 if remaining <= 0:
                     break
                 self._changed.wait(remaining)
-            self._closed = True
+            self.closed = True
             waiting = list(self._running.values())
             self._running.clear()
             queued = list(self._queued.values())

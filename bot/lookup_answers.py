@@ -104,20 +104,16 @@ class LookupAnswerer:
 
     def answer_text(self, text: str | None, ask: Ask) -> Message:
         """Answer what a user typed: usage, a polite refusal of bad input, or the customer's coupons."""
-        return self._drawn(self.find_text(text, ask))
-
-    def find_text(self, text: str | None, ask: Ask) -> Found | Message:
-        """What a user typed → the customer's coupons found, or the message saying why not (usage, refusal)."""
         try:
             lookup = parse(text)  # Slack's markup and pasted characters undone there
         except CouponsBotError as error:
             write_audit(ask.requester, action=ask.action, outcome=error.outcome)
             return render_usage(str(error), command=ask.command)
-        return self.find_lookup(lookup, ask)
+        return self.answer_lookup(lookup, ask)
 
     def answer_lookup(self, lookup: Lookup, ask: Ask) -> Message:
         """Answer what was asked, already read (`parse`, the lookup modal's form)."""
-        return self._drawn(self.find_lookup(lookup, ask))
+        return self.draw(self.find_lookup(lookup, ask))
 
     def find_lookup(self, lookup: Lookup, ask: Ask) -> Found | Message:
         """What was asked, read → the customer's coupons found, or the message saying why not."""
@@ -168,7 +164,7 @@ class LookupAnswerer:
 
     def answer(self, view: ViewState, ask: Ask) -> Message:
         """The customer's coupons drawn as `view` says, under a header saying who it is."""
-        return self._drawn(self.find(view, ask))
+        return self.draw(self.find(view, ask))
 
     def find(self, view: ViewState, ask: Ask, resolved: Resolved | None = None) -> Found | Message:
         """The customer's coupons grouped, who the customer is, and the check of a coupon in focus — or the
@@ -177,7 +173,7 @@ class LookupAnswerer:
         one deadline."""
         started = resolved.started if resolved is not None else time.monotonic()
         kind = resolved.kind if resolved is not None else None
-        deadline = current_deadline() or Deadline.after(self._deadline_seconds())
+        deadline = current_deadline() or Deadline.after(self.customers.deadline_seconds if self.customers else 8.0)
         with within(deadline):
             profile = None
             if resolved is None and self.customers is not None:
@@ -213,11 +209,10 @@ class LookupAnswerer:
             check=_check_outcome(found.check),
         )
 
-    def _drawn(self, found: Found | Message) -> Message:
-        return found if isinstance(found, Message) else self.draw(found)
-
-    def draw(self, found: Found) -> Message:
-        """`found` as the summary message (and its audit line)."""
+    def draw(self, found: Found | Message) -> Message:
+        """`found` as the summary message (and its audit line); a message saying why not, as it is."""
+        if isinstance(found, Message):
+            return found
         ask = found.ask
         # A shared copy has no buttons: whoever sees it in the channel cannot page through the customer.
         options = SummaryOptions(
@@ -255,15 +250,8 @@ class LookupAnswerer:
             logger.info("check of a coupon of customer %d failed: %s", view.customer_id, type(error).__name__)
             return error
 
-    def _deadline_seconds(self) -> float:
-        return self.customers.deadline_seconds if self.customers is not None else 8.0
-
     def _card(
-        self,
-        customer_id: int,
-        resolved: Resolved | None,
-        profile: Future[CustomerOutcome] | None,
-        deadline: Deadline,
+        self, customer_id: int, resolved: Resolved | None, profile: Future[CustomerOutcome] | None, deadline: Deadline
     ) -> tuple[CustomerCard | None, bool]:
         """The header's card, and whether the profile was asked for and couldn't be read (not found, failed,
         empty, or not back by the deadline): the coupons show either way."""

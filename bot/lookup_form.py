@@ -11,6 +11,7 @@ from bot.domain.action_ids import BLOCK_CASE, BLOCK_CODE, BLOCK_WHO, INPUT_CASE,
 from bot.domain.coupon import CodeCase
 from bot.domain.errors import InvalidCommand
 from bot.domain.focus import parse_code
+from bot.requester import part
 from bot.slack_text import plain_text
 
 MAX_ERROR = 150
@@ -33,14 +34,12 @@ class FormErrors(InvalidCommand):
 
 def form_input(view: dict[str, Any]) -> FormInput:
     """The submitted values out of Slack's `view.state.values`; anything missing reads as empty."""
-    values = view.get("state", {}).get("values", {}) if isinstance(view.get("state"), dict) else {}
+    values = part(part(view, "state"), "values")
 
     def element(block: str, action: str) -> dict[str, Any]:
-        found = values.get(block, {}).get(action) if isinstance(values.get(block), dict) else None
-        return found if isinstance(found, dict) else {}
+        return part(part(values, block), action)
 
-    option = element(BLOCK_CASE, INPUT_CASE).get("selected_option")
-    raw_case = option.get("value") if isinstance(option, dict) else None
+    raw_case = part(element(BLOCK_CASE, INPUT_CASE), "selected_option").get("value")
     case = CodeCase(raw_case) if raw_case in {c.value for c in CodeCase} else CodeCase.UPPER
     return FormInput(
         who=str(element(BLOCK_WHO, INPUT_WHO).get("value") or ""),

@@ -19,9 +19,8 @@ BotIdentity = dict[str, Any]
 
 
 def start_checks(settings: Settings) -> BotIdentity:
-    """What a server checks once at start, however many processes it runs: that Slack accepts the bot token
-    (auth.test, whose answer Bolt needs in each process: pass it to `build_app`), and the settings worth a
-    warning. Raises StartupError (one line) when the token is refused or Slack can't be reached."""
+    """The bot's identity (auth.test's answer, which Bolt needs in each process: pass it to `build_app`). Raises
+    StartupError (one line) when the token is refused or Slack can't be reached."""
     identity = check_bot_token(settings)
     if settings.redis_url is None and settings.web_concurrency > 1:
         logger.warning(

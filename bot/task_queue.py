@@ -195,9 +195,7 @@ class _WakeableConsumer(_RedisConsumer):
 
 
 class _WakeableRedisBroker(RedisBroker):
-    @property
-    def consumer_class(self) -> type[_WakeableConsumer]:
-        return _WakeableConsumer
+    consumer_class = _WakeableConsumer
 
 
 def worker_id() -> str:
@@ -256,13 +254,7 @@ class QueueWatch:
     its standby: when no worker has been live for `STANDBY_AFTER_SECONDS`, `web` runs queued jobs itself until
     one is back, so an acked request is never left unanswered because every worker is down."""
 
-    def __init__(
-        self,
-        queue: TaskQueue,
-        *,
-        threads: int,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, queue: TaskQueue, *, threads: int, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._queue = queue
         self._monotonic = monotonic
         self._threads = threads

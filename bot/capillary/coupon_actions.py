@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from bot.capillary.coupon_checks import body_of, dict_of, first_code, list_of, when_of
-from bot.capillary.envelope import as_bool, as_int, error_for_failure
+from bot.capillary.coupon_checks import body_of, first_code, when_of
+from bot.capillary.envelope import as_bool, as_int, dict_of, error_for_failure, list_of
 from bot.capillary.http import CapillaryHttp
 from bot.domain.redeemability import OK_CODE
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bot.capillary.envelope import as_bool, as_int, error_for_failure, looks_like_html
+from bot.capillary.envelope import as_bool, as_int, dict_of, error_for_failure, list_of, looks_like_html
 from bot.capillary.http import CapillaryHttp
 from bot.domain.errors import CapillaryBadResponse, CouponsBotError
 from bot.domain.redeemability import OK_CODE, REASONS, Redeemability
@@ -48,13 +48,8 @@ def check_redeemable(http: CapillaryHttp, customer_id: int, code: str) -> CheckF
     if check is not None and fallback.code is None:
         fallback = check  # neither gave a reason: v2's answer, "no reason given"
     elif check is not None:
-        fallback = replace(
-            fallback,
-            redemptions_left=fallback.redemptions_left
-            if fallback.redemptions_left is not None
-            else check.redemptions_left,
-            valid_till=fallback.valid_till or check.valid_till,
-        )
+        left = fallback.redemptions_left if fallback.redemptions_left is not None else check.redemptions_left
+        fallback = replace(fallback, redemptions_left=left, valid_till=fallback.valid_till or check.valid_till)
     return CheckFetch(fallback, attempts + second.attempts, upstream_ms + second.upstream_ms)
 
 
@@ -72,14 +67,6 @@ def body_of(status: int, headers: httpx.Headers, content: bytes) -> dict[str, An
     if not isinstance(body, dict):
         raise CapillaryBadResponse("Capillary answered with data in an unexpected shape", status=status)
     return body
-
-
-def dict_of(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def list_of(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def when_of(value: object) -> datetime | None:

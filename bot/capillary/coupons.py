@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,7 +12,16 @@ import httpx
 from pydantic import Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from bot.capillary.envelope import ApiErrors, error_for_failure, error_from_codes, mentions, read_body
+from bot.capillary.envelope import (
+    ApiErrors,
+    dict_of,
+    error_for_failure,
+    error_from_codes,
+    json_object,
+    list_of,
+    mentions,
+    read_body,
+)
 from bot.capillary.http import CapillaryHttp
 from bot.domain.coupon import CodeCase, Coupon, CouponSeries, Location, Model, SeriesSummary, Timestamp
 from bot.domain.errors import CapillaryReportedError
@@ -58,29 +66,26 @@ class FocusedCoupon(ListedCoupon):
     issued_on_iso: Timestamp | None = Field(default=None, alias="issuedOnISO")
 
 
-class CouponsPage(Model):
-    """The envelope, `{"entity": [...], "warnings": [], "errors": [], "success": true}`, as a lookup reads it
-    (`parse_coupons`): of each coupon only what the bot shows, about half the work of reading every field."""
-
-    entity: list[ListedCoupon] | None = None
-    errors: ApiErrors = None
-    success: bool | None = None
-
-
-class FocusedCouponsPage(Model):
-    """`CouponsPage` for a lookup with a coupon in focus."""
-
-    entity: list[FocusedCoupon] | None = None
-    errors: ApiErrors = None
-    success: bool | None = None
-
-
 class _RawPage(Model):
-    """The envelope with each coupon left as parsed JSON, to read them one by one."""
+    """The envelope, `{"entity": [...], "warnings": [], "errors": [], "success": true}`, with each coupon left as
+    parsed JSON, to read them one by one."""
 
     entity: list[Any] | None = None
     errors: ApiErrors = None
     success: bool | None = None
+
+
+class CouponsPage(_RawPage):
+    """The envelope as a lookup reads it (`parse_coupons`): of each coupon only what the bot shows, about half the
+    work of reading every field."""
+
+    entity: list[ListedCoupon] | None = None
+
+
+class FocusedCouponsPage(_RawPage):
+    """`CouponsPage` for a lookup with a coupon in focus."""
+
+    entity: list[FocusedCoupon] | None = None
 
 
 @dataclass(frozen=True)
@@ -231,13 +236,8 @@ def _read_series(content: bytes) -> dict[int, CouponSeries]:
     except ValidationError:
         pass
     # One odd series must not hide the others' terms: read them one by one.
-    try:
-        body = json.loads(content)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
-        return found
-    entity = body.get("entity") if isinstance(body, dict) else None
-    for coupon in entity if isinstance(entity, list) else []:
-        raw = coupon.get("series") if isinstance(coupon, dict) else None
+    for coupon in list_of(json_object(content).get("entity")):
+        raw = dict_of(coupon).get("series")
         if not isinstance(raw, dict):
             continue
         try:

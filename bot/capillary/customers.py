@@ -13,13 +13,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import ValidationError
 
-from bot.capillary.envelope import (
-    COMMON_CODES,
-    ApiErrors,
-    error_for_failure,
-    error_from_codes,
-    read_body,
-)
+from bot.capillary.envelope import COMMON_CODES, ApiErrors, error_for_failure, error_from_codes, read_body
 from bot.capillary.http import CapillaryHttp
 from bot.domain.customer import MERGE_CODES, ApiNotice, CustomerProfile, Identifier, IdentifierKind
 from bot.domain.errors import (
@@ -87,17 +81,12 @@ def _fetch(
     return CustomerFetch(profile, fetched.attempts, fetched.upstream_ms, body)
 
 
-def parse_customer(content: bytes) -> CustomerAnswer:
-    """Raises `ValidationError`."""
-    return CustomerAnswer.model_validate_json(content)
-
-
 def interpret_customer(
     status: int, headers: httpx.Headers, content: bytes, *, codes: Mapping[str, type[CapillaryError]] = LOOKUP_CODES
 ) -> CustomerProfile:
     """One HTTP answer → a profile that names a customer, or one of our errors."""
     if 200 <= status < 300:
-        return _profile(read_body(status, headers, content, parse_customer), codes, status=status)
+        return _profile(read_body(status, headers, content, CustomerAnswer.model_validate_json), codes, status=status)
     error = error_for_failure(status, content, codes)
     if isinstance(error, InvalidCustomerId) and codes is LOOKUP_CODES and error.code is None:
         # A bare 400 on a lookup: Capillary didn't take the identifier.
@@ -109,7 +98,7 @@ def kept_profile(body: bytes) -> CustomerProfile | None:
     """A body a fetch returned (`CustomerFetch.body`, what the cache keeps) read again: the profile, or None when
     this version of the bot can't read it as one."""
     try:
-        return _profile(parse_customer(body), BY_ID_CODES, status=None)
+        return _profile(CustomerAnswer.model_validate_json(body), BY_ID_CODES, status=None)
     except (ValidationError, CapillaryError):
         return None
 

@@ -109,12 +109,9 @@ def error_for_failure(
 
 def lenient_errors(content: bytes) -> list[ApiError]:
     """The `errors` of any body, however odd; [] when there are none or the body isn't JSON."""
-    try:
-        body = json.loads(content)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
-        return []
-    raw = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(body, dict) and raw is None and ("code" in body or "message" in body):
+    body = json_object(content)
+    raw = body.get("errors")
+    if raw is None and ("code" in body or "message" in body):
         raw = [body]
     found: list[ApiError] = []
     for item in raw if isinstance(raw, list) else []:
@@ -151,6 +148,22 @@ def looks_like_html(headers: httpx.Headers, content: bytes) -> bool:
 
 
 # Capillary's loosely typed fields, as every endpoint reads them.
+
+
+def json_object(content: bytes) -> dict[str, Any]:
+    """The body's JSON object; empty when the body isn't JSON (or nests deeper than Python reads) or an object."""
+    try:
+        return dict_of(json.loads(content))
+    except (ValueError, RecursionError):
+        return {}
+
+
+def dict_of(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def list_of(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def as_int(value: object) -> int | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import json
 import random
 import threading
 import time
@@ -21,7 +20,7 @@ import httpx
 
 from bot.capillary.auth import BasicLogin, CapillaryBasicAuth, CapillaryOAuth, Login, OAuthClient, OAuthToken
 from bot.capillary.deadline import Deadline, current_deadline, within
-from bot.capillary.envelope import RETRY_STATUSES
+from bot.capillary.envelope import RETRY_STATUSES, dict_of, json_object
 from bot.capillary.inflight import InflightBytes, Reservation
 from bot.domain.errors import (
     BotBusy,
@@ -384,15 +383,11 @@ def _shared_token(entry: bytes | None, *, now: float) -> OAuthToken | None:
 
 def read_token(content: bytes) -> OAuthToken | None:
     """`{"data": {"accessToken": …, "ttlSeconds": …}}` → a token; anything else → None."""
-    try:
-        body = json.loads(content)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
-        return None
-    data = body.get("data") if isinstance(body, dict) else None
-    token = data.get("accessToken") if isinstance(data, dict) else None
+    data = dict_of(json_object(content).get("data"))
+    token = data.get("accessToken")
     if not isinstance(token, str) or not token:
         return None
-    ttl = data.get("ttlSeconds") if isinstance(data, dict) else None
+    ttl = data.get("ttlSeconds")
     return OAuthToken(token, float(ttl) if isinstance(ttl, int | float) and ttl > 0 else 300.0)
 
 

@@ -10,10 +10,7 @@ from bot.services import Services
 
 def register_listeners(app: App, services: Services, *, member_care_hosts: frozenset[str] = frozenset()) -> None:
     """`member_care_hosts`: whose links unfold (`COUPONS_MEMBER_CARE_HOSTS`)."""
-    commands.register(app, services)
-    actions.register(app, services)
-    events.register(app, services)
-    shortcuts.register(app, services)
-    coupon_actions.register(app, services)
+    for module in (commands, actions, events, shortcuts, coupon_actions):
+        module.register(app, services)
     links.register(app, services, hosts=member_care_hosts)
     workflow_step.register(app, services)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -51,11 +51,14 @@ _BUTTONS = re.compile(f"^({ACTION_RESEND}|{ACTION_EXTEND}|{ACTION_ISSUE})$")
 CONTEXT_TTL_SECONDS = 24 * 3600.0
 
 
+@dataclass(frozen=True)
 class FormInput:
     """What was typed in a confirmation form, read without network (the ack) and again in the lazy half."""
 
-    def __init__(self, form: ActionForm, reason: str, expiry: date | None, series_id: int | None) -> None:
-        self.form, self.reason, self.expiry, self.series_id = form, reason, expiry, series_id
+    form: ActionForm
+    reason: str
+    expiry: date | None
+    series_id: int | None
 
 
 def read_form(service: ActionService, view: dict[str, Any]) -> FormInput | dict[str, str]:
@@ -100,12 +103,10 @@ class ActionListeners:
         self.service = ActionService(settings, self.answerer, self.answerer.client, is_member=self.groups.contains)
         self.answerer.may_act = self.service.allowed  # the buttons show only to the people who may use them
 
-    def refuse(self, to: ReplyTo, error: CouponsBotError, kind: ActionKind) -> None:
+    def refusal(self, requester: Requester, error: CouponsBotError, kind: ActionKind) -> Message:
         decision = "denied" if isinstance(error, ActionNotAllowed) else "allowed"
-        write_audit(to.requester, action=f"action_{kind.value}", outcome=error.outcome, decision=decision)
-        refusal = self.answerer.refusal(error)
-        # A click in the lookup modal: said over it, where the agent is looking; the modal stays underneath.
-        self.delivery.reply(to, refusal, view=render_outcome_view(refusal, kind), push=True)
+        write_audit(requester, action=f"action_{kind.value}", outcome=error.outcome, decision=decision)
+        return self.answerer.refusal(error)
 
     def open_form(self, context: BoltContext, body: dict[str, Any], action: dict[str, Any]) -> None:
         requester = Requester.of(context)
@@ -114,7 +115,9 @@ class ActionListeners:
         try:
             prepared = self.service.prepare(requester, kind, action.get("value"))
         except CouponsBotError as error:  # a stranger's click ends here, before any Capillary call
-            self.refuse(ReplyTo.of(context, body), error, kind)
+            refusal = self.refusal(requester, error, kind)
+            # A click in the lookup modal: said over it, where the agent is looking; the modal stays underneath.
+            self.delivery.reply(ReplyTo.of(context, body), refusal, view=render_outcome_view(refusal, kind), push=True)
             return
         parent = _parent_view(body)
         prepared = _over(prepared, parent)
@@ -155,7 +158,8 @@ class ActionListeners:
                 requester, read.form, read.reason, expiry=read.expiry, series_id=read.series_id
             )
         except CouponsBotError as error:  # a forged submission, an out-of-date form, a series not allowed
-            self.refuse_in_view(requester, error, read.form.kind, view_id)
+            refusal = self.refusal(requester, error, read.form.kind)
+            self.delivery.update_view(view_id, render_outcome_view(refusal, read.form.kind))
             return
         problem = date_refusal(outcome) if not outcome.replayed else None
         again = self.reopen(read.form, requester) if problem is not None else None
@@ -166,11 +170,6 @@ class ActionListeners:
         message = render_outcome(outcome)
         self.delivery.update_view(view_id, render_outcome_view(message, outcome.kind))
         self.tell_and_redraw(read.form, outcome, requester, message)
-
-    def refuse_in_view(self, requester: Requester, error: CouponsBotError, kind: ActionKind, view_id: str) -> None:
-        decision = "denied" if isinstance(error, ActionNotAllowed) else "allowed"
-        write_audit(requester, action=f"action_{kind.value}", outcome=error.outcome, decision=decision)
-        self.delivery.update_view(view_id, render_outcome_view(self.answerer.refusal(error), kind))
 
     def reopen(self, form: ActionForm, requester: Requester) -> Prepared | None:
         try:
@@ -190,20 +189,14 @@ class ActionListeners:
         self.delivery.privately(here, message)
         if outcome.replayed or outcome.status == "limit":
             return
-        if form.parent_view:
-            self.redraw_modal(form.view, form.parent_view, here)
+        if form.parent_view:  # the lookup modal under the form, drawn afresh: what the agent sees once it closes
+            ask = Ask(here, "action_refresh", refresh=True, may_share=False)
+            self.delivery.update_view(form.parent_view, render_answer(self.answerer.answer_click(form.view, ask)))
         elif where.get("response_url"):
             redrawn = self.answerer.answer_click(form.view, Ask(here, "action_refresh", refresh=True))
             self.delivery.redraw(
                 Respond(response_url=where["response_url"]), here, redrawn, message_ts=where.get("message_ts")
             )
-
-    def redraw_modal(self, view_value: str, view_id: str, requester: Requester) -> None:
-        """The lookup modal under the form, drawn afresh: what the agent sees once the form is closed."""
-        redrawn = self.answerer.answer_click(
-            view_value, Ask(requester, "action_refresh", refresh=True, may_share=False)
-        )
-        self.delivery.update_view(view_id, render_answer(redrawn))
 
 
 def _where_key(key: str) -> str:

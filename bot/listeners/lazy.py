@@ -22,6 +22,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 
 from blocks.errors import render_internal_error, render_restart_notice
+from blocks.message import Message
 from bot.audit_log import write_audit
 from bot.delivery import ReplyTo
 from bot.lazy_work import Waiting
@@ -84,16 +85,20 @@ def report_unexpected(
     error: BaseException | None = None,
     before_ack: bool = False,
 ) -> None:
-    """Log the traceback under a reference, audit `internal_error`, and tell the person, quoting the reference.
-    `before_ack`: raised in middleware or an ack, so the telling waits until Slack has its answer."""
-    reference = secrets.token_hex(4)
-    logger.error("unexpected error answering %s (ref %s)", action, reference, exc_info=error or True)
-    requester = Requester.of(context)
-    write_audit(requester, action=action, outcome="internal_error")
-    message = render_internal_error(reference, contact=services.answerer.contact)
+    """`unexpected`, told to the person. `before_ack`: raised in middleware or an ack, so the telling waits until
+    Slack has its answer."""
+    message = unexpected(services, Requester.of(context), action=action, error=error)
     # Said in the modal it came from, else privately: never in a new modal (a shortcut's trigger went to its form).
     to = replace(ReplyTo.of(context, body), opens_form=False)
     if before_ack:
         services.delivery.after_ack(lambda: services.delivery.reply(to, message))
     else:
         services.delivery.reply(to, message)
+
+
+def unexpected(services: Services, requester: Requester, *, action: str, error: BaseException | None = None) -> Message:
+    """Log the traceback under a reference and audit `internal_error`: the message to tell, quoting the reference."""
+    reference = secrets.token_hex(4)
+    logger.error("unexpected error answering %s (ref %s)", action, reference, exc_info=error or True)
+    write_audit(requester, action=action, outcome="internal_error")
+    return render_internal_error(reference, contact=services.answerer.contact)

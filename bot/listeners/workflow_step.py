@@ -6,13 +6,10 @@ functions.completeSuccess (the outputs) or functions.completeError (the words an
 
 from __future__ import annotations
 
-import logging
-import secrets
 from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from blocks.errors import render_internal_error
 from blocks.focus import focus_text
 from blocks.mrkdwn import one_line
 from blocks.summary import counts_line
@@ -20,13 +17,11 @@ from bot.audit_log import write_audit
 from bot.domain.action_ids import FUNCTION_GET_COUPONS
 from bot.domain.coupon_state import STATE_ORDER, CouponState
 from bot.domain.errors import AccessDenied
-from bot.listeners.lazy import acknowledge, guarded
+from bot.listeners.lazy import acknowledge, guarded, unexpected
 from bot.lookup_answers import Ask, Found
 from bot.lookup_form import FormErrors, FormInput, read_form
-from bot.requester import Requester
+from bot.requester import Requester, part
 from bot.services import Services
-
-logger = logging.getLogger(__name__)
 
 ACTION = "workflow_step"
 MAX_CODES = 20  # `active_codes`: enough for a message, and a bounded output whatever the customer holds
@@ -39,22 +34,15 @@ def register(app: App, services: Services) -> None:
 def run_step(services: Services, context: BoltContext, body: dict[str, Any], event: dict[str, Any]) -> None:
     execution_id = str(event.get("function_execution_id") or "")
     token = event.get("bot_access_token")  # this run's own token (Bolt's `complete` uses it too)
-    inputs = event.get("inputs")
-    inputs = inputs if isinstance(inputs, dict) else {}
+    inputs = part(event, "inputs")
     requester = Requester(team_id=context.team_id, user_id=invoking_user(inputs))
     try:
         result = step_outcome(services, requester, inputs)
     except Exception:
         # `guarded` would tell a person privately; a step has nobody to tell but the workflow, which waits until
         # it ends: so it ends here, with the reference that finds the traceback.
-        reference = secrets.token_hex(4)
-        logger.exception("unexpected error answering %s (ref %s)", ACTION, reference)
-        write_audit(requester, action=ACTION, outcome="internal_error")
-        result = render_internal_error(reference, contact=services.answerer.contact).text
-    if isinstance(result, str):
-        services.delivery.fail_step(execution_id, result, token=token)
-    else:
-        services.delivery.complete_step(execution_id, result, token=token)
+        result = unexpected(services, requester, action=ACTION).text
+    services.delivery.end_step(execution_id, result, token=token)
 
 
 def step_outcome(services: Services, requester: Requester, inputs: dict[str, Any]) -> dict[str, Any] | str:
@@ -89,7 +77,6 @@ def step_outputs(found: Found) -> dict[str, Any]:
     """The step's outputs (manifest.yml names each). No mobile number or email: outputs go wherever the workflow
     sends them."""
     summary, card = found.summary, found.card
-    counts = {state: len(summary.group(state).coupons) for state in STATE_ORDER}
     name = one_line(card.name, 100) if card else ""
     active = summary.group(CouponState.ACTIVE).coupons[:MAX_CODES]
     about = [f"customer {summary.customer_id}"] + ([f"{one_line(card.tier, 40)} tier"] if card and card.tier else [])
@@ -99,10 +86,7 @@ def step_outputs(found: Found) -> dict[str, Any]:
     return {
         "customer_id": str(summary.customer_id),
         "customer_name": name,
-        "active_count": counts[CouponState.ACTIVE],
-        "upcoming_count": counts[CouponState.UPCOMING],
-        "redeemed_count": counts[CouponState.REDEEMED],
-        "expired_count": counts[CouponState.EXPIRED],
+        **{f"{state.value}_count": len(summary.group(state).coupons) for state in STATE_ORDER},
         "active_codes": ", ".join(coupon.code for coupon in active),
         "summary": line,
     }

@@ -42,9 +42,7 @@ ShutdownHook = Callable[[], None]
 
 
 class SlackFront:
-    """The ASGI application: routes, limits, checks, then `app.dispatch` (which hands the work to a thread).
-
-    `app` must be built with Bolt's own signature check off (`build_app(..., verified_in_front=True)`): the
+    """`app` must be built with Bolt's own signature check off (`build_app(..., verified_in_front=True)`): the
     signature is checked here, once."""
 
     def __init__(
@@ -120,11 +118,9 @@ class SlackFront:
         with metrics.ACK_SECONDS.time():
             response = self.app.dispatch(request)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, vs in response.headers.items() for v in vs]
-        body_bytes = (response.body or "").encode()
-        headers = [h for h in headers if h[0] != b"content-length"]
-        headers.append((b"content-length", str(len(body_bytes)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body_bytes})
+        await _send(
+            send, response.status, (response.body or "").encode(), [h for h in headers if h[0] != b"content-length"]
+        )
 
 
 async def _respond(
@@ -135,18 +131,13 @@ async def _respond(
     *,
     content_type: bytes = b"text/plain; charset=utf-8",
 ) -> None:
-    body = text.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
+    await _send(send, status, text.encode(), [(b"content-type", content_type), *(headers or [])])
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """The response, its length added to `headers`."""
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -24,9 +24,7 @@ RESTART_NOTICE_SECONDS = 5
 
 
 def drain_and_close(services: Services, grace: float = LAZY_WORK_GRACE_SECONDS) -> Callable[[], None]:
-    """The shutdown hook: lookups already started or queued get `grace` seconds to post their answers; everyone
-    still waiting after that is told the bot restarted and to ask again, within `RESTART_NOTICE_SECONDS`; then the
-    pools, threads and clients are closed."""
+    """The shutdown hook, its phases as the constants above say (`grace`: the lazy work's)."""
 
     def hook() -> None:
         if services.watch is not None:  # no standby from now on; one running puts back what it hasn't started
