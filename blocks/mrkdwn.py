@@ -100,3 +100,21 @@ def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def input_block(block_id: str, label: str, element: dict[str, Any], **extra: Any) -> Block:
+    return {"type": "input", "block_id": block_id, "label": plain(label), "element": element, **extra}
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[Block], *, submit: str | None = None, metadata: str | None = None
+) -> dict[str, Any]:
+    """A modal view: a form has `submit` (and Cancel), an answer only Close."""
+    view: dict[str, Any] = {"type": "modal", "callback_id": callback_id, "title": plain(title, 24)}
+    if submit:
+        view["submit"] = plain(submit, 24)
+    view["close"] = plain("Cancel" if submit else "Close", 24)
+    if metadata is not None:
+        view["private_metadata"] = metadata
+    view["blocks"] = blocks
+    return view
