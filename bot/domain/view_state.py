@@ -93,9 +93,9 @@ class ViewStateCodec:
         (in a separate domain: no view value is a valid signed payload, nor the other way round)."""
         return f"{payload}.{self._mac(_SIGNED + payload)}"
 
-    def verified(self, value: object, *, max_length: int = 2000) -> str:
+    def verified(self, value: object) -> str:
         """The payload of a `sign`ed value; `InvalidViewState` when it was altered or isn't one."""
-        if not isinstance(value, str) or len(value) > max_length or "." not in value:
+        if not isinstance(value, str) or len(value) > 2000 or "." not in value:
             raise InvalidViewState("not a signed value of this bot")
         payload, mac = value.rsplit(".", 1)
         if not hmac.compare_digest(mac, self._mac(_SIGNED + payload)):
