@@ -121,11 +121,8 @@ def _codes(series: CouponSeries) -> str | None:
 
 
 def _totals(series: CouponSeries) -> str | None:
-    parts = (
-        f"{series.num_issued:,} issued" if series.num_issued is not None and series.num_issued >= 0 else None,
-        f"{series.num_redeemed:,} redeemed" if series.num_redeemed is not None and series.num_redeemed >= 0 else None,
-    )
-    return " · ".join(p for p in parts if p) or None
+    counts = ((series.num_issued, "issued"), (series.num_redeemed, "redeemed"))
+    return " · ".join(f"{n:,} {word}" for n, word in counts if n is not None and n >= 0) or None
 
 
 def series_detail_lines(series: CouponSeries, *, name: str = "", currency: str | None = None) -> list[tuple[str, str]]:
