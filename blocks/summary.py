@@ -65,6 +65,14 @@ def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
     return " · ".join(f"{mark}{len(summary.group(state).coupons)}{mark} {state.value}" for state in STATE_ORDER)
 
 
+def fetch_notes(summary: CouponSummary) -> list[str]:
+    """When the coupons were fetched, their code case, and whether they are demo data."""
+    notes = [f"Fetched {moment(summary.fetched_at)}", CASE_NOTES[summary.case]]
+    if summary.demo:
+        notes.append(":test_tube: *Demo data*, not a real customer")
+    return notes
+
+
 def coupon_text(coupon: Coupon, state: CouponState, currency: str | None = None) -> str:
     parts = [describe_discount(coupon.discount, currency)]
     if state is CouponState.ACTIVE:
@@ -183,12 +191,7 @@ def _under_focus(summary: CouponSummary, view: ViewState, options: SummaryOption
 def _build(
     summary: CouponSummary, view: ViewState, options: SummaryOptions, page_size: int, details: bool
 ) -> list[Block]:
-    notes = [
-        f"Fetched {moment(summary.fetched_at)}",
-        CASE_NOTES[summary.case],
-    ]
-    if summary.demo:
-        notes.append(":test_tube: *Demo data*, not a real customer")
+    notes = fetch_notes(summary)
     if summary.skipped:
         notes.append(f":warning: {summary.skipped} coupon{'s' if summary.skipped > 1 else ''} couldn't be read")
     if options.shared_by and _SLACK_ID.fullmatch(options.shared_by):

@@ -222,11 +222,9 @@ def apply_case(code: str, case: CodeCase) -> str:
 
 def demo_answer(customer_id: int, case: CodeCase, now: datetime) -> DemoError | dict[str, Any]:
     """The body Capillary would send for this demo customer, or the error it would answer with."""
-    if customer_id in ERROR_CUSTOMERS:
-        return ERROR_CUSTOMERS[customer_id]
     build = DEMO_CUSTOMERS.get(customer_id)
-    if build is None:
-        return _error(404, "CUSTOMER_NOT_FOUND", "Customer not found for the given identifiers")
+    if build is None:  # an error's customer, or nobody: not found
+        return ERROR_CUSTOMERS.get(customer_id, ERROR_CUSTOMERS[400000404])
     coupons = build(now)
     for coupon in coupons:
         coupon["code"] = coupon["trimmedCode"] = apply_case(coupon["code"], case)
