@@ -95,11 +95,8 @@ def button(text: str, action_id: str, value: str) -> dict[str, Any]:
     return {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
 
 
-def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
-    block: Block = {"type": "actions", "elements": list(elements[:25])}
-    if block_id:
-        block["block_id"] = block_id
-    return block
+def actions(*elements: dict[str, Any], block_id: str) -> Block:
+    return {"type": "actions", "elements": list(elements[:25]), "block_id": block_id}
 
 
 def input_block(block_id: str, label: str, element: dict[str, Any], **extra: Any) -> Block:

@@ -131,13 +131,8 @@ def series_detail_lines(series: CouponSeries, *, name: str = "", currency: str |
     on = clean(series.discount_on.lower(), 20) if series.discount_on else None
     discount = describe_discount(stated, currency, on=on)
     # Only a percentage can have a maximum: "250 off, no cap" says nothing.
-    if (
-        discount
-        and stated is not None
-        and stated.kind is DiscountType.PERCENT
-        and stated.cap is None
-        and stated.cap_stated
-    ):
+    no_cap = stated is not None and stated.kind is DiscountType.PERCENT and stated.cap is None and stated.cap_stated
+    if discount and no_cap:
         discount += ", no maximum"
     about = " ".join((series.description or "").split())
     lines: list[tuple[str, str | None]] = [

@@ -75,16 +75,11 @@ class ViewStateCodec:
         return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:16]
 
     def encode(self, view: ViewState) -> str:
-        payload = ".".join(
-            (
-                VERSION,
-                str(view.customer_id),
-                _CASE_LETTERS[view.case],
-                "-".join(str(o) for o in view.offsets),
-                "-".join(str(s) for s in view.expanded),
-                view.surface.value,
-                view.focus or "",
-            )
+        offsets = "-".join(str(o) for o in view.offsets)
+        expanded = "-".join(str(s) for s in view.expanded)
+        payload = (
+            f"{VERSION}.{view.customer_id}.{_CASE_LETTERS[view.case]}.{offsets}.{expanded}"
+            f".{view.surface.value}.{view.focus or ''}"
         )
         return f"{payload}.{self._mac(payload)}"
 
