@@ -59,9 +59,8 @@ def next_change(coupon: Coupon, now: datetime) -> datetime | None:
     ahead)."""
     if is_used_up(coupon):
         return None
-    starts_at, expires_at = coupon.starts_at, coupon.expires_at
-    ahead = [t for t in (starts_at,) if t is not None and t > now]
-    ahead += [t for t in (expires_at,) if t is not None and t >= now]  # expired only once past its end
+    ahead = [t for t in (coupon.starts_at,) if t is not None and t > now]
+    ahead += [t for t in (coupon.expires_at,) if t is not None and t >= now]  # expired only once past its end
     return min(ahead) if ahead else None
 
 

@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import Field
-
 from bot.domain.coupon import Model
 
 MASK = "•"
@@ -109,7 +107,7 @@ class CustomerProfile(Model):
     profiles: list[SourceProfile] | None = None
     points_summary: PointsSummary | None = None
     loyalty_program_details: list[ProgramDetails] | None = None
-    warnings: list[ApiNotice] | None = Field(default=None)
+    warnings: list[ApiNotice] | None = None
 
     @property
     def merged(self) -> bool:
