@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from blocks.message import Message
-from blocks.mrkdwn import clean, code, context, day, plain, section
+from blocks.mrkdwn import clean, code, context, day, input_block, modal, plain, section
 from bot.domain.action_ids import (
     BLOCK_EXPIRY,
     BLOCK_REASON,
@@ -63,26 +63,14 @@ def render_action_form(
     form = prepared.form
     blocks: list[dict[str, Any]] = [section(_what(prepared))]
     if form.kind is ActionKind.EXTEND:
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": BLOCK_EXPIRY,
-                "label": plain("New last day"),
-                "element": {"type": "datepicker", "action_id": INPUT_EXPIRY, "initial_date": _initial(prepared)},
-            }
-        )
+        picker = {"type": "datepicker", "action_id": INPUT_EXPIRY, "initial_date": _initial(prepared)}
+        blocks.append(input_block(BLOCK_EXPIRY, "New last day", picker))
         if date_error:  # Capillary refused the date: said right under it, and the form stays open
             blocks.append(section(f":warning: {date_error}"))
     if form.kind is ActionKind.ISSUE:
         options = [{"text": plain(f"Offer (series) {s}"), "value": str(s)} for s in prepared.goodwill_series[:100]]
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": BLOCK_SERIES,
-                "label": plain("Goodwill offer"),
-                "element": {"type": "static_select", "action_id": INPUT_SERIES, "options": options},
-            }
-        )
+        select = {"type": "static_select", "action_id": INPUT_SERIES, "options": options}
+        blocks.append(input_block(BLOCK_SERIES, "Goodwill offer", select))
     blocks.append(
         {
             "type": "input",
@@ -99,15 +87,7 @@ def render_action_form(
     )
     if demo:
         blocks.append(context(DEMO_NOTE))
-    return {
-        "type": "modal",
-        "callback_id": VIEW_ACTION_FORM,
-        "title": plain(TITLES[form.kind], 24),
-        "submit": plain(SUBMITS[form.kind], 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": form.encode(codec),
-        "blocks": blocks,
-    }
+    return modal(VIEW_ACTION_FORM, TITLES[form.kind], blocks, submit=SUBMITS[form.kind], metadata=form.encode(codec))
 
 
 def _initial(prepared: Prepared) -> str:
@@ -120,21 +100,11 @@ def _initial(prepared: Prepared) -> str:
 
 
 def render_working(kind: ActionKind) -> View:
-    return _done_view(kind, [section(":hourglass_flowing_sand: Working on it…")])
+    return modal(VIEW_ACTION_DONE, TITLES[kind], [section(":hourglass_flowing_sand: Working on it…")])
 
 
 def render_outcome_view(message: Message, kind: ActionKind) -> View:
-    return _done_view(kind, message.blocks)
-
-
-def _done_view(kind: ActionKind, blocks: list[dict[str, Any]]) -> View:
-    return {
-        "type": "modal",
-        "callback_id": VIEW_ACTION_DONE,
-        "title": plain(TITLES[kind], 24),
-        "close": plain("Close", 24),
-        "blocks": blocks,
-    }
+    return modal(VIEW_ACTION_DONE, TITLES[kind], message.blocks)
 
 
 def refusal_words(outcome: ActionOutcome) -> str:

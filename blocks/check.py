@@ -37,14 +37,10 @@ def check_text(check: Redeemability, valid_till: datetime | None = None) -> str:
     return text
 
 
-def check_failed_text(error: CouponsBotError, *, customer_id: int, contact: str) -> str:
-    words = describe_error(error, customer_id=customer_id, contact=contact)
-    return f":grey_question: *Couldn't check whether it can be used* — {words.title}"
-
-
 def render_check(
     check: Redeemability | CouponsBotError, *, customer_id: int, contact: str, valid_till: datetime | None = None
 ) -> Block:
     if isinstance(check, CouponsBotError):
-        return section(check_failed_text(check, customer_id=customer_id, contact=contact))
+        words = describe_error(check, customer_id=customer_id, contact=contact)
+        return section(f":grey_question: *Couldn't check whether it can be used* — {words.title}")
     return section(check_text(check, valid_till))

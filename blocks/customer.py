@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from blocks.discount import number
 from blocks.mrkdwn import clean
 from bot.domain.customer import CustomerCard
 
@@ -23,8 +24,7 @@ def customer_line(card: CustomerCard) -> str:
     if card.tier:
         parts.append(f"*{clean(card.tier, 40)}* tier")
     if card.points is not None:
-        points = f"{card.points:,.0f}" if float(card.points).is_integer() else f"{card.points:,.2f}"
-        parts.append(f"{points} points")
+        parts.append(f"{number(card.points)} points")
     parts.append(f"customer {card.customer_id}")
     if card.mobile:
         parts.append(f"mobile {clean(card.mobile, 24)}")

@@ -46,157 +46,87 @@ class ErrorText:
 
 
 ErrorKinds = type[CouponsBotError] | tuple[type[CouponsBotError], ...]
-# The words for each kind of error: the first row whose kind the error is (a subclass before its base). Fields:
+TRY_SOON = "Try again in a minute. If it keeps happening, tell {tell}."
+TRY_AGAIN = "Try again; if it keeps happening, tell {tell}."
+# The words for each kind of error: the first entry whose kind the error is (a subclass before its base). Fields:
 # {who} the customer, {tell} whom to tell, {said} what the error says (masked; {said_briefly} shorter), {wait}
 # until a held-back call may go, {limit} the daily action limit, {code} Capillary's code, {no_customer}.
-WORDS: tuple[tuple[ErrorKinds, ErrorText], ...] = (
-    (InvalidViewState, ErrorText("This message is out of date.", "Please run `/coupons <customer ID>` again.")),
-    (
-        ShareNotAllowed,
-        ErrorText(
-            "Customer data can't be shared in this conversation.",
-            "Your private answer stays as it is. Ask {tell} which channels allow sharing.",
-        ),
+WORDS: dict[ErrorKinds, ErrorText] = {
+    InvalidViewState: ErrorText("This message is out of date.", "Please run `/coupons <customer ID>` again."),
+    ShareNotAllowed: ErrorText(
+        "Customer data can't be shared in this conversation.",
+        "Your private answer stays as it is. Ask {tell} which channels allow sharing.",
     ),
-    (
-        ActionNotAllowed,
-        ErrorText(
-            "You can't change customers' coupons with this bot.",
-            "Nothing was changed. Ask {tell} if you should be able to resend, extend or issue coupons.",
-        ),
+    ActionNotAllowed: ErrorText(
+        "You can't change customers' coupons with this bot.",
+        "Nothing was changed. Ask {tell} if you should be able to resend, extend or issue coupons.",
     ),
-    (
-        ActionLimitReached,
-        ErrorText(
-            "You have reached today's limit of {limit} coupon actions.",
-            "Nothing was changed. The count starts again at midnight UTC; ask {tell} if you need more.",
-        ),
+    ActionLimitReached: ErrorText(
+        "You have reached today's limit of {limit} coupon actions.",
+        "Nothing was changed. The count starts again at midnight UTC; ask {tell} if you need more.",
     ),
-    (ActionNotApplicable, ErrorText("This can't be done: {said}.", "Nothing was changed.")),
-    (AccessDenied, ErrorText("You can't look up customers' coupons with this bot.", "Ask {tell} for access.")),
-    (
-        InvalidCustomerId,
-        ErrorText(
-            "Capillary says {who} is not a valid customer ID.",
-            "Check the number on the customer's loyalty profile and try again.",
-        ),
+    ActionNotApplicable: ErrorText("This can't be done: {said}.", "Nothing was changed."),
+    AccessDenied: ErrorText("You can't look up customers' coupons with this bot.", "Ask {tell} for access."),
+    InvalidCustomerId: ErrorText(
+        "Capillary says {who} is not a valid customer ID.",
+        "Check the number on the customer's loyalty profile and try again.",
     ),
-    (
-        CustomerNotFound,
-        ErrorText(
-            "Capillary has {no_customer}.",
-            "Check the ID on the customer's loyalty profile (a mobile number needs `mobile:` or a `+`). "
-            "Nothing is wrong with the bot.",
-        ),
+    CustomerNotFound: ErrorText(
+        "Capillary has {no_customer}.",
+        "Check the ID on the customer's loyalty profile (a mobile number needs `mobile:` or a `+`). "
+        "Nothing is wrong with the bot.",
     ),
-    (
-        CapillaryAuthError,
-        ErrorText(
-            "Capillary refused the bot's credentials.",
-            "You can't fix this from here: tell {tell} that the bot's Capillary login needs updating.",
-        ),
+    CapillaryAuthError: ErrorText(
+        "Capillary refused the bot's credentials.",
+        "You can't fix this from here: tell {tell} that the bot's Capillary login needs updating.",
     ),
-    (
-        CapillaryForbidden,
-        ErrorText(
-            "The bot's Capillary account may not see {who}'s coupons.",
-            "Tell {tell}: the bot's Capillary user needs access to this customer's org.",
-        ),
+    CapillaryForbidden: ErrorText(
+        "The bot's Capillary account may not see {who}'s coupons.",
+        "Tell {tell}: the bot's Capillary user needs access to this customer's org.",
     ),
-    (
-        BotBusy,
-        ErrorText(
-            "The bot is handling as many Capillary lookups as it can right now.",
-            "Try again in a minute. If it keeps happening, tell {tell}.",
-            retry=True,
-        ),
+    BotBusy: ErrorText("The bot is handling as many Capillary lookups as it can right now.", TRY_SOON, retry=True),
+    CapillaryBudgetUsedUp: ErrorText(
+        "Capillary's request budget is used up; try again in about {wait}.",
+        "The bot sends Capillary at most the requests a minute agreed with Capillary "
+        "(CAPILLARY_MAX_REQUESTS_PER_MINUTE), and the last minute's are spent. "
+        "If it keeps happening, tell {tell}.",
+        retry=True,
     ),
-    (
-        CapillaryBudgetUsedUp,
-        ErrorText(
-            "Capillary's request budget is used up; try again in about {wait}.",
-            "The bot sends Capillary at most the requests a minute agreed with Capillary "
-            "(CAPILLARY_MAX_REQUESTS_PER_MINUTE), and the last minute's are spent. "
-            "If it keeps happening, tell {tell}.",
-            retry=True,
-        ),
+    CapillaryRateLimited: ErrorText(
+        "Capillary asked the bot to slow down; try again in about {wait}.",
+        "Until then the bot sends Capillary nothing. If it keeps happening, tell {tell}.",
+        retry=True,
     ),
-    (
-        CapillaryRateLimited,
-        ErrorText(
-            "Capillary asked the bot to slow down; try again in about {wait}.",
-            "Until then the bot sends Capillary nothing. If it keeps happening, tell {tell}.",
-            retry=True,
-        ),
+    CapillaryTooSlow: ErrorText(
+        "Capillary is too slow right now: it didn't answer within the bot's time limit.", TRY_SOON, retry=True
     ),
-    (
-        CapillaryTooSlow,
-        ErrorText(
-            "Capillary is too slow right now: it didn't answer within the bot's time limit.",
-            "Try again in a minute. If it keeps happening, tell {tell}.",
-            retry=True,
-        ),
+    CapillaryUnavailable: ErrorText("Capillary isn't answering right now ({said_briefly}).", TRY_SOON, retry=True),
+    CapillaryResponseTooLarge: ErrorText(
+        "{said_briefly}, more than the bot reads for one customer, so it stopped reading.",
+        "Tell {tell}: the limit is COUPONS_MAX_RESPONSE_MB.",
     ),
-    (
-        CapillaryUnavailable,
-        ErrorText(
-            "Capillary isn't answering right now ({said_briefly}).",
-            "Try again in a minute. If it keeps happening, tell {tell}.",
-            retry=True,
-        ),
-    ),
-    (
-        CapillaryResponseTooLarge,
-        ErrorText(
-            "{said_briefly}, more than the bot reads for one customer, so it stopped reading.",
-            "Tell {tell}: the limit is COUPONS_MAX_RESPONSE_MB.",
-        ),
-    ),
-    (
-        CapillaryBadResponse,
-        ErrorText(
-            "{said_briefly}, so the bot can't show {who}'s coupons.",
-            "Try again in a minute. If it keeps happening, tell {tell}.",
-            retry=True,
-        ),
-    ),
-    (
-        CapillaryReportedError,
-        ErrorText(
-            "Capillary returned an error for {who}: {said}{code}.",
-            "Try again; if it keeps happening, tell {tell}.",
-            retry=True,
-        ),
-    ),
-    (CapillaryError, ErrorText("Capillary lookup failed: {said}.", "Tell {tell}.", retry=True)),
-    (CouponsBotError, ErrorText("Something went wrong.", "Try again; if it keeps happening, tell {tell}.", retry=True)),
-)
+    CapillaryBadResponse: ErrorText("{said_briefly}, so the bot can't show {who}'s coupons.", TRY_SOON, retry=True),
+    CapillaryReportedError: ErrorText("Capillary returned an error for {who}: {said}{code}.", TRY_AGAIN, retry=True),
+    CapillaryError: ErrorText("Capillary lookup failed: {said}.", "Tell {tell}.", retry=True),
+    CouponsBotError: ErrorText("Something went wrong.", TRY_AGAIN, retry=True),
+}
 # Looked up by an identifier (a mobile number, an email, …), these read first. More fields: {typed} the kind and
 # the masked identifier, {label} the kind, {source} where the bot looks ({in_source} when one is set).
-WORDS_BY_IDENTIFIER: tuple[tuple[ErrorKinds, ErrorText], ...] = (
-    (
-        CustomerNotInSource,
-        ErrorText(
-            "The customer with {typed} is not registered in source {source}.",
-            "Capillary knows the identifier in another source. The bot looks in the source set by "
-            "CAPILLARY_LOOKUP_SOURCE; ask {tell} whether it should look elsewhere, or use the customer ID.",
-        ),
+WORDS_BY_IDENTIFIER: dict[ErrorKinds, ErrorText] = {
+    CustomerNotInSource: ErrorText(
+        "The customer with {typed} is not registered in source {source}.",
+        "Capillary knows the identifier in another source. The bot looks in the source set by "
+        "CAPILLARY_LOOKUP_SOURCE; ask {tell} whether it should look elsewhere, or use the customer ID.",
     ),
-    (
-        CustomerNotFound,
-        ErrorText(
-            "No customer with {typed}{in_source}.",
-            "Check the {label} on the ticket, or try the customer ID. Nothing is wrong with the bot.",
-        ),
+    CustomerNotFound: ErrorText(
+        "No customer with {typed}{in_source}.",
+        "Check the {label} on the ticket, or try the customer ID. Nothing is wrong with the bot.",
     ),
-    (
-        (IdentifierNotAccepted, InvalidCustomerId),
-        ErrorText(
-            "Capillary doesn't accept a {label} to find customers here.",
-            "Try the customer ID or another identifier; tell {tell} if {label} lookups should work.",
-        ),
+    (IdentifierNotAccepted, InvalidCustomerId): ErrorText(
+        "Capillary doesn't accept a {label} to find customers here.",
+        "Try the customer ID or another identifier; tell {tell} if {label} lookups should work.",
     ),
-)
+}
 
 
 def describe_error(
@@ -218,7 +148,7 @@ def describe_error(
         "code": f" (code {clean(code, 20)})" if code is not None else "",
         "no_customer": f"no customer with ID {customer_id}" if customer_id else "no such customer",
     }
-    table = WORDS
+    table = list(WORDS.items())
     if identifier is not None and customer_id is None:
         label = KIND_LABELS[identifier.kind]
         typed = f"{label} {clean(masked_identifier(identifier), 120)}"  # masked: a message never shows it whole
@@ -229,11 +159,11 @@ def describe_error(
             "source": clean(source or "?", 20),
             "in_source": f" (source {clean(source, 20)})" if source else "",
         }
-        table = (*WORDS_BY_IDENTIFIER, *WORDS)
+        table = [*WORDS_BY_IDENTIFIER.items(), *table]
     for kinds, words in table:
         if isinstance(error, kinds):
             return ErrorText(words.title.format(**fields), words.advice.format(**fields), words.retry)
-    raise AssertionError("every CouponsBotError is in WORDS")  # the last row is the base class
+    raise AssertionError("every CouponsBotError is in WORDS")  # the last entry is the base class
 
 
 def about(seconds: float) -> str:

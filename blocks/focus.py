@@ -11,11 +11,11 @@ from bot.domain.coupon_summary import CouponSummary
 from bot.domain.focus import same_code
 
 MAX_FOCUSED = 2  # the same code twice (reissued) is rare; more than this is shown as a count
-STATE_NAMES = {
-    CouponState.ACTIVE: ":large_green_circle: Active",
-    CouponState.UPCOMING: ":hourglass_flowing_sand: Upcoming",
-    CouponState.REDEEMED: ":white_check_mark: Redeemed",
-    CouponState.EXPIRED: ":no_entry_sign: Expired",
+STATE_EMOJI = {
+    CouponState.ACTIVE: ":large_green_circle:",
+    CouponState.UPCOMING: ":hourglass_flowing_sand:",
+    CouponState.REDEEMED: ":white_check_mark:",
+    CouponState.EXPIRED: ":no_entry_sign:",
 }
 
 
@@ -47,7 +47,8 @@ def _coupon_blocks(
     name = clean(coupon.display_series_name, 80)
     redeemed = len(coupon.redemption_info or ())
     lines = [
-        f":dart: *Coupon {code(coupon.code)}* · *{STATE_NAMES[state]}*" + (f" · {name}" if name else ""),
+        f":dart: *Coupon {code(coupon.code)}* · *{STATE_EMOJI[state]} {state.value.capitalize()}*"
+        + (f" · {name}" if name else ""),
         # Uses Capillary doesn't state are left out: "uses not given" tells an agent nothing they can act on.
         " · ".join(p for p in (describe_discount(coupon.discount, currency), uses_label(coupon)) if p),
         _validity(coupon),

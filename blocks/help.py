@@ -24,16 +24,14 @@ def usage_lines(command: str = "/coupons") -> str:
 def render_usage(problem: str | None = None, *, command: str = "/coupons") -> Message:
     """The usage, after `problem` if any (escaped here: it may quote what a user typed; its own backticks stay)."""
     problem = escape(one_line(problem, 300)) if problem else None
-    blocks = []
-    if problem:
-        blocks.append(section(f":warning: {problem}"))
-    blocks.append(section("*Look up a loyalty customer's coupons*\n" + usage_lines(command)))
-    blocks.append(
+    blocks = [section(f":warning: {problem}")] if problem else []
+    blocks += [
+        section("*Look up a loyalty customer's coupons*\n" + usage_lines(command)),
         context(
             "Digits alone are the customer ID from the Capillary profile; say `mobile:` (or start with `+`) for a "
             "mobile number. Mobile numbers and emails are always shown masked. "
             "Only you see the answer; press *Share with channel* to show it to others."
-        )
-    )
+        ),
+    ]
     text = problem or f"Usage: {command} <customer ID | mobile | email | card:… | external:…> [lower|upper|as_it_is]"
     return Message(text, blocks, ok=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.message import Message
-from blocks.mrkdwn import clean, context, plain, section
+from blocks.mrkdwn import clean, context, input_block, modal, plain, section
 from blocks.summary import CASE_NOTES
 from bot.domain.action_ids import (
     BLOCK_CASE,
@@ -33,9 +33,7 @@ def _text_input(block_id: str, action_id: str, label: str, *, initial: str, max_
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "max_length": max_length}
     if initial:
         element["initial_value"] = initial[:max_length]
-    block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
-    block.update(extra)
-    return block
+    return input_block(block_id, label, element, **extra)
 
 
 def render_lookup_form(
@@ -62,43 +60,25 @@ def render_lookup_form(
             optional=True,
             hint=plain("Optional: this coupon is shown on top, in full", 150),
         ),
-        {
-            "type": "input",
-            "block_id": BLOCK_CASE,
-            "label": plain("Code case"),
-            "element": {
+        input_block(
+            BLOCK_CASE,
+            "Code case",
+            {
                 "type": "static_select",
                 "action_id": INPUT_CASE,
                 "options": [_case_option(c) for c in (CodeCase.UPPER, CodeCase.LOWER, CodeCase.AS_IT_IS)],
                 "initial_option": _case_option(case),
             },
-        },
+        ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": VIEW_LOOKUP_FORM,
-        "title": plain("Look up coupons", 24),
-        "submit": plain("Look up", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    return modal(VIEW_LOOKUP_FORM, "Look up coupons", blocks, submit="Look up")
 
 
 def render_loading(who: str) -> View:
     """While the lookup runs; `who` is "customer 565032176" or "the customer by mobile", never the value."""
-    return _answer_view([section(f":hourglass_flowing_sand: Looking up {clean(who, 60)}…")])
+    return modal(VIEW_ANSWER, TITLE, [section(f":hourglass_flowing_sand: Looking up {clean(who, 60)}…")])
 
 
 def render_answer(message: Message) -> View:
     """A summary (or an error) in the modal; its buttons redraw the modal, or push an action's form over it."""
-    return _answer_view(message.blocks)
-
-
-def _answer_view(blocks: list[dict[str, Any]]) -> View:
-    return {
-        "type": "modal",
-        "callback_id": VIEW_ANSWER,
-        "title": plain(TITLE, 24),
-        "close": plain("Close", 24),
-        "blocks": blocks or [context("Nothing to show.")],
-    }
+    return modal(VIEW_ANSWER, TITLE, message.blocks or [context("Nothing to show.")])

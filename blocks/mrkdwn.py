@@ -95,8 +95,23 @@ def button(text: str, action_id: str, value: str) -> dict[str, Any]:
     return {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
 
 
-def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
-    block: Block = {"type": "actions", "elements": list(elements[:25])}
-    if block_id:
-        block["block_id"] = block_id
-    return block
+def actions(*elements: dict[str, Any], block_id: str) -> Block:
+    return {"type": "actions", "elements": list(elements[:25]), "block_id": block_id}
+
+
+def input_block(block_id: str, label: str, element: dict[str, Any], **extra: Any) -> Block:
+    return {"type": "input", "block_id": block_id, "label": plain(label), "element": element, **extra}
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[Block], *, submit: str | None = None, metadata: str | None = None
+) -> dict[str, Any]:
+    """A modal view: a form has `submit` (and Cancel), an answer only Close."""
+    view: dict[str, Any] = {"type": "modal", "callback_id": callback_id, "title": plain(title, 24)}
+    if submit:
+        view["submit"] = plain(submit, 24)
+    view["close"] = plain("Cancel" if submit else "Close", 24)
+    if metadata is not None:
+        view["private_metadata"] = metadata
+    view["blocks"] = blocks
+    return view

@@ -121,11 +121,8 @@ def _codes(series: CouponSeries) -> str | None:
 
 
 def _totals(series: CouponSeries) -> str | None:
-    parts = (
-        f"{series.num_issued:,} issued" if series.num_issued is not None and series.num_issued >= 0 else None,
-        f"{series.num_redeemed:,} redeemed" if series.num_redeemed is not None and series.num_redeemed >= 0 else None,
-    )
-    return " · ".join(p for p in parts if p) or None
+    counts = ((series.num_issued, "issued"), (series.num_redeemed, "redeemed"))
+    return " · ".join(f"{n:,} {word}" for n, word in counts if n is not None and n >= 0) or None
 
 
 def series_detail_lines(series: CouponSeries, *, name: str = "", currency: str | None = None) -> list[tuple[str, str]]:
@@ -134,13 +131,8 @@ def series_detail_lines(series: CouponSeries, *, name: str = "", currency: str |
     on = clean(series.discount_on.lower(), 20) if series.discount_on else None
     discount = describe_discount(stated, currency, on=on)
     # Only a percentage can have a maximum: "250 off, no cap" says nothing.
-    if (
-        discount
-        and stated is not None
-        and stated.kind is DiscountType.PERCENT
-        and stated.cap is None
-        and stated.cap_stated
-    ):
+    no_cap = stated is not None and stated.kind is DiscountType.PERCENT and stated.cap is None and stated.cap_stated
+    if discount and no_cap:
         discount += ", no maximum"
     about = " ".join((series.description or "").split())
     lines: list[tuple[str, str | None]] = [

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from blocks.check import render_check
 from blocks.customer import customer_line, customer_title, profile_unreadable
 from blocks.discount import describe_discount
-from blocks.focus import find_focused, focus_text, render_focus
+from blocks.focus import STATE_EMOJI, find_focused, focus_text, render_focus
 from blocks.limits import MESSAGE_BUDGET, VIEW_BUDGET
 from blocks.message import Message
 from blocks.mrkdwn import Block, actions, button, clean, code, context, day, moment, plain, section
@@ -34,12 +34,6 @@ from bot.domain.errors import CouponsBotError
 from bot.domain.redeemability import Redeemability
 from bot.domain.view_state import Surface, ViewState
 
-GROUP_TITLES = {
-    CouponState.ACTIVE: ":large_green_circle: *Active*",
-    CouponState.UPCOMING: ":hourglass_flowing_sand: *Upcoming*",
-    CouponState.REDEEMED: ":white_check_mark: *Redeemed*",
-    CouponState.EXPIRED: ":no_entry_sign: *Expired*",
-}
 CASE_NOTES = {
     CodeCase.LOWER: "codes in lower case",
     CodeCase.UPPER: "codes in upper case",
@@ -69,6 +63,14 @@ def counts_line(summary: CouponSummary, *, bold: bool = False) -> str:
     """`3 active · 1 upcoming · 2 redeemed · 4 expired`: always the full totals, whatever page is shown."""
     mark = "*" if bold else ""
     return " · ".join(f"{mark}{len(summary.group(state).coupons)}{mark} {state.value}" for state in STATE_ORDER)
+
+
+def fetch_notes(summary: CouponSummary) -> list[str]:
+    """When the coupons were fetched, their code case, and whether they are demo data."""
+    notes = [f"Fetched {moment(summary.fetched_at)}", CASE_NOTES[summary.case]]
+    if summary.demo:
+        notes.append(":test_tube: *Demo data*, not a real customer")
+    return notes
 
 
 def coupon_text(coupon: Coupon, state: CouponState, currency: str | None = None) -> str:
@@ -115,7 +117,7 @@ def _group_blocks(
     start = _page_start(view, group, page_size)
     page = group.coupons[start : start + page_size]
     total = len(group.coupons)
-    title = f"{GROUP_TITLES[group.state]} · {total}"
+    title = f"{STATE_EMOJI[group.state]} *{group.state.value.capitalize()}* · {total}"
     if total > len(page):
         title += f" · showing {start + 1}–{start + len(page)}"
     blocks = [section(title)]
@@ -136,23 +138,13 @@ def _group_blocks(
             terms = summary.series.get(series_id) if series_id is not None else None
             blocks.append(render_coupon_details(coupon, terms, series_id, options.currency))
     if options.encode and total > len(page):
-        paging = []
-        if start > 0:
-            paging.append(
-                button(
-                    "◀ Previous",
-                    f"{ACTION_PAGE}:{group.state.value}:prev",
-                    options.encode(view.with_offset(group.state, max(0, start - page_size))),
-                )
-            )
+        steps = [("◀ Previous", "prev", view.with_offset(group.state, max(0, start - page_size)))] if start > 0 else []
         if start + len(page) < total:
-            paging.append(
-                button(
-                    "Next ▶",
-                    f"{ACTION_PAGE}:{group.state.value}:next",
-                    options.encode(view.with_offset(group.state, start + len(page))),
-                )
-            )
+            steps.append(("Next ▶", "next", view.with_offset(group.state, start + len(page))))
+        paging = [
+            button(label, f"{ACTION_PAGE}:{group.state.value}:{step}", options.encode(paged))
+            for label, step, paged in steps
+        ]
         blocks.append(actions(*paging, block_id=f"page_{group.state.value}"))
     if options.encode and options.check_buttons and page and group.state in CHECKABLE:
         # One row of Check buttons under the page (a section holds one accessory, taken by Series details).
@@ -160,7 +152,7 @@ def _group_blocks(
             button(
                 f"Check {coupon.code}",
                 f"{ACTION_CHECK}:{group.state.value}:{index}",
-                options.encode(_focused(view, coupon)),
+                options.encode(replace(view, focus=coupon.code, expanded=())),  # this coupon on top, its check there
             )
             for index, coupon in enumerate(page)
         ]
@@ -172,16 +164,9 @@ CHECKABLE = (CouponState.ACTIVE, CouponState.UPCOMING)
 COUPON_ACTIONS = {ActionKind.RESEND: ACTION_RESEND, ActionKind.EXTEND: ACTION_EXTEND}
 
 
-def _focused(view: ViewState, coupon: Coupon) -> ViewState:
-    """The view with this coupon on top (its check shown there)."""
-    return replace(view, focus=coupon.code, expanded=())
-
-
 def _under_focus(summary: CouponSummary, view: ViewState, options: SummaryOptions) -> list[Block]:
     """Under the coupon in focus: whether it can be used now, and the actions this person may take on it."""
-    if not view.focus:
-        return []
-    found = find_focused(summary, view.focus)
+    found = find_focused(summary, view.focus) if view.focus else []
     if not found:
         return []
     state, coupon = found[0]
@@ -193,11 +178,10 @@ def _under_focus(summary: CouponSummary, view: ViewState, options: SummaryOption
             )
         )
     if options.encode:  # in the lookup modal too: the form is pushed over it
-        kinds = [k for k in (ActionKind.RESEND, ActionKind.EXTEND) if k in options.actions]
         buttons = [
-            button(ACTION_WORDS[kind], COUPON_ACTIONS[kind], options.encode(view))
-            for kind in kinds
-            if applies(kind, state, coupon, summary.grouped_at)
+            button(ACTION_WORDS[kind], action_id, options.encode(view))
+            for kind, action_id in COUPON_ACTIONS.items()
+            if kind in options.actions and applies(kind, state, coupon, summary.grouped_at)
         ]
         if buttons:
             blocks.append(actions(*buttons, block_id="focus_actions"))
@@ -207,12 +191,7 @@ def _under_focus(summary: CouponSummary, view: ViewState, options: SummaryOption
 def _build(
     summary: CouponSummary, view: ViewState, options: SummaryOptions, page_size: int, details: bool
 ) -> list[Block]:
-    notes = [
-        f"Fetched {moment(summary.fetched_at)}",
-        CASE_NOTES[summary.case],
-    ]
-    if summary.demo:
-        notes.append(":test_tube: *Demo data*, not a real customer")
+    notes = fetch_notes(summary)
     if summary.skipped:
         notes.append(f":warning: {summary.skipped} coupon{'s' if summary.skipped > 1 else ''} couldn't be read")
     if options.shared_by and _SLACK_ID.fullmatch(options.shared_by):

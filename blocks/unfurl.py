@@ -5,8 +5,8 @@ full answer privately for whoever clicks (their own access is checked then)."""
 from __future__ import annotations
 
 from blocks.customer import customer_line, customer_title
-from blocks.mrkdwn import Block, actions, button, code, context, moment, plain, section
-from blocks.summary import CASE_NOTES, counts_line
+from blocks.mrkdwn import Block, actions, button, code, context, plain, section
+from blocks.summary import counts_line, fetch_notes
 from bot.domain.action_ids import ACTION_OPEN_FROM_LINK
 from bot.domain.coupon_state import CouponState
 from bot.domain.coupon_summary import CouponSummary
@@ -17,9 +17,7 @@ MAX_CODES = 3
 
 def render_unfurl(summary: CouponSummary, card: CustomerCard | None, *, open_value: str) -> list[Block]:
     """`open_value`: the signed view the button opens (see `bot.domain.view_state`)."""
-    notes = [f"Fetched {moment(summary.fetched_at)}", CASE_NOTES[summary.case]]
-    if summary.demo:
-        notes.append(":test_tube: *Demo data*, not a real customer")
+    notes = fetch_notes(summary)
     who = customer_line(card) if card else f"customer {summary.customer_id}"
     blocks: list[Block] = [
         {"type": "header", "text": plain(customer_title(card, summary.customer_id), 150)},

@@ -9,7 +9,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from bot.demo.customers import DemoError, _coupon, _stamp, demo_answer
+from bot.demo.customers import DemoError, _coupon, _stamp, apply_case, demo_answer
 from bot.domain.coupon import CodeCase, Coupon
 from bot.domain.coupon_state import CouponState, classify
 
@@ -42,10 +42,8 @@ class DemoState:
                 if changed is not None:
                     coupon["validTill"] = changed
             issued = copy.deepcopy(self._issued.get(customer_id, []))
-        for coupon in issued:
-            coupon["code"] = coupon["trimmedCode"] = (
-                coupon["code"].lower() if case is CodeCase.LOWER else coupon["code"]
-            )
+        for coupon in issued:  # goodwill codes are upper case already
+            coupon["code"] = coupon["trimmedCode"] = apply_case(coupon["code"], case)
         answer["entity"].extend(issued)
         return answer
 

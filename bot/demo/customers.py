@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,11 +53,9 @@ ERROR_CUSTOMERS: dict[int, DemoError] = {
 
 
 @cache
-def _templates() -> tuple[dict[str, Any], dict[str, Any]]:
-    data = resources.files("bot.demo") / "data"
-    default = json.loads((data / "sample-response-default-case.json").read_text())["entity"][0]
-    lower = json.loads((data / "sample-response-lower-case.json").read_text())["entity"][0]
-    return default, lower
+def _sample(name: str) -> Any:
+    """A sample answer from `data/`, read once: callers copy it before changing anything."""
+    return json.loads((resources.files("bot.demo") / "data" / f"sample-{name}.json").read_text())
 
 
 def _stamp(when: datetime) -> str:
@@ -78,7 +77,8 @@ def _coupon(
     series_name: str | None = None,
     discount: tuple[str, float, float] | None = None,
 ) -> dict[str, Any]:
-    coupon = copy.deepcopy(_templates()[template])
+    sample = _sample(("response-default-case", "response-lower-case")[template])
+    coupon: dict[str, Any] = copy.deepcopy(sample["entity"][0])
     issued = now - timedelta(days=issued_days_ago)
     start = now + timedelta(days=starts_in_days) if starts_in_days is not None else issued
     end = (now + timedelta(days=valid_days)).replace(hour=23, minute=59, second=59, microsecond=0)
@@ -206,11 +206,10 @@ def bulk_coupons(count: int, now: datetime) -> list[dict[str, Any]]:
     return coupons
 
 
-def _large(now: datetime) -> list[dict[str, Any]]:
-    return bulk_coupons(LARGE_COUPON_COUNT, now)
-
-
-DEMO_CUSTOMERS: dict[int, Callable[[datetime], list[dict[str, Any]]]] = {MIXED_CUSTOMER: _mixed, LARGE_CUSTOMER: _large}
+DEMO_CUSTOMERS: dict[int, Callable[[datetime], list[dict[str, Any]]]] = {
+    MIXED_CUSTOMER: _mixed,
+    LARGE_CUSTOMER: functools.partial(bulk_coupons, LARGE_COUPON_COUNT),
+}
 
 
 def apply_case(code: str, case: CodeCase) -> str:
@@ -223,11 +222,9 @@ def apply_case(code: str, case: CodeCase) -> str:
 
 def demo_answer(customer_id: int, case: CodeCase, now: datetime) -> DemoError | dict[str, Any]:
     """The body Capillary would send for this demo customer, or the error it would answer with."""
-    if customer_id in ERROR_CUSTOMERS:
-        return ERROR_CUSTOMERS[customer_id]
     build = DEMO_CUSTOMERS.get(customer_id)
-    if build is None:
-        return _error(404, "CUSTOMER_NOT_FOUND", "Customer not found for the given identifiers")
+    if build is None:  # an error's customer, or nobody: not found
+        return ERROR_CUSTOMERS.get(customer_id, ERROR_CUSTOMERS[400000404])
     coupons = build(now)
     for coupon in coupons:
         coupon["code"] = coupon["trimmedCode"] = apply_case(coupon["code"], case)
@@ -260,19 +257,12 @@ NOT_IN_SOURCE_MOBILE = "919900008065"
 MERGED_EMAIL = "merged@example.com"
 
 
-@cache
-def _profile_template() -> dict[str, Any]:
-    data = resources.files("bot.demo") / "data"
-    body: dict[str, Any] = json.loads((data / "sample-customer-details.json").read_text())
-    return body
-
-
 def demo_profile(customer_id: int, *, warnings: tuple[int, ...] = ()) -> dict[str, Any] | None:
     """The body of `GET /v2/customers/{id}` (or `customerDetails`) for a demo customer; None for anyone else."""
     person = DEMO_PEOPLE.get(customer_id)
     if person is None:
         return None
-    body = copy.deepcopy(_profile_template())
+    body: dict[str, Any] = copy.deepcopy(_sample("customer-details"))
     identifiers = [
         {"type": "mobile", "value": person.mobile},
         {"type": "email", "value": person.email},
@@ -299,7 +289,7 @@ def demo_profile(customer_id: int, *, warnings: tuple[int, ...] = ()) -> dict[st
     return body
 
 
-def _lookup_error(status: int, code: int, message: str) -> DemoError:
+def lookup_error(status: int, code: int, message: str) -> DemoError:
     return DemoError(status, json.dumps({"errors": [{"status": False, "code": code, "message": message}]}))
 
 
@@ -307,12 +297,12 @@ def demo_lookup(identifier_name: str, value: str) -> DemoError | dict[str, Any]:
     """`GET /v2/customers/lookup/customerDetails` for the demo: the demo people by any identifier."""
     fields = {"mobile": "mobile", "email": "email", "cardnumber": "card", "externalId": "external_id"}
     if identifier_name not in fields:
-        return _lookup_error(200, 8013, "Invalid identifier name")
+        return lookup_error(200, 8013, "Invalid identifier name")
     if identifier_name == "mobile" and value == NOT_IN_SOURCE_MOBILE:
-        return _lookup_error(200, 8065, "User not found for given source")
+        return lookup_error(200, 8065, "User not found for given source")
     if identifier_name == "email" and value == MERGED_EMAIL:
         return demo_profile(MIXED_CUSTOMER, warnings=(8069,)) or {}
     for customer_id, person in DEMO_PEOPLE.items():
         if getattr(person, fields[identifier_name]) == value:
             return demo_profile(customer_id) or {}
-    return _lookup_error(200, 8015, "Customer not found for the given identifiers")
+    return lookup_error(200, 8015, "Customer not found for the given identifiers")

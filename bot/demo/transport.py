@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from bot.demo.actions import DemoState
-from bot.demo.customers import DEMO_CUSTOMERS, DemoError, demo_lookup, demo_profile
+from bot.demo.customers import DEMO_CUSTOMERS, DemoError, demo_lookup, demo_profile, lookup_error
 from bot.domain.coupon import CodeCase
 from bot.domain.coupon_state import Clock, system_clock
 
@@ -29,15 +29,11 @@ _ISSUE = "/v2/coupon/issue"
 
 
 def _json(answer: DemoError | dict[str, Any] | None) -> httpx.Response:
-    if answer is None:
-        answer = DemoError(
-            404, json.dumps({"errors": [{"status": False, "code": 8015, "message": "Customer not found"}]})
-        )
-    if isinstance(answer, DemoError):
-        return httpx.Response(
-            answer.status, content=answer.body.encode(), headers={"content-type": answer.content_type}
-        )
-    return httpx.Response(200, content=json.dumps(answer).encode(), headers={"content-type": "application/json"})
+    if answer is None:  # not a demo customer
+        answer = lookup_error(404, 8015, "Customer not found")
+    if not isinstance(answer, DemoError):
+        answer = DemoError(200, json.dumps(answer))
+    return httpx.Response(answer.status, content=answer.body.encode(), headers={"content-type": answer.content_type})
 
 
 def _number(text: object) -> int:
@@ -83,11 +79,6 @@ def demo_transport(clock: Clock = system_clock, state: DemoState | None = None) 
             return httpx.Response(404, json={"errors": [{"code": 404, "message": "not found"}]})
         raw_case = request.url.params.get("coupon_code_case", "UPPER").upper()
         case = CodeCase(raw_case) if raw_case in CodeCase.__members__.values() else CodeCase.UPPER
-        answer = state.answer(int(match[1]), case, clock())
-        if isinstance(answer, DemoError):
-            return httpx.Response(
-                answer.status, content=answer.body.encode(), headers={"content-type": answer.content_type}
-            )
-        return httpx.Response(200, content=json.dumps(answer).encode(), headers={"content-type": "application/json"})
+        return _json(state.answer(int(match[1]), case, clock()))
 
     return httpx.MockTransport(handle)

@@ -207,11 +207,8 @@ class Coupon(Model):
 
     @property
     def display_series_name(self) -> str:
-        if self.series_name:
-            return self.series_name
-        if self.series and self.series.description:
-            return self.series.description
-        return self.description or ""
+        series_description = self.series.description if self.series else None
+        return self.series_name or series_description or self.description or ""
 
 
 class Discount(BaseModel):

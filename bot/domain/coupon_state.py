@@ -59,30 +59,18 @@ def next_change(coupon: Coupon, now: datetime) -> datetime | None:
     ahead)."""
     if is_used_up(coupon):
         return None
-    starts_at, expires_at = coupon.starts_at, coupon.expires_at
-    ahead = [t for t in (starts_at,) if t is not None and t > now]
-    ahead += [t for t in (expires_at,) if t is not None and t >= now]  # expired only once past its end
+    ahead = [t for t in (coupon.starts_at,) if t is not None and t > now]
+    ahead += [t for t in (coupon.expires_at,) if t is not None and t >= now]  # expired only once past its end
     return min(ahead) if ahead else None
 
 
 def uses_label(coupon: Coupon) -> str | None:
     """ "used 2×, 3 left", "unlimited uses", "4 uses left"; None when there is nothing worth saying."""
-    left = coupon.redemptions_left
+    left, used = coupon.redemptions_left, coupon.times_redeemed
     if left is None or left < UNLIMITED:
-        remaining = None
-    elif left == UNLIMITED:
-        remaining = "unlimited"
-    else:
-        remaining = f"{left} left"
-    used = coupon.times_redeemed
-    if used and remaining:
-        return f"used {used}×, {remaining}"
+        return f"used {used}×" if used else None
     if used:
-        return f"used {used}×"
-    if remaining == "unlimited":
+        return f"used {used}×, " + ("unlimited" if left == UNLIMITED else f"{left} left")
+    if left == UNLIMITED:
         return "unlimited uses"
-    if left == 1:
-        return None  # a single-use coupon not used yet: saying so on every line is noise
-    if remaining:
-        return f"{left} uses left"
-    return None
+    return None if left == 1 else f"{left} uses left"  # a single-use coupon not used yet: saying so is noise

@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import Field
-
 from bot.domain.coupon import Model
 
 MASK = "•"
@@ -48,10 +46,10 @@ class Identifier:
     __str__ = __repr__
 
 
-def mask_mobile(value: str, *, keep: int = 4, width: int | None = None) -> str:
-    """`919900001001` → `••••••••1001`: only the last digits show. `width` fixes the number of dots."""
+def mask_mobile(value: str, *, width: int | None = None) -> str:
+    """`919900001001` → `••••••••1001`: only the last 4 digits show. `width` fixes the number of dots."""
     digits = "".join(ch for ch in value if ch.isdigit())
-    shown = digits[-keep:] if len(digits) > keep else ""
+    shown = digits[-4:] if len(digits) > 4 else ""
     return MASK * (width if width is not None else max(4, len(digits) - len(shown))) + shown
 
 
@@ -65,12 +63,10 @@ def mask_email(value: str) -> str:
 
 def masked_identifier(identifier: Identifier) -> str:
     """An identifier as a message may show it: mobile and card by their last 4, email by its domain."""
-    if identifier.kind is IdentifierKind.MOBILE:
-        return mask_mobile(identifier.value, width=4)
+    if identifier.kind in (IdentifierKind.MOBILE, IdentifierKind.CARD):
+        return mask_mobile(identifier.value, width=4)  # 4 characters or fewer: dots alone
     if identifier.kind is IdentifierKind.EMAIL:
         return mask_email(identifier.value)
-    if identifier.kind is IdentifierKind.CARD:
-        return mask_mobile(identifier.value, width=4) if len(identifier.value) > 4 else MASK * 4
     return identifier.value
 
 
@@ -111,7 +107,7 @@ class CustomerProfile(Model):
     profiles: list[SourceProfile] | None = None
     points_summary: PointsSummary | None = None
     loyalty_program_details: list[ProgramDetails] | None = None
-    warnings: list[ApiNotice] | None = Field(default=None)
+    warnings: list[ApiNotice] | None = None
 
     @property
     def merged(self) -> bool:

@@ -75,16 +75,11 @@ class ViewStateCodec:
         return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:16]
 
     def encode(self, view: ViewState) -> str:
-        payload = ".".join(
-            (
-                VERSION,
-                str(view.customer_id),
-                _CASE_LETTERS[view.case],
-                "-".join(str(o) for o in view.offsets),
-                "-".join(str(s) for s in view.expanded),
-                view.surface.value,
-                view.focus or "",
-            )
+        offsets = "-".join(str(o) for o in view.offsets)
+        expanded = "-".join(str(s) for s in view.expanded)
+        payload = (
+            f"{VERSION}.{view.customer_id}.{_CASE_LETTERS[view.case]}.{offsets}.{expanded}"
+            f".{view.surface.value}.{view.focus or ''}"
         )
         return f"{payload}.{self._mac(payload)}"
 
@@ -93,9 +88,9 @@ class ViewStateCodec:
         (in a separate domain: no view value is a valid signed payload, nor the other way round)."""
         return f"{payload}.{self._mac(_SIGNED + payload)}"
 
-    def verified(self, value: object, *, max_length: int = 2000) -> str:
+    def verified(self, value: object) -> str:
         """The payload of a `sign`ed value; `InvalidViewState` when it was altered or isn't one."""
-        if not isinstance(value, str) or len(value) > max_length or "." not in value:
+        if not isinstance(value, str) or len(value) > 2000 or "." not in value:
             raise InvalidViewState("not a signed value of this bot")
         payload, mac = value.rsplit(".", 1)
         if not hmac.compare_digest(mac, self._mac(_SIGNED + payload)):
