@@ -11,7 +11,6 @@ import httpx
 from bot import metrics
 from bot.after_answer import after_answer
 from bot.capillary.auth import BasicLogin, Login, OAuthClient
-from bot.capillary.budget import RequestBudget, account_scope
 from bot.capillary.client import CapillaryClient
 from bot.check_service import CheckService
 from bot.coupon_service import CouponService
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from bot.jobs import JobFunctions
     from bot.lazy_work import LazyWork
     from bot.services import Services
+    from bot.store.request_budget import RequestBudget
     from bot.task_queue import TaskQueue
 
 Role = Literal["web", "worker"]
@@ -119,6 +119,8 @@ def capillary_login(credentials: CapillaryCredentials) -> Login:
 
 def capillary_budget(settings: Settings, base_url: str, login: Login) -> RequestBudget:
     """The budget for this Capillary account, shared through `REDIS_URL` when it is set."""
+    from bot.store.request_budget import RequestBudget, account_scope  # noqa: PLC0415 - not for demo data
+
     user = login.username if isinstance(login, BasicLogin) else login.key
     return RequestBudget(
         settings.capillary_max_requests_per_minute,

@@ -18,10 +18,10 @@ import redis
 
 from blocks.errors import describe_error
 from bot.capillary.auth import BasicLogin, OAuthClient
-from bot.capillary.budget import RequestBudget
 from bot.capillary.client import CapillaryClient
 from bot.domain.coupon import CodeCase
 from bot.domain.errors import CapillaryBudgetUsedUp, CapillaryRateLimited, CapillaryUnavailable
+from bot.store.request_budget import RequestBudget
 from tests.conftest import AuditLines, CapillaryStandIn, sample_bytes
 from tests.support.blockkit import all_texts
 from tests.support.loopback import LoopbackServer, Recorded, Reply
@@ -166,7 +166,7 @@ def test_a_429_seen_by_one_process_stops_the_others(customers: CapillaryStandIn,
 def test_without_redis_the_budget_counts_in_process(
     customers: CapillaryStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.capillary.budget")
+    caplog.set_level(logging.WARNING, logger="bot.store.request_budget")
     unreachable = f"redis://:budget-secret@127.0.0.1:{free_port()}/0"
     lookups = client(customers, RequestBudget(2, redis_url=unreachable, scope=scope()))
     lookups.fetch_coupons(1, CodeCase.LOWER)
@@ -174,7 +174,7 @@ def test_without_redis_the_budget_counts_in_process(
     with pytest.raises(CapillaryBudgetUsedUp):
         lookups.fetch_coupons(3, CodeCase.LOWER)
     assert len(customers.coupon_calls()) == 2
-    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.capillary.budget"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.store.request_budget"]
     assert len(warnings) == 1 and "in this process only" in warnings[0]
     assert "budget-secret" not in warnings[0]
 

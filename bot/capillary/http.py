@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -33,10 +33,9 @@ from bot.domain.errors import (
     CapillaryUnavailable,
 )
 
-if TYPE_CHECKING:
-    from bot.capillary.budget import RequestBudget  # imports Redis and `limits`: only where a budget is built
-
 T = TypeVar("T")
+
+
 TOKEN_PATH = "v3/oauth/token/generate"  # noqa: S105 - a path, not a secret
 MAX_RETRY_AFTER_SECONDS = 5.0
 MAX_ATTEMPTS = 4
@@ -48,6 +47,14 @@ MIN_ATTEMPT_SECONDS = 0.25
 Interpret = Callable[[int, httpx.Headers, bytes], T]
 # Told of every answer from Capillary (or a connection that failed): endpoint path, status or error name, seconds.
 Observe = Callable[[str, int | str, float | None], None]
+
+
+class Budget(Protocol):
+    """How many requests may go to Capillary (`bot.store.request_budget`, shared through Redis)."""
+
+    def spend(self, seconds_left: Callable[[], float], *, margin: float = 0.0) -> None: ...
+
+    def hold_off(self, seconds: float) -> None: ...
 
 
 class TokenStore(Protocol):
@@ -91,7 +98,7 @@ class CapillaryHttp:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
-        budget: RequestBudget | None = None,
+        budget: Budget | None = None,
         when_answered: Callable[[Callable[[], object]], None] | None = None,
         observe: Observe | None = None,
     ) -> None:
@@ -247,7 +254,7 @@ class CapillaryHttp:
         if self._budget is None:
             return
         deadline = current_deadline() or Deadline(self._monotonic() + self._read_timeout, self._monotonic)
-        self._budget.spend(deadline, margin=MIN_ATTEMPT_SECONDS)
+        self._budget.spend(deadline.remaining, margin=MIN_ATTEMPT_SECONDS)
 
     def _note_rate_limit(self, response: httpx.Response) -> None:
         """A 429's `Retry-After` is remembered by the budget: no process sends anything until then."""

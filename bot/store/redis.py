@@ -43,11 +43,8 @@ class RedisStore:
     Every call is bounded by short socket timeouts (`TIMEOUT_SECONDS`; no retries inside the client). When Redis
     is down, unreachable or refuses an operation, the store degrades rather than failing the caller: `get` answers
     None, `set` and `delete` do nothing, `add` answers True (the caller does the work, so a lookup may be done twice
-    but is never left waiting), `wait_for` answers None at once. After a connection failure the store does not try
-    Redis again for `RETRY_AFTER_SECONDS`, so an unreachable host costs one timeout per interval, not one per
-    operation. It logs a warning on the first failure and then at most once per `WARN_EVERY_SECONDS`, with the
-    error's type and the number of failures since the last warning — not the URL. `wait_for` polls GET with a
-    doubling backoff.
+    but is never left waiting), `wait_for` answers None at once; `RedisHealth` says when to try Redis again and
+    what to log. `wait_for` polls GET with a doubling backoff.
     """
 
     def __init__(
@@ -60,20 +57,8 @@ class RedisStore:
         if not url.startswith(("redis://", "rediss://")):
             raise ValueError("the Redis URL must start with redis:// or rediss://")
         self._prefix = prefix
-        self._monotonic = monotonic
-        self._client = redis_client.Redis.from_url(
-            url,
-            socket_timeout=TIMEOUT_SECONDS,
-            socket_connect_timeout=TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
-        )
-        self._health = threading.Lock()
-        self._down_until = -math.inf
-        self._failing = False
-        self._last_warning = -math.inf
-        self._failures_since_warning = 0
-        self._recovery_said = True
+        self._client = quick_client(url)
+        self._health = RedisHealth("Redis store", "working without shared state", monotonic=monotonic)
 
     @property
     def prefix(self) -> str:
@@ -155,7 +140,7 @@ class RedisStore:
                 except LockError:  # it ran out and may be another's now: leave it be
                     pass
                 except (redis_client.RedisError, OSError) as error:
-                    self._failed(error)
+                    self._health.failed(error, unreachable=False)
 
     def close(self) -> None:
         self._client.close()
@@ -164,33 +149,77 @@ class RedisStore:
         return self._prefix + check_key(key)
 
     def _call(self, operation: Callable[[], T]) -> T | _Failed:
-        if self._monotonic() < self._down_until:
-            self._failed(None)
+        if not self._health.usable():
+            self._health.failed(None)
             return _FAILED
         try:
             result = operation()
         except (redis_client.ConnectionError, redis_client.TimeoutError, OSError) as error:
-            self._failed(error, unreachable=True)
+            self._health.failed(error)
             return _FAILED
         except redis_client.RedisError as error:  # e.g. authentication, out of memory, read-only replica
-            self._failed(error)
+            self._health.failed(error, unreachable=False)
             return _FAILED
-        if self._failing:
-            with self._health:
-                if self._failing:
-                    self._failing = False
-                    # Said once after each warning: a Redis that fails every other command (full, say) is
-                    # reported once a minute, not once a command.
-                    if not self._recovery_said:
-                        self._recovery_said = True
-                        log.info("Redis store reachable again")
+        self._health.ok()
         return result
 
-    def _failed(self, error: Exception | None, *, unreachable: bool = False) -> None:
+
+def quick_client(url: str) -> redis_client.Redis:
+    """A client whose every call is bounded by short socket timeouts, with no retries inside it."""
+    return redis_client.Redis.from_url(
+        url,
+        socket_timeout=TIMEOUT_SECONDS,
+        socket_connect_timeout=TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+class RedisHealth:
+    """Whether to ask Redis now, and what to say when it fails: after a failure that says it is unreachable, Redis
+    is not asked again for `RETRY_AFTER_SECONDS` (one timeout per interval, not one per operation); a warning on
+    the first failure and then at most once per `WARN_EVERY_SECONDS`, with the error's type and the number of
+    failures since the last warning — never the URL; "reachable again" once after each warning, so a Redis that
+    fails every other command (full, say) is reported once a minute, not once a command."""
+
+    def __init__(
+        self,
+        what: str,
+        meanwhile: str,
+        *,
+        logger: logging.Logger = log,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._what = what  # "Redis store"
+        self._meanwhile = meanwhile  # what the caller does without Redis
+        self._log = logger
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._down_until = -math.inf
+        self._failing = False
+        self._last_warning = -math.inf
+        self._failures_since_warning = 0
+        self._recovery_said = True
+
+    def usable(self) -> bool:
+        return self._monotonic() >= self._down_until
+
+    def ok(self) -> None:
+        if not self._failing:
+            return
+        with self._lock:
+            if self._failing:
+                self._failing = False
+                if not self._recovery_said:
+                    self._recovery_said = True
+                    self._log.info("%s reachable again", self._what)
+
+    def failed(self, error: BaseException | None, *, unreachable: bool = True) -> None:
+        """`error` None: Redis was not asked (it is resting after a failure)."""
         now = self._monotonic()
-        with self._health:
+        with self._lock:
             self._failing = True
-            if unreachable:
+            if unreachable and error is not None:
                 self._down_until = now + RETRY_AFTER_SECONDS
             self._failures_since_warning += 1
             if now - self._last_warning < WARN_EVERY_SECONDS:
@@ -199,9 +228,11 @@ class RedisStore:
             self._last_warning = now
             self._recovery_said = False
         reason = type(error).__name__ if error is not None else "still unavailable"
-        log.warning(
-            "Redis store unavailable (%s); working without shared state (%d failed operations since the last warning)",
+        self._log.warning(
+            "%s unavailable (%s); %s (%d failed operations since the last warning)",
+            self._what,
             reason,
+            self._meanwhile,
             count,
         )
 

@@ -10,7 +10,7 @@ a burst of new customers from a few processes sends hundreds a second. Here:
 * a request over budget waits for the window to free up if that fits in the lookup's deadline, else fails at
   once with an error that says when to try again;
 * Redis trouble never fails a lookup: the budget falls back to this process's memory, tries Redis again after
-  a few seconds, and warns at most once a minute (never with the URL).
+  a few seconds, and warns at most once a minute (never with the URL), as the store does (`RedisHealth`).
 """
 
 from __future__ import annotations
@@ -18,18 +18,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from bot.capillary.deadline import Deadline
+import redis
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
 from bot.domain.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, CapillaryRateLimited
-
-if TYPE_CHECKING:
-    import redis
-    from limits import RateLimitItem
-    from limits.strategies import MovingWindowRateLimiter
+from bot.store.redis import RedisHealth, quick_client
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +37,6 @@ KEY_PREFIX = "coupons-bot:"
 MAX_HOLD_OFF_SECONDS = 3600.0
 # Over budget, look again no sooner than this (many waiters wake at once; one of them gets the slot).
 MIN_WAIT_SECONDS = 0.05
-# Redis trouble: short timeouts, then this process's memory for a few seconds, and a warning at most a minute.
-REDIS_TIMEOUT_SECONDS = 0.5
-RETRY_REDIS_AFTER_SECONDS = 5.0
-WARN_EVERY_SECONDS = 60.0
 
 # Keep the later of two "not before" times (two processes may be told different Retry-Afters).
 _HOLD_OFF_SCRIPT = """
@@ -53,7 +48,7 @@ end
 
 
 class RequestBudget:
-    """`spend(deadline)` before each request to Capillary; `hold_off(seconds)` when Capillary answers 429.
+    """`spend(seconds_left)` before each request to Capillary; `hold_off(seconds)` when Capillary answers 429.
 
     `per_minute` 0 means no budget (a 429's Retry-After is still remembered). `scope` names the Capillary
     account the budget is for (processes of the same bot share it; another bot on the same Redis doesn't).
@@ -69,60 +64,37 @@ class RequestBudget:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        # Imported here: `limits` costs ~40 ms of a cold start, and the preview on demo data has no budget.
-        from limits import RateLimitItemPerSecond  # noqa: PLC0415
-        from limits.errors import StorageError  # noqa: PLC0415
-        from limits.storage import MemoryStorage  # noqa: PLC0415
-        from limits.strategies import MovingWindowRateLimiter  # noqa: PLC0415
-
         if per_minute < 0:
             raise ValueError("per_minute must be 0 (no budget) or more")
         self.per_minute = per_minute
         self._item = RateLimitItemPerSecond(per_minute, window_seconds) if per_minute else None
         self._scope = scope
         self._sleep = sleep
-        self._monotonic = monotonic
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._not_before = 0.0  # wall-clock time before which no request goes (this process's copy)
         self._not_before_key = f"{KEY_PREFIX}capillary-not-before:{scope}"
-        self._health = threading.Lock()
-        self._redis_down_until = -math.inf
-        self._redis_failing = False
-        self._last_warning = -math.inf
-        self._failures_since_warning = 0
+        self._health = RedisHealth(
+            "Redis for the Capillary request budget", "counting in this process only", logger=log, monotonic=monotonic
+        )
         self._redis: redis.Redis | None = None
         self._shared: MovingWindowRateLimiter | None = None
-        self._redis_errors: tuple[type[Exception], ...] = (StorageError, OSError)
+        self._redis_errors = (StorageError, OSError, redis.RedisError)
         if redis_url is not None:
-            # Imported here: only a deployment with Redis needs the client.
-            import redis  # noqa: PLC0415
-            from limits.storage import RedisStorage  # noqa: PLC0415
-            from redis.backoff import NoBackoff  # noqa: PLC0415
-            from redis.retry import Retry  # noqa: PLC0415
-
-            self._redis_errors += (redis.RedisError,)
-            # Short timeouts and no retries inside the client, as for the store: a lookup never waits on Redis.
-            self._redis = redis.Redis.from_url(
-                redis_url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                retry=Retry(NoBackoff(), 0),
-                health_check_interval=0,
-            )
+            self._redis = quick_client(redis_url)  # as the store's: a lookup never waits on Redis
             storage = RedisStorage(
                 redis_url, connection_pool=self._redis.connection_pool, key_prefix=KEY_PREFIX + "budget"
             )
             self._shared = MovingWindowRateLimiter(storage)
             self._hold_off_script = self._redis.register_script(_HOLD_OFF_SCRIPT)
 
-    def spend(self, deadline: Deadline, *, margin: float = 0.0) -> None:
-        """Count one request against the budget, waiting while that leaves `margin` of `deadline` for it; else
+    def spend(self, seconds_left: Callable[[], float], *, margin: float = 0.0) -> None:
+        """Count one request against the budget, waiting while that leaves `margin` of the `seconds_left()` for it; else
         raise `CapillaryRateLimited` (a 429 is being honoured) or `CapillaryBudgetUsedUp`, and send nothing."""
         while True:
             refusal = self._refusal()
             if refusal is None:
                 return
-            if refusal.retry_after + margin > deadline.remaining():
+            if refusal.retry_after + margin > seconds_left():
                 raise refusal
             self._sleep(refusal.retry_after)
 
@@ -133,13 +105,13 @@ class RequestBudget:
             return
         until = time.time() + seconds
         self._not_before = max(self._not_before, until)
-        if self._redis is not None and self._redis_usable():
+        if self._redis is not None and self._health.usable():
             try:
                 self._hold_off_script(keys=[self._not_before_key], args=[repr(until), math.ceil(seconds * 1000)])
             except self._redis_errors as error:
-                self._redis_failed(error)
+                self._health.failed(error)
             else:
-                self._redis_ok()
+                self._health.ok()
 
     def close(self) -> None:
         if self._redis is not None:
@@ -153,14 +125,14 @@ class RequestBudget:
             return CapillaryRateLimited(f"Capillary asked for no request for {wait:.0f} s more", retry_after=wait)
         if self._item is None:
             return None
-        if self._shared is not None and self._redis_usable():
+        if self._shared is not None and self._health.usable():
             try:
                 window_ends = self._hit(self._shared, self._item)
             except self._redis_errors as error:
-                self._redis_failed(error)
+                self._health.failed(error)
                 window_ends = self._hit(self._local, self._item)  # counted here until Redis is back
             else:
-                self._redis_ok()
+                self._health.ok()
         else:
             window_ends = self._hit(self._local, self._item)
         if window_ends is None:
@@ -177,47 +149,17 @@ class RequestBudget:
         return limiter.get_window_stats(item, "capillary", self._scope).reset_time
 
     def _shared_not_before(self) -> float:
-        if self._redis is None or not self._redis_usable():
+        if self._redis is None or not self._health.usable():
             return 0.0
         try:
             value = self._redis.get(self._not_before_key)
         except self._redis_errors as error:
-            self._redis_failed(error)
+            self._health.failed(error)
             return 0.0
         try:
             return float(value) if isinstance(value, bytes) else 0.0
         except ValueError:
             return 0.0
-
-    # --- Redis health: the same rules as the store's ---------------------------------------------------------
-
-    def _redis_usable(self) -> bool:
-        return self._monotonic() >= self._redis_down_until
-
-    def _redis_ok(self) -> None:
-        if not self._redis_failing:
-            return
-        with self._health:
-            if self._redis_failing:
-                self._redis_failing = False
-                log.info("Redis is reachable again: the Capillary request budget is shared again")
-
-    def _redis_failed(self, error: BaseException) -> None:
-        now = self._monotonic()
-        with self._health:
-            self._redis_failing = True
-            self._redis_down_until = now + RETRY_REDIS_AFTER_SECONDS
-            self._failures_since_warning += 1
-            if now - self._last_warning < WARN_EVERY_SECONDS:
-                return
-            failures, self._failures_since_warning = self._failures_since_warning, 0
-            self._last_warning = now
-        log.warning(
-            "Redis failed (%s, %d time(s) since the last warning): the Capillary request budget counts in this "
-            "process only until it is back",
-            type(error).__name__,
-            failures,
-        )
 
 
 def account_scope(base_url: str, user: str) -> str:
