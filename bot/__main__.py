@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ from bot.command_text import parse
 from bot.domain.errors import CapillaryError, InvalidCommand
 from bot.errors import ConfigError, StartupError, startup_line
 from bot.gc_tuning import limit_malloc_arenas, settle_after_start
-from bot.log_setup import configure_logging
+from bot.log_setup import configure_logging, stop_logging
 from bot.lookup_answers import Ask
 from bot.requester import Requester
 from bot.settings import Settings
@@ -166,5 +167,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run() -> None:
+    """The `coupons-bot` command. A preview is one answer and done: once its output is out, the process ends
+    without Python's teardown of every module it loaded (about 60 ms, a fifth of the wait at a terminal)."""
+    code = main()
+    if sys.argv[1:2] == ["preview"]:
+        stop_logging()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

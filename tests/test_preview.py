@@ -148,7 +148,8 @@ def test_credentials_select_the_real_backend() -> None:
 
 def test_installed_console_script_runs_from_another_directory(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "coupons-bot"
-    env = {k: v for k, v in os.environ.items() if k not in NO_CAPILLARY}
+    # Buffered output, as at a terminal's pipe: the preview ends without Python's teardown, after flushing.
+    env = {k: v for k, v in os.environ.items() if k not in NO_CAPILLARY and k != "PYTHONUNBUFFERED"}
 
     def run(*command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
@@ -156,8 +157,14 @@ def test_installed_console_script_runs_from_another_directory(tmp_path: Path) ->
     result = run(str(script), "preview", "565032176")
     assert result.returncode == 0, result.stderr
     assert "3 active · 1 upcoming · 2 redeemed · 2 expired" in result.stdout
+    assert result.stdout.endswith("[Refresh] [Share with channel]\n")  # all of it, though teardown is skipped
+    assert result.stderr == "No Capillary settings: showing built-in demo data.\n"
     module = run(sys.executable, "-m", "bot", "preview", "400000404")
     assert module.returncode == 1 and "no customer with ID 400000404" in module.stdout
+    # A payload larger than Python's own output buffer (8 KiB) still arrives whole before the process ends.
+    large = run(str(script), "preview", str(LARGE_CUSTOMER), "--json")
+    assert large.returncode == 0 and len(large.stdout) > 8192
+    assert json.loads(large.stdout)["blocks"]
 
 
 @pytest.mark.parametrize(
