@@ -158,7 +158,7 @@ class Delivery:
                 blocks=message.blocks,
             )
         except (SlackClientError, OSError) as error:  # OSError: Slack out of reach (the SDK lets urllib's through)
-            reason = _reason(error)
+            reason = slack_reason(error)
             if reason in NOT_A_MEMBER:
                 logger.info("not a member of the channel (%s): answering in the DM instead", reason)
                 self.in_own_dm(requester.user_id, message)
@@ -208,7 +208,7 @@ class Delivery:
         try:
             opened = self.client.views_open(trigger_id=trigger_id, view=view)
         except (SlackClientError, OSError) as error:
-            logger.warning("views.open failed: %s", _reason(error))
+            logger.warning("views.open failed: %s", slack_reason(error))
             return None
         view_id = (opened.get("view") or {}).get("id")
         return str(view_id) if view_id else None
@@ -301,11 +301,11 @@ def _call(method: Callable[..., Any], **arguments: Any) -> bool:
     try:
         method(**arguments)
     except (SlackClientError, OSError) as error:
-        logger.warning("delivery through the Web API failed: %s", _reason(error))
+        logger.warning("delivery through the Web API failed: %s", slack_reason(error))
         return False
     return True
 
 
-def _reason(error: Exception) -> str:
+def slack_reason(error: Exception) -> str:
     """What Slack said was wrong (`not_in_channel`), or the kind of failure when Slack said nothing."""
     return str(error.response.get("error")) if isinstance(error, SlackApiError) else type(error).__name__
