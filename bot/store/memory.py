@@ -6,19 +6,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from cachetools import TLRUCache
 
 from bot.store.base import check_key, check_ttl, check_value
 
 
-class _Entry:
-    __slots__ = ("expires", "size", "value")
-
-    def __init__(self, value: bytes, expires: float, size: int) -> None:
-        self.value = value
-        self.expires = expires
-        self.size = size
+class _Entry(NamedTuple):
+    value: bytes
+    expires: float
+    size: int
 
 
 def _expires(_key: str, entry: _Entry, _now: float) -> float:
