@@ -18,12 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
-CAPILLARY_CLUSTERS = {
-    "apac": "https://apac.api.capillarytech.com",
-    "apac2": "https://apac2.api.capillarytech.com",
-    "eu": "https://eu.api.capillarytech.com",
-    "us": "https://us.api.capillarytech.com",
-}
+CAPILLARY_CLUSTERS = {name: f"https://{name}.api.capillarytech.com" for name in ("apac", "apac2", "eu", "us")}
 ENV_PREFIX = "COUPONS_"  # of our own variables
 MEGABYTE = 1024 * 1024
 # Only the terminal preview runs with no Slack secret at all; the Slack app always has one.
@@ -170,11 +165,9 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url", "capillary_base_url")
     @classmethod
     def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.field_name == "capillary_base_url":
-            cluster = info.data.get("capillary_cluster")
+        if value is None:  # CAPILLARY_BASE_URL falls back to CAPILLARY_CLUSTER's
+            cluster = info.data.get("capillary_cluster") if info.field_name == "capillary_base_url" else None
             return None if cluster is None else CAPILLARY_CLUSTERS[cluster] + "/"
-        if value is None:
-            return value
         name = env_name(info.field_name or "")
         url = _url_with_host(value, {"http", "https"})
         # The value itself is not echoed: a URL may carry credentials.
