@@ -4,6 +4,7 @@ one module that sends people messages, and the one place that decides how to ans
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -241,17 +242,9 @@ class Delivery:
         """The bot's client with another token, sent as the bot token is (a header: never in a body or a log)."""
         if not token:
             return self.client
-        base = self.client
-        return WebClient(
-            token=token,
-            base_url=base.base_url,
-            timeout=base.timeout,
-            ssl=base.ssl,
-            proxy=base.proxy,
-            headers=base.headers,
-            logger=base.logger,
-            retry_handlers=list(base.retry_handlers),
-        )
+        client = copy.copy(self.client)  # the same URL, timeouts, proxy, headers and retries
+        client.token = token
+        return client
 
     def share(self, respond: Respond, message: Message) -> bool:
         """Post for the whole channel; False when the response_url is spent (30 minutes or 5 uses)."""
