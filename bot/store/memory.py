@@ -42,6 +42,8 @@ class MemoryStore:
     `clock` (seconds, monotonic) decides expiry and can be replaced in tests; `wait_for` always waits in real time.
     """
 
+    shared = False
+
     def __init__(self, max_bytes: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be positive")
@@ -63,10 +65,6 @@ class MemoryStore:
     def __len__(self) -> int:
         with self._changed:
             return len(self._cache)
-
-    @property
-    def shared(self) -> bool:
-        return False
 
     def get(self, key: str) -> bytes | None:
         check_key(key)
