@@ -178,7 +178,6 @@ class Delivery:
         self._post(user_id, message)
 
     def _post(self, channel: str | None, message: Message, *, thread_ts: str | None = None) -> bool:
-        """A normal message (chat.postMessage); to a user ID, in the person's DM with the bot."""
         return _call(
             self.client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks
         )
