@@ -53,19 +53,12 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     return _parser().parse_args(argv)
 
 
+# Any of these given: everything Capillary needs must be, as for `serve`.
+_CAPILLARY_SETTINGS = ("cluster", "base_url", "username", "password", "oauth_client_key", "oauth_client_secret")
+
+
 def _names_capillary(settings: Settings) -> bool:
-    """Whether any Capillary setting is given: then all it needs must be, as for `serve`."""
-    return any(
-        value is not None
-        for value in (
-            settings.capillary_cluster,
-            settings.capillary_base_url,
-            settings.capillary_username,
-            settings.capillary_password,
-            settings.capillary_oauth_client_key,
-            settings.capillary_oauth_client_secret,
-        )
-    )
+    return any(getattr(settings, f"capillary_{name}") is not None for name in _CAPILLARY_SETTINGS)
 
 
 def preview(settings: Settings, words: list[str], *, as_json: bool) -> int:

@@ -13,8 +13,9 @@ import threading
 from collections.abc import Callable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 
+from bot.delivery import slack_reason
 from bot.requester import Requester
 from bot.store import Store
 
@@ -60,8 +61,7 @@ class GroupMembers:
                 try:
                     self._members = {**self._members, group: self._fetch(group)}
                 except (SlackClientError, OSError) as error:
-                    reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-                    logger.warning("usergroups.users.list failed for %s: %s", group, reason)
+                    logger.warning("usergroups.users.list failed for %s: %s", group, slack_reason(error))
         self._first_refresh.set()
 
     def close(self) -> None:

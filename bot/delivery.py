@@ -4,6 +4,7 @@ one module that sends people messages, and the one place that decides how to ans
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -158,7 +159,7 @@ class Delivery:
                 blocks=message.blocks,
             )
         except (SlackClientError, OSError) as error:  # OSError: Slack out of reach (the SDK lets urllib's through)
-            reason = _reason(error)
+            reason = slack_reason(error)
             if reason in NOT_A_MEMBER:
                 logger.info("not a member of the channel (%s): answering in the DM instead", reason)
                 self.in_own_dm(requester.user_id, message)
@@ -177,7 +178,6 @@ class Delivery:
         self._post(user_id, message)
 
     def _post(self, channel: str | None, message: Message, *, thread_ts: str | None = None) -> bool:
-        """A normal message (chat.postMessage); to a user ID, in the person's DM with the bot."""
         return _call(
             self.client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks
         )
@@ -208,7 +208,7 @@ class Delivery:
         try:
             opened = self.client.views_open(trigger_id=trigger_id, view=view)
         except (SlackClientError, OSError) as error:
-            logger.warning("views.open failed: %s", _reason(error))
+            logger.warning("views.open failed: %s", slack_reason(error))
             return None
         view_id = (opened.get("view") or {}).get("id")
         return str(view_id) if view_id else None
@@ -241,17 +241,9 @@ class Delivery:
         """The bot's client with another token, sent as the bot token is (a header: never in a body or a log)."""
         if not token:
             return self.client
-        base = self.client
-        return WebClient(
-            token=token,
-            base_url=base.base_url,
-            timeout=base.timeout,
-            ssl=base.ssl,
-            proxy=base.proxy,
-            headers=base.headers,
-            logger=base.logger,
-            retry_handlers=list(base.retry_handlers),
-        )
+        client = copy.copy(self.client)  # the same URL, timeouts, proxy, headers and retries
+        client.token = token
+        return client
 
     def share(self, respond: Respond, message: Message) -> bool:
         """Post for the whole channel; False when the response_url is spent (30 minutes or 5 uses)."""
@@ -301,11 +293,11 @@ def _call(method: Callable[..., Any], **arguments: Any) -> bool:
     try:
         method(**arguments)
     except (SlackClientError, OSError) as error:
-        logger.warning("delivery through the Web API failed: %s", _reason(error))
+        logger.warning("delivery through the Web API failed: %s", slack_reason(error))
         return False
     return True
 
 
-def _reason(error: Exception) -> str:
+def slack_reason(error: Exception) -> str:
     """What Slack said was wrong (`not_in_channel`), or the kind of failure when Slack said nothing."""
     return str(error.response.get("error")) if isinstance(error, SlackApiError) else type(error).__name__

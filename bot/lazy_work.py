@@ -15,26 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import ParamSpec, TypeVar, cast
-
-from slack_bolt.context.respond import Respond
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 from bot.after_answer import answering
-from bot.requester import Requester
+
+if TYPE_CHECKING:
+    from bot.delivery import ReplyTo
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """What it takes to tell one person something: who, through which response_url (if any), in which thread."""
-
-    requester: Requester
-    respond: Respond | None = None
-    thread_ts: str | None = None
 
 
 class LazyWork:
@@ -42,7 +32,7 @@ class LazyWork:
 
     def __init__(self, threads: int) -> None:
         self._changed = threading.Condition()
-        self._running: dict[int, Waiting] = {}
+        self._running: dict[int, ReplyTo] = {}
         self._queued: dict[int, Callable[[], object]] = {}
         self._ids = itertools.count()
         self.closed = False  # set by `drain` after its grace: work that starts later tells the person at once
@@ -53,7 +43,7 @@ class LazyWork:
         with self._changed:
             return len(self._running) + len(self._queued)
 
-    def enter(self, waiting: Waiting) -> int | None:
+    def enter(self, waiting: ReplyTo) -> int | None:
         """Register work that starts now; None once the bot is closing: tell the person at once instead."""
         with self._changed:
             if self.closed:
@@ -67,7 +57,7 @@ class LazyWork:
             self._running.pop(key, None)
             self._changed.notify_all()
 
-    def drain(self, grace: float, tell: Callable[[Waiting], None], *, tell_within: float) -> int:
+    def drain(self, grace: float, tell: Callable[[ReplyTo], None], *, tell_within: float) -> int:
         """Wait up to `grace` s for the work in flight; then tell everyone still waiting (in at most
         `tell_within` s). Returns how many were told."""
         deadline = time.monotonic() + grace

@@ -38,23 +38,6 @@ def plain_report(blocked: int, failed: int) -> str:
     return "; ".join(parts)
 
 
-class _Ledger:
-    """Lines lost so far: the totals, and those not yet reported in the output."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.blocked = 0
-        self.failed = 0
-        self.unreported_blocked = 0
-        self.unreported_failed = 0
-
-    def take(self) -> tuple[int, int]:
-        """The counts to report now (reset: whoever takes them writes the one line). Call with `lock` held."""
-        counts = (self.unreported_blocked, self.unreported_failed)
-        self.unreported_blocked = self.unreported_failed = 0
-        return counts
-
-
 class BoundedQueueHandler(QueueHandler):
     """Formats a record with its formatter and queues the line; a full queue drops it (counted) at once."""
 
@@ -64,13 +47,15 @@ class BoundedQueueHandler(QueueHandler):
         super().__init__(self.lines)
         self.capacity = capacity
         self._report = report
-        self._ledger = _Ledger()
         self._write_through_until: float | None = None
+        # Lines lost: the totals since start, and those not yet reported in the output (all under `_lost_lock`).
+        self._lost_lock = threading.Lock()
+        self._blocked = self._failed = self._unreported_blocked = self._unreported_failed = 0
 
     @property
     def dropped(self) -> int:
         """Lines that never reached the output since start: queue full, or the stream broken."""
-        return self._ledger.blocked + self._ledger.failed
+        return self._blocked + self._failed
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         prepared: logging.LogRecord = super().prepare(record)
@@ -95,20 +80,20 @@ class BoundedQueueHandler(QueueHandler):
             return timeout > 0 and lines.all_tasks_done.wait_for(lambda: lines.unfinished_tasks == 0, timeout)
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        ledger, lines = self._ledger, self.lines
-        with ledger.lock:
-            if ledger.unreported_blocked or ledger.unreported_failed:
+        lines = self.lines
+        with self._lost_lock:
+            if self._unreported_blocked or self._unreported_failed:
                 # The report goes first, where the gap is; it needs a slot as well as the line.
                 if self.capacity - lines.qsize() < 2:
-                    ledger.blocked += 1
-                    ledger.unreported_blocked += 1
+                    self._blocked += 1
+                    self._unreported_blocked += 1
                     return
-                lines.put_nowait(self.report_record(*ledger.take()))
+                lines.put_nowait(self.report_record(*self._take_unreported()))
             try:
                 lines.put_nowait(record)
             except queue.Full:
-                ledger.blocked += 1
-                ledger.unreported_blocked += 1
+                self._blocked += 1
+                self._unreported_blocked += 1
 
     def report_record(self, blocked: int, failed: int) -> logging.LogRecord:
         record = logging.LogRecord(
@@ -119,30 +104,49 @@ class BoundedQueueHandler(QueueHandler):
 
     def pending_report(self) -> logging.LogRecord | None:
         """The report of lines lost since the last one, if any (for the writer, when it has written the rest)."""
-        with self._ledger.lock:
-            blocked, failed = self._ledger.take()
+        with self._lost_lock:
+            blocked, failed = self._take_unreported()
         return self.report_record(blocked, failed) if blocked or failed else None
 
     def write_failed(self, record: logging.LogRecord) -> None:
         """The writer could not write `record`: count the line lost (a report's own lines go back unreported)."""
         lost: tuple[int, int] | None = getattr(record, "lost_lines", None)
-        with self._ledger.lock:
+        with self._lost_lock:
             if lost is not None:
-                self._ledger.unreported_blocked += lost[0]
-                self._ledger.unreported_failed += lost[1]
+                self._unreported_blocked += lost[0]
+                self._unreported_failed += lost[1]
             else:
-                self._ledger.failed += 1
-                self._ledger.unreported_failed += 1
+                self._failed += 1
+                self._unreported_failed += 1
+
+    def _take_unreported(self) -> tuple[int, int]:
+        """The counts to report now (reset: whoever takes them writes the one line). `_lost_lock` held."""
+        counts = (self._unreported_blocked, self._unreported_failed)
+        self._unreported_blocked = self._unreported_failed = 0
+        return counts
 
 
-class QueueWriter(QueueListener):
-    """The thread that writes one stream: the lines `source` queued, in order, then any report of lost lines."""
+class QueuedOutput(QueueListener):
+    """A stream that loggers write through `handler` (never waiting) and a thread writes: the lines queued, in
+    order, then any report of lost lines."""
 
-    def __init__(self, source: BoundedQueueHandler, stream: TextIO) -> None:
-        super().__init__(source.lines)
-        self.source = source
+    def __init__(
+        self,
+        stream: TextIO,
+        formatter: logging.Formatter,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        report: DropReport = plain_report,
+    ) -> None:
+        self.handler = BoundedQueueHandler(capacity, report=report)
+        self.handler.setFormatter(formatter)
+        super().__init__(self.handler.lines)
         self.stream = stream
-        self._lines = source.lines
+        self._lines = self.handler.lines
+
+    @property
+    def dropped(self) -> int:
+        return self.handler.dropped
 
     def dequeue(self, block: bool) -> logging.LogRecord:
         try:
@@ -160,7 +164,7 @@ class QueueWriter(QueueListener):
             self.stream.write(record.getMessage() + "\n")
             self.stream.flush()
         except (OSError, ValueError):  # BrokenPipeError, a closed file: the line is lost, quietly and counted
-            self.source.write_failed(record)
+            self.handler.write_failed(record)
 
     def stop(self, timeout: float | None = None) -> bool:  # type: ignore[override]
         """Write what is queued and end the thread; False if the output stayed blocked for `timeout` seconds."""
@@ -178,35 +182,9 @@ class QueueWriter(QueueListener):
         return True
 
     def _write_report(self) -> None:
-        report = self.source.pending_report()
+        report = self.handler.pending_report()
         if report is not None:
             self.handle(report)
-
-
-class QueuedOutput:
-    """A stream that loggers write through `handler` (never waiting) and a thread writes in order."""
-
-    def __init__(
-        self,
-        stream: TextIO,
-        formatter: logging.Formatter,
-        *,
-        capacity: int = DEFAULT_CAPACITY,
-        report: DropReport = plain_report,
-    ) -> None:
-        self.handler = BoundedQueueHandler(capacity, report=report)
-        self.handler.setFormatter(formatter)
-        self._writer = QueueWriter(self.handler, stream)
-
-    @property
-    def dropped(self) -> int:
-        return self.handler.dropped
-
-    def start(self) -> None:
-        self._writer.start()
-
-    def stop(self, timeout: float | None = None) -> bool:
-        return self._writer.stop(timeout)
 
 
 class InPlaceHandler(logging.StreamHandler[TextIO]):

@@ -18,12 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
-CAPILLARY_CLUSTERS = {
-    "apac": "https://apac.api.capillarytech.com",
-    "apac2": "https://apac2.api.capillarytech.com",
-    "eu": "https://eu.api.capillarytech.com",
-    "us": "https://us.api.capillarytech.com",
-}
+CAPILLARY_CLUSTERS = {name: f"https://{name}.api.capillarytech.com" for name in ("apac", "apac2", "eu", "us")}
 ENV_PREFIX = "COUPONS_"  # of our own variables
 MEGABYTE = 1024 * 1024
 # Only the terminal preview runs with no Slack secret at all; the Slack app always has one.
@@ -170,18 +165,13 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url", "capillary_base_url")
     @classmethod
     def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.field_name == "capillary_base_url":
-            cluster = info.data.get("capillary_cluster")
+        if value is None:  # CAPILLARY_BASE_URL falls back to CAPILLARY_CLUSTER's
+            cluster = info.data.get("capillary_cluster") if info.field_name == "capillary_base_url" else None
             return None if cluster is None else CAPILLARY_CLUSTERS[cluster] + "/"
-        if value is None:
-            return value
         name = env_name(info.field_name or "")
-        try:
-            url: httpx.URL | None = httpx.URL(value)
-        except httpx.InvalidURL:
-            url = None
+        url = _url_with_host(value, {"http", "https"})
         # The value itself is not echoed: a URL may carry credentials.
-        if url is None or url.scheme not in {"http", "https"} or not url.host or url.query or url.fragment:
+        if url is None or url.query or url.fragment:
             raise _problem(f"{name} must look like http(s)://host[:port][/path]")
         if url.userinfo:
             raise _problem(f"{name} must not contain credentials; use CAPILLARY_USERNAME/PASSWORD or OAuth")
@@ -218,14 +208,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return value
-        try:
-            url: httpx.URL | None = httpx.URL(value.get_secret_value())
-        except httpx.InvalidURL:
-            url = None
         # Never echoed: it may carry the Redis password.
-        if url is None or url.scheme not in {"redis", "rediss"} or not url.host:
+        if value is not None and _url_with_host(value.get_secret_value(), {"redis", "rediss"}) is None:
             raise _problem("REDIS_URL must look like redis://[:password@]host[:port][/db] or rediss://…")
         return value
 
@@ -344,6 +328,15 @@ def _check_pair(first_name: str, first: object, second_name: str, second: object
     if (first is None) != (second is None):
         missing, present = (first_name, second_name) if first is None else (second_name, first_name)
         raise _problem(f"{missing} is not set (it goes with {present})")
+
+
+def _url_with_host(value: str, schemes: set[str]) -> httpx.URL | None:
+    """`value` parsed, if it is a URL with one of `schemes` and a host."""
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        return None
+    return url if url.scheme in schemes and url.host else None
 
 
 def env_name(key: str) -> str:

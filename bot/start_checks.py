@@ -90,5 +90,4 @@ def slack_client(settings: Settings, identity: BotIdentity | None = None) -> Web
 
 
 def _quiet(record: logging.LogRecord) -> bool:
-    """Silences a logger for a moment: at start-up our one line says what went wrong, once."""
     return False

@@ -33,6 +33,7 @@ from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.request import BoltRequest
 
 from bot.jobs import Job, JobFunctions, run_once
+from bot.log_rate import RateLimitedLog
 from bot.replays import Replays
 from bot.store import Store
 
@@ -216,7 +217,7 @@ class QueueLazyRunner(LazyListenerRunner):
         self._replays = replays
         self._local = local
         self._sender = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="coupons-enqueue")
-        self._warned_at = -float("inf")
+        self._unavailable = RateLimitedLog(logger, lines_per_interval=1)
         self._down_until = -float("inf")
         self._waiting = threading.BoundedSemaphore(MAX_WAITING_TO_SEND)
 
@@ -234,16 +235,12 @@ class QueueLazyRunner(LazyListenerRunner):
             self._queue.send(job)
         except (redis.RedisError, dramatiq.errors.ConnectionError, OSError) as error:
             self._down_until = time.monotonic() + RETRY_QUEUE_AFTER_SECONDS
-            self._warn(error)
+            self._unavailable.warning(
+                "the task queue is unavailable (%s): answering in this process", type(error).__name__
+            )
             self._local.start(function, request)
         finally:
             self._waiting.release()
-
-    def _warn(self, error: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at >= 60:
-            self._warned_at = now
-            logger.warning("the task queue is unavailable (%s): answering in this process", type(error).__name__)
 
     def close(self) -> None:
         self._sender.shutdown(wait=True)

@@ -48,11 +48,8 @@ def blocks_to_text(blocks: list[dict[str, Any]]) -> str:
             body = mrkdwn_to_text(block.get("text", {}).get("text", ""))
             accessory = block.get("accessory")
             if accessory and accessory.get("type") == "button":
-                body = (
-                    body.replace("\n", f"   {_buttons([accessory])}\n", 1)
-                    if "\n" in body
-                    else (f"{body}   {_buttons([accessory])}")
-                )
+                first, newline, rest = body.partition("\n")  # the button ends the first line
+                body = f"{first}   {_buttons([accessory])}{newline}{rest}"
             indent = "    " if body.startswith("`") else ""
             if not indent and lines and lines[-1]:
                 lines.append("")  # a group title or a details block starts a new paragraph

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 
-from bot.lazy_work import LazyWork, Waiting
+from bot.delivery import ReplyTo
+from bot.lazy_work import LazyWork
 from bot.requester import Requester
 
 
-def waiting(user: str) -> Waiting:
-    return Waiting(Requester(team_id="T1", user_id=user, channel_id="C1"))
+def waiting(user: str) -> ReplyTo:
+    return ReplyTo(Requester(team_id="T1", user_id=user, channel_id="C1"))
 
 
 def test_drain_tells_work_still_running_and_queued_work_when_the_grace_ends() -> None:
@@ -53,7 +54,7 @@ def test_work_finishing_within_the_grace_is_not_told() -> None:
 
     work.executor.submit(quick)
     threading.Timer(0.1, release.set).start()
-    told: list[Waiting] = []
+    told: list[ReplyTo] = []
     assert work.drain(10, told.append, tell_within=1) == 0 and told == []
     work.executor.shutdown()
 

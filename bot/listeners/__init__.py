@@ -10,7 +10,6 @@ from bot.services import Services
 
 def register_listeners(app: App, services: Services, *, member_care_hosts: frozenset[str] = frozenset()) -> None:
     """`member_care_hosts`: whose links unfold (`COUPONS_MEMBER_CARE_HOSTS`)."""
-    for module in (commands, actions, events, shortcuts, coupon_actions):
+    for module in (commands, actions, events, shortcuts, coupon_actions, workflow_step):
         module.register(app, services)
     links.register(app, services, hosts=member_care_hosts)
-    workflow_step.register(app, services)

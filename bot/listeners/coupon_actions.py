@@ -119,7 +119,8 @@ class ActionListeners:
             # A click in the lookup modal: said over it, where the agent is looking; the modal stays underneath.
             self.delivery.reply(ReplyTo.of(context, body), refusal, view=render_outcome_view(refusal, kind), push=True)
             return
-        parent = _parent_view(body)
+        view_id = part(body, "view").get("id")  # the modal the button was clicked in, if it was
+        parent = view_id if isinstance(view_id, str) and VIEW_ID.fullmatch(view_id) else None
         prepared = _over(prepared, parent)
         self.keep_where(prepared.form.key, body, requester)
         write_audit(
@@ -201,12 +202,6 @@ class ActionListeners:
 
 def _where_key(key: str) -> str:
     return f"action/1:{key}:where"
-
-
-def _parent_view(body: dict[str, Any]) -> str | None:
-    """The ID of the modal a button was clicked in (None: a message's button)."""
-    view_id = part(body, "view").get("id")
-    return view_id if isinstance(view_id, str) and VIEW_ID.fullmatch(view_id) else None
 
 
 def _over(prepared: Prepared, parent_view: str | None) -> Prepared:

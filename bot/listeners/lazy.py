@@ -25,7 +25,6 @@ from blocks.errors import render_internal_error, render_restart_notice
 from blocks.message import Message
 from bot.audit_log import write_audit
 from bot.delivery import ReplyTo
-from bot.lazy_work import Waiting
 from bot.requester import Requester
 from bot.services import Services
 
@@ -49,7 +48,8 @@ def guarded(handler: Handler, services: Services, *, action: str, **given: Any) 
         context: BoltContext = kwargs["context"]
         body: dict[str, Any] = kwargs.get("body") or {}
         to = ReplyTo.of(context, body)
-        waiting = Waiting(to.requester, to.respond, to.thread_ts)
+        # The restart notice, if it comes to that, goes privately, never into a modal.
+        waiting = ReplyTo(to.requester, respond=to.respond, thread_ts=to.thread_ts)
         key = services.lazy_work.enter(waiting)
         if key is None:  # the bot is shutting down: say so now rather than start what can't finish
             tell_restarted(services, waiting)
@@ -71,9 +71,8 @@ def guarded(handler: Handler, services: Services, *, action: str, **given: Any) 
     return run
 
 
-def tell_restarted(services: Services, waiting: Waiting) -> None:
-    to = ReplyTo(waiting.requester, respond=waiting.respond, thread_ts=waiting.thread_ts)
-    services.delivery.reply(to, render_restart_notice())
+def tell_restarted(services: Services, waiting: ReplyTo) -> None:
+    services.delivery.reply(waiting, render_restart_notice())
 
 
 def report_unexpected(

@@ -6,19 +6,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from cachetools import TLRUCache
 
 from bot.store.base import check_key, check_ttl, check_value
 
 
-class _Entry:
-    __slots__ = ("expires", "size", "value")
-
-    def __init__(self, value: bytes, expires: float, size: int) -> None:
-        self.value = value
-        self.expires = expires
-        self.size = size
+class _Entry(NamedTuple):
+    value: bytes
+    expires: float
+    size: int
 
 
 def _expires(_key: str, entry: _Entry, _now: float) -> float:
@@ -44,6 +42,8 @@ class MemoryStore:
     `clock` (seconds, monotonic) decides expiry and can be replaced in tests; `wait_for` always waits in real time.
     """
 
+    shared = False
+
     def __init__(self, max_bytes: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be positive")
@@ -65,10 +65,6 @@ class MemoryStore:
     def __len__(self) -> int:
         with self._changed:
             return len(self._cache)
-
-    @property
-    def shared(self) -> bool:
-        return False
 
     def get(self, key: str) -> bytes | None:
         check_key(key)
