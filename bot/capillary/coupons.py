@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -116,14 +117,69 @@ def parse_coupons(content: bytes, *, focused: bool = False) -> ReadPage:
     not JSON, the envelope has the wrong shape, or no coupon at all could be read."""
     page_model: type[CouponsPage | FocusedCouponsPage] = FocusedCouponsPage if focused else CouponsPage
     coupon_model = FocusedCoupon if focused else ListedCoupon
+    cuts = list(_coupon_cuts(content))
+    if cuts:
+        try:
+            return _in_pieces(content, cuts, page_model, coupon_model)
+        except ValidationError:
+            pass  # a piece cut where it should not be, or a coupon that can't be read: read the whole below
     try:
-        page = page_model.model_validate_json(content)  # the usual case: one pass in pydantic's Rust parser
+        page = page_model.model_validate_json(content)  # one pass in pydantic's Rust parser
     except ValidationError:
         salvaged = _one_by_one(content, coupon_model)
         if salvaged is None:  # nothing to show: the answer as a whole is unreadable
             raise  # (bare: an error kept in a local here would hold this frame, and `content`, in a cycle)
         return salvaged
     return ReadPage(tuple(page.entity or ()), page.errors, page.success)
+
+
+# Pydantic reads JSON into a tree of its own before it builds a single object: for a large answer that tree is
+# about twice the body, on top of the coupons, and the process keeps the memory. So an answer is read a piece
+# of about this many bytes at a time, each piece a run of whole coupons.
+PIECE_BYTES = 256 * 1024
+# Where one coupon of the list ends and the next begins (a coupon's first key is its `id`). Inside a string a
+# quote is escaped, so this never matches there; the same shape in a nested list is told apart by the lists
+# still open, and if anything is still cut wrong, a piece doesn't read and the whole is read.
+_NEXT_COUPON = re.compile(rb'\}\s*,\s*(?=\{\s*"id"\s*:)')
+
+
+def _in_pieces(
+    content: bytes, cuts: list[tuple[int, int]], page_model: type[_RawPage], coupon_model: type[Coupon]
+) -> ReadPage:
+    """`content` read a piece between `cuts` at a time; raises `ValidationError` if any piece doesn't read."""
+    runs = _list_of(coupon_model)
+    # The envelope's start with the first coupons, closed after them; the runs of coupons between cuts; the last
+    # coupons with the envelope's end.
+    first = page_model.model_validate_json(content[: cuts[0][0]] + b"]}")
+    coupons: list[Coupon] = list(first.entity or ())
+    for (_, start), (end, _) in itertools.pairwise(cuts):
+        coupons += runs.validate_json(b"[" + content[start:end] + b"]")
+    last = page_model.model_validate_json(b'{"entity":[' + content[cuts[-1][1] :])
+    coupons += last.entity or ()
+    success = last.success if last.success is not None else first.success
+    return ReadPage(tuple(coupons), first.errors or last.errors, success)
+
+
+@functools.cache
+def _list_of(coupon_model: type[Coupon]) -> TypeAdapter[list[Coupon]]:
+    return TypeAdapter(list[coupon_model])  # type: ignore[valid-type]  # the class is a value here, as intended
+
+
+def _coupon_cuts(content: bytes) -> Iterator[tuple[int, int]]:
+    """About every `PIECE_BYTES`: where a coupon of the list ends and where the next begins."""
+    start, position = 0, PIECE_BYTES
+    while position < len(content) - PIECE_BYTES // 2:
+        match = _NEXT_COUPON.search(content, position)
+        if match is None:
+            return
+        end = match.start() + 1
+        # `}, {` is only ever between the items of a list: a cut between coupons is where no list but the
+        # coupons' is open (before the first cut, the coupons' list itself is).
+        if content.count(b"[", start, end) - content.count(b"]", start, end) == (0 if start else 1):
+            yield end, match.end()
+            start, position = match.end(), match.end() + PIECE_BYTES
+        else:
+            position = match.end()  # inside a coupon (its list of redemptions): the next candidate
 
 
 def _one_by_one(content: bytes, coupon_model: type[Coupon]) -> ReadPage | None:
