@@ -8,44 +8,40 @@ from typing import ClassVar
 
 
 class CouponsBotError(Exception):
-    """Base of every error the bot expects and knows how to explain."""
+    """Base of every error the bot expects and knows how to explain. A subclass sets its own as class keywords:
+    `class BotBusy(CouponsBotError, outcome="busy")`."""
 
     outcome: ClassVar[str] = "error"  # the audit line's `outcome`
     retryable: ClassVar[bool] = False  # worth repeating at once, within the same lookup's deadline
 
+    def __init_subclass__(cls, *, outcome: str | None = None, retryable: bool | None = None) -> None:
+        super().__init_subclass__()
+        cls.outcome = outcome or cls.outcome
+        cls.retryable = cls.retryable if retryable is None else retryable
 
-class InvalidCommand(CouponsBotError):
+
+class InvalidCommand(CouponsBotError, outcome="invalid_input"):
     """What the user typed is not `<customerId> [lower|upper|as_it_is]`."""
 
-    outcome = "invalid_input"
 
-
-class InvalidViewState(CouponsBotError):
+class InvalidViewState(CouponsBotError, outcome="stale_button"):
     """A button value that is malformed, tampered with, or from an older version of the bot."""
 
-    outcome = "stale_button"
 
-
-class AccessDenied(CouponsBotError):
+class AccessDenied(CouponsBotError, outcome="denied"):
     """The Slack user (or channel) is not allowed to look customers up."""
-
-    outcome = "denied"
 
 
 class ShareNotAllowed(AccessDenied):
     """Share was clicked where customer data may not be posted for everyone (outside the allowed channels)."""
 
 
-class BotBusy(CouponsBotError):
+class BotBusy(CouponsBotError, outcome="busy"):
     """This process already has as many Capillary calls waiting as it may: answer at once, not after a queue."""
 
-    outcome = "busy"
 
-
-class CapillaryError(CouponsBotError):
+class CapillaryError(CouponsBotError, outcome="upstream_error"):
     """Anything that went wrong between us and Capillary."""
-
-    outcome = "upstream_error"
 
     def __init__(self, message: str, *, status: int | None = None, code: int | str | None = None) -> None:
         super().__init__(message)
@@ -55,60 +51,42 @@ class CapillaryError(CouponsBotError):
         self.retry_after: float | None = None  # seconds, where Capillary's answer said when to ask again
 
 
-class InvalidCustomerId(CapillaryError):
+class InvalidCustomerId(CapillaryError, outcome="invalid_customer_id"):
     """Capillary rejected the customer ID as malformed (400 / 8013)."""
 
-    outcome = "invalid_customer_id"
 
-
-class CustomerNotFound(CapillaryError):
+class CustomerNotFound(CapillaryError, outcome="not_found"):
     """No customer has this ID (404 / 8015)."""
 
-    outcome = "not_found"
 
-
-class CustomerNotInSource(CustomerNotFound):
+class CustomerNotInSource(CustomerNotFound, outcome="not_in_source"):
     """The identifier is registered, but not in the source the bot looks in (8065)."""
 
-    outcome = "not_in_source"
 
-
-class IdentifierNotAccepted(CapillaryError):
+class IdentifierNotAccepted(CapillaryError, outcome="invalid_identifier"):
     """Capillary doesn't accept this kind of identifier (8013 on a lookup, or a 400 without a code)."""
 
-    outcome = "invalid_identifier"
 
-
-class CapillaryAuthError(CapillaryError):
+class CapillaryAuthError(CapillaryError, outcome="auth_error"):
     """Our credentials were refused (401, or the OAuth key/secret was rejected)."""
 
-    outcome = "auth_error"
 
-
-class CapillaryForbidden(CapillaryError):
+class CapillaryForbidden(CapillaryError, outcome="forbidden"):
     """The credentials work but may not read this customer's coupons (403 / 4000)."""
 
-    outcome = "forbidden"
 
-
-class CapillaryUnavailable(CapillaryError):
+class CapillaryUnavailable(CapillaryError, outcome="upstream_unavailable", retryable=True):
     """Capillary is down, rate limiting us, or unreachable; trying again later may work."""
 
-    outcome = "upstream_unavailable"
-    retryable = True
 
-
-class CapillaryTooSlow(CapillaryUnavailable):
+class CapillaryTooSlow(CapillaryUnavailable, outcome="upstream_timeout"):
     """The lookup's deadline passed: no answer, or an answer that arrived too slowly."""
 
-    outcome = "upstream_timeout"
 
+class CapillaryHeldBack(CapillaryUnavailable, outcome="held_back", retryable=False):
+    """The bot sent nothing to Capillary, and won't for `retry_after` seconds; the lookup fails at once (not
+    retried: the lookup's deadline is shorter than the wait)."""
 
-class CapillaryHeldBack(CapillaryUnavailable):
-    """The bot sent nothing to Capillary, and won't for `retry_after` seconds; the lookup fails at once."""
-
-    outcome = "held_back"
-    retryable = False  # not within this lookup: its deadline is shorter than the wait
     retry_after: float  # always known here
 
     def __init__(self, message: str, *, retry_after: float, status: int | None = None) -> None:
@@ -116,29 +94,21 @@ class CapillaryHeldBack(CapillaryUnavailable):
         self.retry_after = retry_after  # seconds, from when the error was raised
 
 
-class CapillaryRateLimited(CapillaryHeldBack):
+class CapillaryRateLimited(CapillaryHeldBack, outcome="rate_limited"):
     """Capillary answered 429 with a `Retry-After`: every process holds back until then."""
 
-    outcome = "rate_limited"
 
-
-class CapillaryBudgetUsedUp(CapillaryHeldBack):
+class CapillaryBudgetUsedUp(CapillaryHeldBack, outcome="budget_used_up"):
     """`CAPILLARY_MAX_REQUESTS_PER_MINUTE` requests went to Capillary in the last minute: none until one leaves
     the window."""
 
-    outcome = "budget_used_up"
 
-
-class CapillaryBadResponse(CapillaryError):
+class CapillaryBadResponse(CapillaryError, outcome="bad_response"):
     """Capillary answered with something we cannot read (HTML, broken JSON, an unexpected shape)."""
 
-    outcome = "bad_response"
 
-
-class CapillaryResponseTooLarge(CapillaryBadResponse):
+class CapillaryResponseTooLarge(CapillaryBadResponse, outcome="response_too_large"):
     """Capillary's answer is larger than `COUPONS_MAX_RESPONSE_MB` once decompressed; reading stopped there."""
-
-    outcome = "response_too_large"
 
 
 class CapillaryReportedError(CapillaryError):
@@ -150,17 +120,13 @@ class ActionNotAllowed(AccessDenied):
     action that is off (COUPONS_ACTIONS): a forged click, or a button from before the settings changed."""
 
 
-class ActionLimitReached(CouponsBotError):
+class ActionLimitReached(CouponsBotError, outcome="limit_reached"):
     """This agent has taken COUPONS_ACTION_DAILY_LIMIT actions today (UTC)."""
-
-    outcome = "limit_reached"
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"daily limit of {limit} actions reached")
         self.limit = limit
 
 
-class ActionNotApplicable(CouponsBotError):
+class ActionNotApplicable(CouponsBotError, outcome="not_applicable"):
     """The coupon is no longer in a state the action is for (say, no longer active), or isn't the customer's."""
-
-    outcome = "not_applicable"
