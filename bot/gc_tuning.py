@@ -51,7 +51,7 @@ def limit_malloc_arenas() -> bool:
     return bool(mallopt(_M_ARENA_MAX, MALLOC_ARENAS))
 
 
-# Returning memory. A large answer (a 10,000-coupon body is 34 MB; reading it builds three times that) is built in
+# Returning memory. A large answer (a 10,000-coupon body is 34 MB; reading it builds as much again) is built in
 # memory the allocator keeps once it is freed: without this, a process that answered one such customer stayed
 # about 100 MB larger for good, though nothing held that memory. glibc's `malloc_trim` hands the free pages of
 # every arena back to the system. It runs once no answer has grown the process by `TRIM_AFTER_GROWTH_BYTES` for
