@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class FetchResult:
 
 # A series object is a few kilobytes; one that goes on past this is not read alone.
 MAX_SERIES_BYTES = 256 * 1024
+_ONE_VALUE = json.JSONDecoder()
 
 
 # A key Capillary never sends: a field read from it keeps its default.
@@ -247,37 +249,13 @@ def _read_one_series(content: bytes, series_id: int) -> CouponSeries | None:
     match = re.search(rb'"series"\s*:\s*(\{)\s*"id"\s*:\s*%d\s*[,}]' % series_id, content)
     if match is None:
         return None
-    end = _object_end(content, match.start(1))
-    if end is None:
-        return None
+    # The decoder reads one value and stops where it ends; the window's last character may be cut in two.
+    window = content[match.start(1) : match.start(1) + MAX_SERIES_BYTES].decode("utf-8", "ignore")
     try:
-        series = CouponSeries.model_validate_json(content[match.start(1) : end])
-    except ValidationError:
+        series = CouponSeries.model_validate(_ONE_VALUE.raw_decode(window)[0])
+    except ValueError:  # not JSON within the window (json.JSONDecodeError), or not a series (ValidationError)
         return None
     return series if series.id == series_id else None
-
-
-def _object_end(content: bytes, start: int) -> int | None:
-    """The index after the JSON object that opens at `start` (strings and their escapes skipped), or None."""
-    depth, in_string, escaped = 0, False, False
-    for index in range(start, min(len(content), start + MAX_SERIES_BYTES)):
-        byte = content[index]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte == 0x7B:  # {
-            depth += 1
-        elif byte == 0x7D:  # }
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return None
 
 
 def _read_series(content: bytes) -> dict[int, CouponSeries]:
