@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -119,10 +118,10 @@ def parse_coupons(content: bytes, *, focused: bool = False) -> ReadPage:
     not JSON, the envelope has the wrong shape, or no coupon at all could be read."""
     page_model: type[CouponsPage | FocusedCouponsPage] = FocusedCouponsPage if focused else CouponsPage
     coupon_model = FocusedCoupon if focused else ListedCoupon
-    cuts = list(_coupon_cuts(content))
-    if cuts:
+    runs = _coupon_runs(content)
+    if runs:
         try:
-            return _in_pieces(content, cuts, page_model, coupon_model)
+            return _in_pieces(content, runs, page_model, coupon_model)
         except ValidationError:
             pass  # a piece cut where it should not be, or a coupon that can't be read: read the whole below
     try:
@@ -139,6 +138,8 @@ def parse_coupons(content: bytes, *, focused: bool = False) -> ReadPage:
 # about twice the body, on top of the coupons, and the process keeps the memory. So an answer is read a piece
 # of about this many bytes at a time, each piece a run of whole coupons.
 PIECE_BYTES = 256 * 1024
+# The coupons' list, first in the envelope as Capillary sends it (else the answer is read whole).
+_COUPONS_FIRST = re.compile(rb'\s*\{\s*"entity"\s*:\s*\[')
 # Where one coupon of the list ends and the next begins (a coupon's first key is its `id`). Inside a string a
 # quote is escaped, so this never matches there; the same shape in a nested list is told apart by the lists
 # still open, and if anything is still cut wrong, a piece doesn't read and the whole is read.
@@ -146,20 +147,16 @@ _NEXT_COUPON = re.compile(rb'\}\s*,\s*(?=\{\s*"id"\s*:)')
 
 
 def _in_pieces(
-    content: bytes, cuts: list[tuple[int, int]], page_model: type[_RawPage], coupon_model: type[Coupon]
+    content: bytes, runs: list[tuple[int, int]], page_model: type[_RawPage], coupon_model: type[Coupon]
 ) -> ReadPage:
-    """`content` read a piece between `cuts` at a time; raises `ValidationError` if any piece doesn't read."""
-    runs = _list_of(coupon_model)
-    # The envelope's start with the first coupons, closed after them; the runs of coupons between cuts; the last
-    # coupons with the envelope's end.
-    first = page_model.model_validate_json(content[: cuts[0][0]] + b"]}")
-    coupons: list[Coupon] = list(first.entity or ())
-    for (_, start), (end, _) in itertools.pairwise(cuts):
-        coupons += runs.validate_json(b"[" + content[start:end] + b"]")
-    last = page_model.model_validate_json(b'{"entity":[' + content[cuts[-1][1] :])
+    """`content` read a run of coupons at a time, the last with the envelope's end; raises `ValidationError` if
+    any piece doesn't read (a run that is not a list of coupons alone doesn't)."""
+    coupons: list[Coupon] = []
+    for start, end in runs[:-1]:
+        coupons += _list_of(coupon_model).validate_json(b"[" + content[start:end] + b"]")
+    last = page_model.model_validate_json(b'{"entity":[' + content[runs[-1][0] :])
     coupons += last.entity or ()
-    success = last.success if last.success is not None else first.success
-    return ReadPage(tuple(coupons), first.errors or last.errors, success)
+    return ReadPage(tuple(coupons), last.errors, last.success)
 
 
 @functools.cache
@@ -167,21 +164,29 @@ def _list_of(coupon_model: type[Coupon]) -> TypeAdapter[list[Coupon]]:
     return TypeAdapter(list[coupon_model])  # type: ignore[valid-type]  # the class is a value here, as intended
 
 
-def _coupon_cuts(content: bytes) -> Iterator[tuple[int, int]]:
-    """About every `PIECE_BYTES`: where a coupon of the list ends and where the next begins."""
-    start, position = 0, PIECE_BYTES
+def _coupon_runs(content: bytes) -> list[tuple[int, int]]:
+    """Where each run of about `PIECE_BYTES` of whole coupons starts and ends (the last runs to the end of
+    `content`); none when the answer is to be read whole. Each byte is counted once."""
+    opening = _COUPONS_FIRST.match(content)
+    if opening is None:
+        return []
+    runs, start = [], opening.end()
+    depth, counted, position = 0, start, start + PIECE_BYTES  # depth: lists open inside the coupons' list
     while position < len(content) - PIECE_BYTES // 2:
         match = _NEXT_COUPON.search(content, position)
         if match is None:
-            return
+            break
         end = match.start() + 1
-        # `}, {` is only ever between the items of a list: a cut between coupons is where no list but the
-        # coupons' is open (before the first cut, the coupons' list itself is).
-        if content.count(b"[", start, end) - content.count(b"]", start, end) == (0 if start else 1):
-            yield end, match.end()
+        depth += content.count(b"[", counted, end) - content.count(b"]", counted, end)
+        counted = end
+        if depth < 0:  # the coupons' list has closed: what follows is not coupons
+            break
+        if depth == 0:
+            runs.append((start, end))
             start, position = match.end(), match.end() + PIECE_BYTES
         else:
             position = match.end()  # inside a coupon (its list of redemptions): the next candidate
+    return [*runs, (start, len(content))] if runs else []
 
 
 def _one_by_one(content: bytes, coupon_model: type[Coupon]) -> ReadPage | None:
