@@ -117,9 +117,9 @@ def test_a_worker_killed_mid_way_loses_nothing_and_nothing_is_answered_twice(
         capillary.answers[customer] = Reply(body=sample_bytes("lower"), held=True)
     # Capillary holds every answer until the kill: on a loaded machine, posting 40 commands can outlast the tests'
     # usual 3 s read timeout, and this test is about jobs kept, not deadlines. Not longer: the killed worker's fetch
-    # locks live for a deadline, and a redelivered job waits up to half of one for them (20 s → about 16 s).
+    # locks live for a deadline, and a redelivered job waits up to half of one for them (14 s → about 13 s).
     env = bot_env(
-        slack, capillary, REDIS_URL=redis_url, COUPONS_UPSTREAM_DEADLINE_SECONDS="20", COUPONS_READ_TIMEOUT_SECONDS="15"
+        slack, capillary, REDIS_URL=redis_url, COUPONS_UPSTREAM_DEADLINE_SECONDS="14", COUPONS_READ_TIMEOUT_SECONDS="10"
     )
     doomed, survivor, web = launch_worker(env, tmp_path), launch_worker(env, tmp_path), launch_web(env, tmp_path)
     processes += [doomed.process, survivor.process, web.process]
