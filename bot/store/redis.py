@@ -228,13 +228,8 @@ class RedisHealth:
             self._last_warning = now
             self._recovery_said = False
         reason = type(error).__name__ if error is not None else "still unavailable"
-        self._log.warning(
-            "%s unavailable (%s); %s (%d failed operations since the last warning)",
-            self._what,
-            reason,
-            self._meanwhile,
-            count,
-        )
+        said = "%s unavailable (%s); %s (%d failed operations since the last warning)"
+        self._log.warning(said, self._what, reason, self._meanwhile, count)
 
 
 def _milliseconds(ttl_seconds: float) -> int:

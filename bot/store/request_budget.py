@@ -20,6 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -31,6 +32,7 @@ from bot.domain.errors import CapillaryBudgetUsedUp, CapillaryHeldBack, Capillar
 from bot.store.redis import RedisHealth, quick_client
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KEY_PREFIX = "coupons-bot:"
 # A wrong or hostile Retry-After can't keep the bot from Capillary for longer than this.
@@ -88,8 +90,8 @@ class RequestBudget:
             self._hold_off_script = self._redis.register_script(_HOLD_OFF_SCRIPT)
 
     def spend(self, seconds_left: Callable[[], float], *, margin: float = 0.0) -> None:
-        """Count one request against the budget, waiting while that leaves `margin` of the `seconds_left()` for it; else
-        raise `CapillaryRateLimited` (a 429 is being honoured) or `CapillaryBudgetUsedUp`, and send nothing."""
+        """Count one request against the budget, waiting while that leaves `margin` of `seconds_left()` for it;
+        else raise `CapillaryRateLimited` (a 429 is being honoured) or `CapillaryBudgetUsedUp`, and send nothing."""
         while True:
             refusal = self._refusal()
             if refusal is None:
@@ -105,13 +107,8 @@ class RequestBudget:
             return
         until = time.time() + seconds
         self._not_before = max(self._not_before, until)
-        if self._redis is not None and self._health.usable():
-            try:
-                self._hold_off_script(keys=[self._not_before_key], args=[repr(until), math.ceil(seconds * 1000)])
-            except self._redis_errors as error:
-                self._health.failed(error)
-            else:
-                self._health.ok()
+        args: list[str | int] = [repr(until), math.ceil(seconds * 1000)]
+        self._in_redis(lambda _redis: self._hold_off_script(keys=[self._not_before_key], args=args), None)
 
     def close(self) -> None:
         if self._redis is not None:
@@ -125,16 +122,10 @@ class RequestBudget:
             return CapillaryRateLimited(f"Capillary asked for no request for {wait:.0f} s more", retry_after=wait)
         if self._item is None:
             return None
-        if self._shared is not None and self._health.usable():
-            try:
-                window_ends = self._hit(self._shared, self._item)
-            except self._redis_errors as error:
-                self._health.failed(error)
-                window_ends = self._hit(self._local, self._item)  # counted here until Redis is back
-            else:
-                self._health.ok()
-        else:
-            window_ends = self._hit(self._local, self._item)
+        item, shared = self._item, self._shared
+        # Counted in this process while Redis can't be asked.
+        hit = self._in_redis(lambda _redis: (self._hit(shared, item),), None) if shared is not None else None
+        window_ends = hit[0] if hit is not None else self._hit(self._local, item)
         if window_ends is None:
             return None
         wait = max(MIN_WAIT_SECONDS, window_ends - time.time())
@@ -149,17 +140,23 @@ class RequestBudget:
         return limiter.get_window_stats(item, "capillary", self._scope).reset_time
 
     def _shared_not_before(self) -> float:
-        if self._redis is None or not self._health.usable():
-            return 0.0
-        try:
-            value = self._redis.get(self._not_before_key)
-        except self._redis_errors as error:
-            self._health.failed(error)
-            return 0.0
+        value = self._in_redis(lambda client: client.get(self._not_before_key), None)
         try:
             return float(value) if isinstance(value, bytes) else 0.0
         except ValueError:
             return 0.0
+
+    def _in_redis(self, operation: Callable[[redis.Redis], T], fallback: T) -> T:
+        """`operation` on the shared Redis, or `fallback` without one, while it rests or when it fails."""
+        if self._redis is None or not self._health.usable():
+            return fallback
+        try:
+            result = operation(self._redis)
+        except self._redis_errors as error:
+            self._health.failed(error)
+            return fallback
+        self._health.ok()
+        return result
 
 
 def account_scope(base_url: str, user: str) -> str:
