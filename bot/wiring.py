@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from bot import metrics
 from bot.after_answer import after_answer
 from bot.capillary.auth import BasicLogin, Login, OAuthClient
 from bot.capillary.client import CapillaryClient
+from bot.capillary.http import Observe
 from bot.check_service import CheckService
 from bot.coupon_service import CouponService
 from bot.customer_service import CustomerService
@@ -73,8 +73,9 @@ def build_answerer(
         when_answered=after_answer,
         transport=transport,
         store=store,
-        budget=None if use_demo else capillary_budget(settings, base_url, login),  # the demo data is not Capillary
-        observe=metrics.observe_capillary,
+        # The demo data is not Capillary: no budget, no Capillary metrics.
+        budget=None if use_demo else capillary_budget(settings, base_url, login),
+        observe=None if use_demo else capillary_metrics(),
     )
     service = CouponService(
         client,
@@ -115,6 +116,13 @@ def capillary_login(credentials: CapillaryCredentials) -> Login:
     if isinstance(credentials, BasicCredentials):
         return BasicLogin(credentials.username, credentials.password.get_secret_value())
     return OAuthClient(credentials.client_key, credentials.client_secret.get_secret_value())
+
+
+def capillary_metrics() -> Observe:
+    """Told of every Capillary answer: the bot's metrics (imported here: the demo preview needs none)."""
+    from bot import metrics  # noqa: PLC0415
+
+    return metrics.observe_capillary
 
 
 def capillary_budget(settings: Settings, base_url: str, login: Login) -> RequestBudget:
