@@ -53,6 +53,8 @@ def build_answerer(
     store: Store | None = None,
 ) -> LookupAnswerer:
     login: Login
+    budget: RequestBudget | None = None  # the demo data is not Capillary: no budget, no Capillary metrics
+    observe: Observe | None = None
     if use_demo:
         base_url, login = DEMO_BASE_URL, BasicLogin("demo", "demo")
         transport = transport or demo_transport(clock)
@@ -60,6 +62,9 @@ def build_answerer(
         settings.require_data_source()
         assert settings.capillary_base_url is not None and settings.capillary_credentials is not None
         base_url, login = settings.capillary_base_url, capillary_login(settings.capillary_credentials)
+        from bot import metrics  # noqa: PLC0415 - prometheus_client: not for the demo preview
+
+        budget, observe = capillary_budget(settings, base_url, login), metrics.observe_capillary
     store = store or build_store(settings)
     client = CapillaryClient(
         base_url,
@@ -73,9 +78,8 @@ def build_answerer(
         when_answered=after_answer,
         transport=transport,
         store=store,
-        # The demo data is not Capillary: no budget, no Capillary metrics.
-        budget=None if use_demo else capillary_budget(settings, base_url, login),
-        observe=None if use_demo else capillary_metrics(),
+        budget=budget,
+        observe=observe,
     )
     service = CouponService(
         client,
@@ -116,13 +120,6 @@ def capillary_login(credentials: CapillaryCredentials) -> Login:
     if isinstance(credentials, BasicCredentials):
         return BasicLogin(credentials.username, credentials.password.get_secret_value())
     return OAuthClient(credentials.client_key, credentials.client_secret.get_secret_value())
-
-
-def capillary_metrics() -> Observe:
-    """Told of every Capillary answer: the bot's metrics (imported here: the demo preview needs none)."""
-    from bot import metrics  # noqa: PLC0415
-
-    return metrics.observe_capillary
 
 
 def capillary_budget(settings: Settings, base_url: str, login: Login) -> RequestBudget:

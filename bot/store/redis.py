@@ -58,7 +58,7 @@ class RedisStore:
             raise ValueError("the Redis URL must start with redis:// or rediss://")
         self._prefix = prefix
         self._client = quick_client(url)
-        self._health = RedisHealth("Redis store", "working without shared state", monotonic=monotonic)
+        self._health = RedisHealth("Redis store", "working without shared state", logger=log, monotonic=monotonic)
 
     @property
     def prefix(self) -> str:
@@ -182,14 +182,7 @@ class RedisHealth:
     failures since the last warning — never the URL; "reachable again" once after each warning, so a Redis that
     fails every other command (full, say) is reported once a minute, not once a command."""
 
-    def __init__(
-        self,
-        what: str,
-        meanwhile: str,
-        *,
-        logger: logging.Logger = log,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, what: str, meanwhile: str, logger: logging.Logger, monotonic: Callable[[], float]) -> None:
         self._what = what  # "Redis store"
         self._meanwhile = meanwhile  # what the caller does without Redis
         self._log = logger
